@@ -1,0 +1,1 @@
+"""Readouts computed from fields and cells (same functions on live and stored state)."""

@@ -1,0 +1,172 @@
+"""The command line: parses arguments, calls the public API, prints.
+
+Every error a user can cause is one line on standard error and exit status 2; an interrupted
+run exits with 130 and says how to resume it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from invasim.errors import InvasimError
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"invasim: error: {self.prog.split()[-1]}: {message}\n")
+        raise SystemExit(2)
+
+
+def _add_set(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. --set params.gamma=0.01 (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``invasim`` argument parser."""
+    from invasim import __version__
+
+    p = _Parser(prog="invasim", description="Simulate tumour invasion and metastasis.")
+    p.add_argument("--version", action="version", version=f"invasim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("scenarios", help="list the built-in scenarios, one line each")
+
+    s = sub.add_parser("show", help="print a scenario fully resolved, as TOML")
+    s.add_argument("scenario", help="built-in scenario name or path to a TOML file")
+    _add_set(s)
+
+    v = sub.add_parser("validate", help="check a scenario file and exit 0 if it is valid")
+    v.add_argument("scenario", help="built-in scenario name or path to a TOML file")
+    _add_set(v)
+
+    r = sub.add_parser("run", help="run a scenario, resume a run, or branch one")
+    r.add_argument("scenario", nargs="?", help="built-in scenario name or path to a TOML file")
+    r.add_argument("--out", type=Path, help="run directory (default runs/<scenario>-<time>)")
+    r.add_argument("--seed", type=int, help="random seed (default: the scenario's, or fresh)")
+    _add_set(r)
+    r.add_argument("--until", type=float, metavar="MINUTES", help="simulated end time, min")
+    r.add_argument("--quiet", action="store_true", help="no progress bar, print only the path")
+    r.add_argument("--overwrite", action="store_true", help="clear a non-empty --out first")
+    r.add_argument("--resume", type=Path, metavar="DIR", help="continue the run in DIR")
+    r.add_argument(
+        "--from",
+        dest="branch_from",
+        type=Path,
+        metavar="DIR",
+        help="branch a new run from the checkpoint of DIR at --at",
+    )
+    r.add_argument("--at", type=float, metavar="MINUTES", help="checkpoint time to branch from")
+
+    pl = sub.add_parser("plot", help="redraw a run's summary figure")
+    pl.add_argument("run_dir", type=Path, help="a run directory")
+    pl.add_argument("--out", type=Path, help="output image (default RUN_DIR/summary.png)")
+    return p
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from invasim.config import builtin_names, load_scenario
+
+    for name in builtin_names():
+        sc = load_scenario(name)
+        print(f"{name:<20} {sc.mesh.dim}D  {sc.model:<18} {sc.description}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from invasim.config import dump_toml, load_scenario
+
+    sys.stdout.write(dump_toml(load_scenario(args.scenario, args.overrides)))
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from invasim.config import load_scenario
+
+    sc = load_scenario(args.scenario, args.overrides)
+    mesh = sc.build_mesh()
+    print(
+        f"{args.scenario}: valid ({sc.model}, {mesh.dim}D, {mesh.n_voxels} voxels, "
+        f"{sc.time.steps(sc.time.end_min)} steps of {sc.time.dt_min:g} min)"
+    )
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from invasim import Simulation, load_scenario
+
+    progress = not args.quiet
+    if args.resume is not None:
+        if args.scenario or args.branch_from or args.overrides or args.seed is not None:
+            raise InvasimError("--resume takes only --until and --quiet")
+        run = Simulation.resume(args.resume, until=args.until, progress=progress)
+    elif args.branch_from is not None:
+        if args.at is None or args.out is None or args.scenario:
+            raise InvasimError("--from DIR needs --at MINUTES and --out NEW, and no scenario")
+        sim = Simulation.branch(args.branch_from, args.at, args.overrides, seed=args.seed)
+        run = sim.run(until=args.until, out=args.out, progress=progress, overwrite=args.overwrite)
+    else:
+        if not args.scenario:
+            raise InvasimError("run needs a scenario (see `invasim scenarios`), --resume or --from")
+        if args.at is not None:
+            raise InvasimError("--at is used with --from DIR")
+        sim = Simulation(load_scenario(args.scenario, args.overrides), seed=args.seed)
+        run = sim.run(until=args.until, out=args.out, progress=progress, overwrite=args.overwrite)
+    if args.quiet:
+        print(run.path)
+        return 0
+    last = run.metrics.iloc[-1]
+    readout = ", ".join(f"{k} = {last[k]:.5g}" for k in run.metrics.columns)
+    print(f"run {run.meta['status']} in {run.meta['wall_s']:.1f} s: {readout}")
+    print(f"results in {run.path}")
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from invasim import load_run
+    from invasim.viz.summary import write_summary
+
+    out = write_summary(load_run(args.run_dir), args.out)
+    print(out)
+    return 0
+
+
+_COMMANDS = {
+    "scenarios": _cmd_scenarios,
+    "show": _cmd_show,
+    "validate": _cmd_validate,
+    "run": _cmd_run,
+    "plot": _cmd_plot,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``invasim`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except InvasimError as exc:
+        sys.stderr.write(f"invasim: error: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        hint = ""
+        if args.command == "run":
+            hint = "; continue with: invasim run --resume RUN_DIR"
+        sys.stderr.write(f"invasim: interrupted{hint}\n")
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,299 @@
+"""Finding, reading, overriding and validating scenarios; writing them back as TOML.
+
+Every failure raises :class:`~invasim.errors.ConfigError` with one line that names the key, the
+value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from invasim.config.schema import Scenario
+from invasim.errors import ConfigError
+
+_SCENARIO_PACKAGE = "invasim.config.scenarios"
+
+
+# -- built-in scenarios ------------------------------------------------------------------------
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped inside the package."""
+    root = resources.files(_SCENARIO_PACKAGE)
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def _builtin_text(name: str) -> str:
+    return resources.files(_SCENARIO_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
+
+
+def read_scenario_data(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
+    """Read a scenario's raw TOML data; returns ``(data, origin)``.
+
+    ``name_or_path`` is a built-in name or a path to a TOML file.
+    """
+    text_name = str(name_or_path)
+    if text_name in builtin_names():
+        return _parse_toml(_builtin_text(text_name), f"built-in scenario {text_name!r}"), text_name
+    path = Path(text_name)
+    looks_like_path = path.suffix == ".toml" or "/" in text_name or path.exists()
+    if not looks_like_path:
+        hint = difflib.get_close_matches(text_name, builtin_names(), n=1)
+        did = f"did you mean {hint[0]!r}? " if hint else ""
+        raise ConfigError(
+            f"unknown scenario {text_name!r}: {did}built-in scenarios are "
+            f"{', '.join(builtin_names())}, or give the path of a .toml file"
+        )
+    if not path.is_file():
+        raise ConfigError(f"scenario file {text_name!r} does not exist or is not a file")
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read scenario file {text_name!r}: {_reason(exc)}") from None
+    return _parse_toml(text, f"scenario file {text_name!r}"), str(path)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+
+
+def _parse_toml(text: str, origin: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+
+
+# -- overrides ---------------------------------------------------------------------------------
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``section.key=value`` into a key path and a TOML-typed value.
+
+    The value is read as a TOML value (``1`` int, ``1.0`` float, ``true``, ``[1, 2]``,
+    ``"text"``); anything that is not valid TOML is taken as a bare string.
+    """
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    key, raw = text.split("=", 1)
+    path = [p.strip() for p in key.strip().split(".")]
+    if not all(path):
+        raise ConfigError(f"--set {text!r}: empty part in key {key!r}")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """Return a copy of ``data`` with each ``section.key=value`` override set."""
+    data = copy.deepcopy(data)
+    for text in overrides or []:
+        path, value = parse_override(text)
+        node = data
+        for i, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(path[: i + 1])
+                raise ConfigError(f"--set {text!r}: {where} is a value, not a table")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+# -- validation --------------------------------------------------------------------------------
+def _describe(err: dict[str, Any], prefix: str, allowed: list[str] | None) -> str:
+    loc = ".".join(str(p) for p in (*([prefix] if prefix else []), *err["loc"]))
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = loc.rsplit(".", 1)[0] if "." in loc else "the top level"
+        key = loc.rsplit(".", 1)[-1]
+        hint = difflib.get_close_matches(key, allowed or [], n=1)
+        did = f" (did you mean {hint[0]!r}?)" if hint else ""
+        listing = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        return f"unknown key {loc!r} in {parent}{did}{listing}"
+    if kind == "missing":
+        return f"missing required key {loc!r}"
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    value = err.get("input")
+    shown = "" if isinstance(value, dict) else f" = {json.dumps(value, default=str)}"
+    return f"{loc}{shown}: {msg}"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Keys allowed in the table at ``loc`` (one level above an unknown key)."""
+    current: Any = model
+    for part in loc[:-1]:
+        field = getattr(current, "model_fields", {}).get(str(part))
+        if field is None:
+            return []
+        ann = field.annotation
+        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        if current is None:
+            return []
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def _validate(schema: type[BaseModel], data: Any, origin: str, prefix: str = "") -> BaseModel:
+    try:
+        return schema.model_validate(data, strict=True)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        allowed = _allowed_keys(schema, err["loc"]) if err["type"] == "extra_forbidden" else None
+        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{origin}: {_describe(err, prefix, allowed)}{more}") from None
+
+
+def validate_scenario(data: dict[str, Any], origin: str = "scenario") -> Scenario:
+    """Validate raw scenario data, the model's ``[params]`` and its numerical checks."""
+    from invasim.models import REGISTRY
+
+    scenario = _validate(Scenario, data, origin)
+    assert isinstance(scenario, Scenario)
+    if scenario.model not in REGISTRY:
+        hint = difflib.get_close_matches(scenario.model, list(REGISTRY), n=1)
+        did = f"did you mean {hint[0]!r}? " if hint else ""
+        raise ConfigError(
+            f"{origin}: model = {scenario.model!r} is unknown; {did}"
+            f"known models: {', '.join(sorted(REGISTRY))}"
+        )
+    model_cls = REGISTRY[scenario.model]
+    params = _validate(model_cls.Params, scenario.params, origin, prefix="params")
+    scenario._model_params = params
+    for key in scenario.sources:
+        if _lookup(scenario.to_data(), key) is _MISSING:
+            raise ConfigError(f"{origin}: sources names {key!r}, which is not a scenario key")
+    problems = model_cls.check(params, scenario.build_mesh(), scenario.time.dt_min)
+    if problems:
+        raise ConfigError(f"{origin}: {problems[0]}")
+    return scenario
+
+
+_MISSING = object()
+
+
+def _lookup(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def load_scenario(
+    name_or_path: str | Path | dict[str, Any], overrides: list[str] | None = None
+) -> Scenario:
+    """Load a built-in scenario by name, a TOML file by path, or raw data; apply overrides.
+
+    Args:
+        name_or_path: built-in name (see ``invasim scenarios``), path to a TOML file, or a dict.
+        overrides: ``"section.key=value"`` strings, typed and validated exactly like the file.
+
+    Returns:
+        The validated :class:`~invasim.config.schema.Scenario`.
+
+    Raises:
+        ConfigError: with one line naming what is wrong and what is allowed.
+    """
+    if isinstance(name_or_path, dict):
+        data, origin = name_or_path, "scenario"
+    else:
+        data, origin = read_scenario_data(name_or_path)
+    if overrides:
+        data = apply_overrides(data, overrides)
+        origin = f"{origin} with --set overrides"
+    return validate_scenario(data, origin)
+
+
+# -- writing TOML ------------------------------------------------------------------------------
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        text = repr(value)
+        return text if any(c in text for c in ".en") else text + ".0"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def _toml_key(key: str) -> str:
+    bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
+    return key if bare else json.dumps(key)
+
+
+def _field_doc(schema: Any, key: str) -> str:
+    fields = getattr(schema, "model_fields", {})
+    field = fields.get(key)
+    return (field.description or "") if field is not None else ""
+
+
+def _sub_schema(schema: Any, key: str) -> Any:
+    field = getattr(schema, "model_fields", {}).get(key)
+    ann = field.annotation if field is not None else None
+    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+
+
+def dump_toml(scenario: Scenario) -> str:
+    """The fully resolved scenario as TOML, each value commented with its unit and source."""
+    from invasim.models import REGISTRY
+
+    data = scenario.to_data()
+    sources = data.pop("sources", {})
+    lines: list[str] = [f"# invasim scenario {scenario.name!r}, fully resolved", ""]
+    schemas: dict[str, Any] = {
+        "": Scenario,
+        "mesh": type(scenario.mesh),
+        "time": type(scenario.time),
+        "params": REGISTRY[scenario.model].Params,
+    }
+
+    def emit(table: dict[str, Any], path: str, schema: Any) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in table.items() if isinstance(v, dict)}
+        if path:
+            lines.append(f"[{path}]")
+        for key, value in scalars.items():
+            dotted = f"{path}.{key}" if path else key
+            doc = _field_doc(schema, key)
+            src = sources.get(dotted)
+            note = " — ".join(s for s in (doc, f"source: {src}" if src else "") if s)
+            text = f"{_toml_key(key)} = {_toml_value(value)}"
+            lines.append(f"{text}  # {note}" if note else text)
+        if path or scalars:
+            lines.append("")
+        for key, value in tables.items():
+            dotted = f"{path}.{key}" if path else key
+            sub = schemas.get(dotted) or _sub_schema(schema, key)
+            emit(value, dotted, sub)
+
+    emit(data, "", Scenario)
+    if sources:
+        lines.append("[sources]")
+        for key, value in sources.items():
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)

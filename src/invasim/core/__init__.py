@@ -1,0 +1,1 @@
+"""Core data structures: the mesh, the field state, the simulation loop."""

@@ -1,0 +1,1 @@
+"""Run directories: writing whole files, reading runs back."""

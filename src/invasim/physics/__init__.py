@@ -1,0 +1,1 @@
+"""Field solvers: diffusion, taxis and other transport on the mesh."""
