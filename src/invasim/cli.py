@@ -107,8 +107,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     progress = not args.quiet
     if args.resume is not None:
-        if args.scenario or args.branch_from or args.overrides or args.seed is not None:
-            raise InvasimError("--resume takes only --until and --quiet")
+        extra = args.scenario or args.branch_from or args.overrides or args.out or args.at
+        if extra or args.seed is not None or args.overwrite:
+            raise InvasimError("--resume DIR takes only --until and --quiet")
         run = Simulation.resume(args.resume, until=args.until, progress=progress)
     elif args.branch_from is not None:
         if args.at is None or args.out is None or args.scenario:

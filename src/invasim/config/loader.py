@@ -107,6 +107,11 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[s
                 raise ConfigError(f"--set {text!r}: {where} is a value, not a table")
             node = child
         node[path[-1]] = value
+        dotted = ".".join(path)
+        sources = data.get("sources")
+        if isinstance(sources, dict) and dotted in sources:
+            # the paper's citation no longer describes this value: say where it came from
+            sources[dotted] = f"set with --set {dotted}={value!r} (default from: {sources[dotted]})"
     return data
 
 

@@ -9,6 +9,7 @@ uninterrupted one and ends bit for bit equal.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import platform
 import secrets
@@ -44,6 +45,18 @@ def _platform() -> dict[str, Any]:
         "numpy": np.__version__,
         "numba": numba.__version__,
     }
+
+
+def _whole_steps(until: float, dt: float) -> float:
+    """``until`` if it is a whole number of steps of ``dt``; otherwise a clear error."""
+    k = until / dt
+    if abs(k - round(k)) > 1e-6 * max(1.0, k):
+        lo, hi = math.floor(k) * dt, math.ceil(k) * dt
+        raise InvasimError(
+            f"--until {until:g} is not a whole number of steps of time.dt_min = {dt:g}; "
+            f"use {lo:g} or {hi:g}"
+        )
+    return float(until)
 
 
 def default_out_dir(name: str) -> Path:
@@ -168,7 +181,7 @@ class Simulation:
         Returns:
             The finished run, as :func:`invasim.load_run` would read it.
         """
-        end_min = self.config.time.end_min if until is None else float(until)
+        end_min = self.config.time.end_min if until is None else _whole_steps(until, self.dt)
         if not end_min > self.time_min:
             raise InvasimError(
                 f"--until {end_min} min must be later than the start time {self.time_min} min"
@@ -281,7 +294,9 @@ class Simulation:
         ckpts = rundir.list_checkpoints(run_dir)
         if not ckpts:
             raise RunDirError(f"{run_dir} has no checkpoint to resume from")
-        end_min = float(meta.get("end_min", config.time.end_min)) if until is None else until
+        end_min = float(meta.get("end_min", config.time.end_min))
+        if until is not None:
+            end_min = _whole_steps(until, config.time.dt_min)
         sim, cmeta = cls._from_checkpoint(config, int(meta["seed"]), ckpts[-1])
         if sim.time_min >= end_min - 0.5 * sim.dt:
             raise RunDirError(

@@ -102,7 +102,7 @@ class Run:
         if name not in self.field_names:
             raise RunDirError(f"unknown field {name!r}; this run has {', '.join(self.field_names)}")
         g = self._group()
-        k = len(g["time"]) - 1 if time_min is None else self.time_index(time_min)
+        k = g["time"].shape[0] - 1 if time_min is None else self.time_index(time_min)
         return np.asarray(g[name][k])
 
     def fields(self):
