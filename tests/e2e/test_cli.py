@@ -7,8 +7,8 @@ import tomllib
 
 import numpy as np
 import pytest
-
 from conftest import assert_one_line_error, run_cli
+
 from invasim.io import rundir
 
 # a short fisher-kpp run: 20 steps of 100 min, a record every 5 steps, a checkpoint every 10
