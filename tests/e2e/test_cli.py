@@ -149,8 +149,8 @@ def test_branch_with_changed_parameters_differs(tmp_path):
 
 
 # a 2-D fisher-kpp run long enough (seconds) to be killed between checkpoints
-SLOW = ["--set", "mesh.dim=2", "--set", "mesh.extent_um=[60000.0, 16000.0]",
-        "--set", "time.checkpoint_interval_min=20160.0", "--set", "time.end_min=483840.0"]
+SLOW = ["--set", "mesh.dim=2", "--set", "mesh.extent_um=[60000.0, 4000.0]",
+        "--set", "time.checkpoint_interval_min=20160.0", "--set", "time.end_min=241920.0"]
 
 
 @pytest.mark.slow

@@ -166,3 +166,52 @@ def test_out_dir_rules(tmp_path):
         rundir.prepare_out_dir(d, overwrite=False)
     rundir.prepare_out_dir(d, overwrite=True)
     assert list(d.iterdir()) == []
+
+
+class _Walkers(_Relax):
+    """State beyond the fields: points that random-walk (seeded by (seed, step)) and a table."""
+
+    name = "test-walkers"
+
+    def initial_fields(self, rng):
+        self.xy = rng.random((5, 2))
+        self.steps = np.zeros(1, dtype=np.int64)
+        return super().initial_fields(rng)
+
+    def step(self, fields, t_min):
+        super().step(fields, t_min)
+        self.steps[0] += 1
+        kick = np.random.default_rng([self.seed, int(self.steps[0])]).normal(size=self.xy.shape)
+        self.xy = self.xy + 0.1 * kick
+
+    def extra_state(self):
+        return {"xy": self.xy, "steps": self.steps}
+
+    def restore_extra_state(self, arrays):
+        self.xy, self.steps = arrays["xy"].copy(), arrays["steps"].copy()
+
+    def snapshot_tables(self):
+        import pandas as pd
+
+        return {"cells": pd.DataFrame({"x": self.xy[:, 0], "y": self.xy[:, 1]})}
+
+
+def test_extra_state_and_tables_resume_exactly(tmp_path):
+    REGISTRY[_Walkers.name] = _Walkers
+    try:
+        data = {"name": "walk", "model": "test-walkers",
+                "mesh": {"dim": 1, "extent_um": [100.0], "voxel_um": 10.0},
+                "time": {"end_min": 60.0, "dt_min": 1.0, "output_interval_min": 10.0,
+                         "checkpoint_interval_min": 20.0}}
+        sc = invasim.load_scenario(data)
+        full = invasim.Simulation(sc, seed=3).run(out=tmp_path / "full", progress=False)
+        part = invasim.Simulation(sc, seed=3).run(until=30, out=tmp_path / "p", progress=False)
+        assert part.cells(30).shape == (5, 3)
+        resumed = invasim.Simulation.resume(part.path, until=60, progress=False)
+        for t in full.times:
+            assert resumed.cells(t).equals(full.cells(t))
+        assert not full.cells(0).equals(full.cells(60))
+        with pytest.raises(RunDirError, match="no 'immune' snapshots"):
+            full.table("immune")
+    finally:
+        REGISTRY.pop(_Walkers.name, None)

@@ -92,7 +92,7 @@ class Simulation:
         self.seed = int(seed)
         self.mesh = config.build_mesh()
         self.dt = config.time.dt_min
-        self.model = REGISTRY[config.model](config.model_params, self.mesh, self.dt)
+        self.model = REGISTRY[config.model](config.model_params, self.mesh, self.dt, self.seed)
         self.specs = self.model.field_specs()
         self.rng = np.random.default_rng(self.seed)
         self.fields = self._checked_fields(self.model.initial_fields(self.rng))
@@ -193,7 +193,7 @@ class Simulation:
         started = _now()
         writer.write_meta(self._meta("running", started, 0.0, end_min))
         writer.start()
-        writer.record(self.time_min, self.metrics(), self.fields)
+        writer.record(self.time_min, self.metrics(), self.fields, self.model.snapshot_tables())
         self._checkpoint(writer)
         return self._advance(writer, end_min, started, progress)
 
@@ -202,6 +202,7 @@ class Simulation:
             self.step_index,
             self.time_min,
             self.fields,
+            self.model.extra_state(),
             {"n_records": len(writer.rows), "rng": self.rng.bit_generator.state, "seed": self.seed},
         )
 
@@ -229,7 +230,7 @@ class Simulation:
                     if self.step_index % out_every == 0 or done:
                         m = self.metrics()
                         self._check_finite(m)
-                        writer.record(self.time_min, m, self.fields)
+                        writer.record(self.time_min, m, self.fields, self.model.snapshot_tables())
                         bar.update(self.time_min, {k: m[k] for k in key if k in m})
                     if self.step_index % ckpt_every == 0 or done:
                         self._checkpoint(writer)
@@ -271,6 +272,7 @@ class Simulation:
     def _from_checkpoint(cls, config: Scenario, seed: int, ckpt: Path) -> tuple[Simulation, dict]:
         sim = cls(config, seed=seed)
         fields, meta = rundir.read_checkpoint(ckpt)
+        sim.model.restore_extra_state(rundir.read_checkpoint_state(ckpt))
         missing = {s.name for s in sim.specs} - set(fields)
         if missing:
             raise RunDirError(f"checkpoint {ckpt} lacks fields {sorted(missing)}")

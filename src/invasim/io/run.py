@@ -105,6 +105,23 @@ class Run:
         k = g["time"].shape[0] - 1 if time_min is None else self.time_index(time_min)
         return np.asarray(g[name][k])
 
+    def table(self, name: str, time_min: float | None = None) -> pd.DataFrame:
+        """Snapshot table ``name`` (e.g. ``"cells"``) at ``time_min`` (default: the last)."""
+        folder = self.path / name
+        files = sorted(folder.glob("[0-9]*.parquet")) if folder.is_dir() else []
+        if not files:
+            raise RunDirError(f"this run has no {name!r} snapshots")
+        k = len(files) - 1 if time_min is None else self.time_index(time_min)
+        path = folder / f"{k:06d}.parquet"
+        try:
+            return pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"cannot read {path}: {exc}") from None
+
+    def cells(self, time_min: float | None = None) -> pd.DataFrame:
+        """The cells at ``time_min`` (default: the last snapshot), one row per cell."""
+        return self.table("cells", time_min)
+
     def fields(self):
         """All snapshots as an :class:`xarray.Dataset` (time in minutes, lengths in µm)."""
         import xarray as xr

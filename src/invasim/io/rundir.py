@@ -132,11 +132,23 @@ class RunWriter:
         self.rows = []
 
     def record(
-        self, t_min: float, metrics: dict[str, float], fields: dict[str, np.ndarray]
+        self,
+        t_min: float,
+        metrics: dict[str, float],
+        fields: dict[str, np.ndarray],
+        tables: dict[str, pd.DataFrame] | None = None,
     ) -> None:
-        """Append one metrics row and one field snapshot."""
+        """Append one metrics row, one field snapshot and the snapshot tables (Parquet)."""
         g = self._open_store(create=False)
         k = len(self.rows)
+        for name, frame in (tables or {}).items():
+            folder = self.path / name
+            try:
+                folder.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise RunDirError(os_error_line(exc, folder)) from None
+            table = frame.assign(time_min=t_min)
+            write_atomic(folder / f"{k:06d}.parquet", lambda f, t=table: t.to_parquet(f))
         try:
             for meta in self.field_meta:
                 arr = g[meta["name"]]
@@ -168,6 +180,9 @@ class RunWriter:
                 f"{self.path / METRICS_CSV} has {len(self.rows)} rows, the checkpoint expects "
                 f"{n_records}; the run directory was changed by hand"
             )
+        for table in self.path.glob("*/[0-9]*.parquet"):
+            if int(table.stem) >= n_records:
+                table.unlink()
         g = self._open_store(create=False)
         for meta in self.field_meta:
             g[meta["name"]].resize((n_records, *self.mesh.shape))
@@ -176,7 +191,12 @@ class RunWriter:
 
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoint(
-        self, step: int, t_min: float, fields: dict[str, np.ndarray], extra: dict[str, Any]
+        self,
+        step: int,
+        t_min: float,
+        fields: dict[str, np.ndarray],
+        state: dict[str, np.ndarray],
+        extra: dict[str, Any],
     ) -> Path:
         """Write the full state at ``step`` as ``checkpoints/step_<step>.npz``."""
         folder = self.path / CHECKPOINTS
@@ -186,6 +206,7 @@ class RunWriter:
             raise RunDirError(os_error_line(exc, folder)) from None
         meta = {"step": step, "time_min": t_min, **extra}
         arrays = {f"field__{k}": v for k, v in fields.items()}
+        arrays.update({f"state__{k}": v for k, v in state.items()})
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         path = folder / f"step_{step:012d}.npz"
         write_atomic(path, lambda f: np.savez(f, **arrays))
@@ -216,6 +237,19 @@ def read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return fields, meta
 
 
+def read_checkpoint_state(path: Path) -> dict[str, np.ndarray]:
+    """The model's extra state arrays (``state__*``) stored in one checkpoint file."""
+    try:
+        with np.load(path) as data:
+            return {
+                k[len("state__") :]: np.array(data[k])
+                for k in data.files
+                if k.startswith("state__")
+            }
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"cannot read checkpoint {path}: {exc}") from None
+
+
 def read_run_json(run_dir: Path) -> dict[str, Any]:
     """The metadata of a run directory."""
     path = Path(run_dir) / RUN_JSON
@@ -243,6 +277,7 @@ __all__ = [
     "list_checkpoints",
     "prepare_out_dir",
     "read_checkpoint",
+    "read_checkpoint_state",
     "read_run_json",
     "remove_partial",
 ]

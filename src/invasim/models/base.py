@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel
 
 from invasim.core.mesh import Mesh
@@ -60,10 +61,12 @@ class Model:
     #: papers behind the model's equations (full citations)
     references: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: BaseModel, mesh: Mesh, dt: float) -> None:
+    def __init__(self, params: BaseModel, mesh: Mesh, dt: float, seed: int = 0) -> None:
         self.params = params
         self.mesh = mesh
         self.dt = dt
+        #: the run's seed, for counter-based random numbers keyed by (seed, step, cell, stream)
+        self.seed = seed
 
     # -- static checks -------------------------------------------------------------------------
     @classmethod
@@ -90,6 +93,24 @@ class Model:
         Must be deterministic: the same input gives bit-identical output.
         """
         raise NotImplementedError
+
+    # -- state beyond the fields (agent models) ------------------------------------------------
+    def extra_state(self) -> dict[str, np.ndarray]:
+        """Arrays besides the fields that a checkpoint must hold to resume exactly (e.g. cells).
+
+        The default model keeps no state between steps other than its fields.
+        """
+        return {}
+
+    def restore_extra_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`extra_state` returned (from a checkpoint)."""
+
+    def snapshot_tables(self) -> dict[str, pd.DataFrame]:
+        """Tables recorded with every snapshot, keyed by name (e.g. ``{"cells": frame}``).
+
+        Each is written as ``<name>/<record index>.parquet`` in the run directory.
+        """
+        return {}
 
     def metrics(self, fields: dict[str, np.ndarray], t_min: float) -> dict[str, float]:
         """Scalar readouts at time ``t_min``, keyed by the names in ``metric_names``.
