@@ -16,9 +16,9 @@ Modes (one JSON object per line on stdout):
 
 Each case runs in its own subprocess so that ``peak_mem_mb`` (ru_maxrss) is that case's;
 ``base_mem_mb`` is the same process's peak before the fields are allocated (interpreter,
-NumPy, Numba). ``other_procs_cores`` is the CPU other processes used during the reported run
-(from /proc/stat): on a shared 2-core machine a 2-thread figure is only meaningful when it is
-near 0.
+NumPy, Numba, the loaded kernels). ``other_procs_cores`` is the CPU other processes used
+during the reported run (from /proc/stat): on a shared 2-core machine a 2-thread figure is only
+meaningful when it is near 0.
 
 Example: ``python benchmarks/fields.py --cases 512x512,1024x1024,128x128x128 --threads 1,2``
 """
@@ -125,11 +125,20 @@ def one_case(args: argparse.Namespace) -> dict:
     if args.mode == "default":
         scheme = "lod-cn"
         dt = accuracy_dt_limit(mesh, args.D, scheme, Boundary())
+    # load (or compile) the kernels on a tiny mesh first, so that base_mem_mb includes them
+    tiny = Mesh(mesh.dim, (17,) * mesh.dim, args.h)
+    Diffusion(tiny, args.D, args.decay, dt, scheme=scheme).step(tiny.zeros())
     base = _rss_mb()
     rng = np.random.default_rng(0)
-    fields = [38.0 * (1.0 + 0.1 * rng.random(mesh.array_shape)) for _ in range(args.substrates)]
+    fields = []
+    for _ in range(args.substrates):  # 38 (PhysiCell's initial oxygen) +-5 %, no temporaries
+        u = mesh.zeros()
+        rng.random(out=u)
+        u *= 3.8
+        u += 36.1
+        fields.append(u)
     solvers = [Diffusion(mesh, args.D, args.decay, dt, scheme=scheme) for _ in fields]
-    for s, u in zip(solvers, fields, strict=True):  # warm-up: compile / load the kernels
+    for s, u in zip(solvers, fields, strict=True):  # warm-up
         s.step(u)
     steps = args.steps or max(5, int(args.work / (mesh.n_voxels * args.substrates)))
     walls, others = [], []

@@ -92,7 +92,8 @@ class Simulation:
         self.seed = int(seed)
         self.mesh = config.build_mesh()
         self.dt = config.time.dt_min
-        self.model = REGISTRY[config.model](config.model_params, self.mesh, self.dt, self.seed)
+        self.model = REGISTRY[config.model](config.model_params, self.mesh, self.dt)
+        self.model.seed = self.seed
         self.specs = self.model.field_specs()
         self.rng = np.random.default_rng(self.seed)
         self.fields = self._checked_fields(self.model.initial_fields(self.rng))

@@ -61,12 +61,14 @@ class Model:
     #: papers behind the model's equations (full citations)
     references: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, params: BaseModel, mesh: Mesh, dt: float, seed: int = 0) -> None:
+    #: the run's seed, for counter-based random numbers keyed by (seed, step, cell, stream);
+    #: set by the simulation before :meth:`initial_fields` is called
+    seed: int = 0
+
+    def __init__(self, params: BaseModel, mesh: Mesh, dt: float) -> None:
         self.params = params
         self.mesh = mesh
         self.dt = dt
-        #: the run's seed, for counter-based random numbers keyed by (seed, step, cell, stream)
-        self.seed = seed
 
     # -- static checks -------------------------------------------------------------------------
     @classmethod

@@ -1,8 +1,9 @@
 """Raw Numba kernels of the field solvers (diffusion sweeps, taxis, nonlinear diffusion).
 
 Contract:
-    * Every kernel works in place (or src -> dst) on float64 C-contiguous arrays and allocates
-      nothing but, for the Crank–Nicolson sweeps, one small row buffer per work item.
+    * Every kernel works in place (or src -> dst) on float64 C-contiguous arrays. The sweeps
+      allocate nothing (scratch rows are passed in, one per Numba thread); the reductions
+      allocate one value per line.
     * Parallel loops (``prange``) run over independent lines or blocks of lines; no two work
       items write the same element and there is no parallel reduction into a shared
       accumulator, so results are bit-identical whatever the thread count.

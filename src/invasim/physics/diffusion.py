@@ -47,16 +47,17 @@ FUSE_MIN_PLANES = 16
 #: Gaussian of width ``sigma = 3 h`` diffusing (with decay) until its variance doubles
 #: (``||u_dt - u_{dt->0}|| <= ||u_{dt->0} - exact||``, so the total error is at most twice the
 #: mesh's own, ~0.5 % in 2-D). Backward Euler's ratio of the two is ``~6 r`` in theory, measured
-#: ``5.8 r`` in 1-, 2- and 3-D (``benchmarks/fields.py --accuracy``): 0.87 at ``r = 0.15``.
+#: ``5.8 r`` in 1-, 2- and 3-D (``benchmarks/fields.py --mode accuracy``): 0.87 at ``r = 0.15``.
 #: At PhysiCell's dt (0.01 min, D = 1e5 µm²/min, h = 20 µm: ``r = 2.5``) it is ~13.
 #:
 #: lod-cn: positivity binds first. Every matrix of the step is non-negative, so ``u >= 0``
 #: stays so for any data, when the explicit half's diagonal is: ``1 - r >= 0`` inside and at
 #: no-flux walls, ``1 - 3r/2 >= 0`` in the voxels along a Dirichlet wall. Beyond that a
-#: one-voxel spike (a cell secreting into its voxel) rings below zero; measured: no-flux, none
-#: up to ``r = 1.5``, -7 % of the peak at 1.6, -54 % at 2.5; Dirichlet wall voxel, none at 2/3,
-#: -5 % at 0.8, -15 % at 1. The smooth criterion above would allow ``r ~ 2`` (time/space
-#: error 0.25 at ``r = 1``), so accuracy is not what binds.
+#: one-voxel spike (a cell secreting into its voxel) rings below zero; measured minimum over
+#: 20 steps of a unit spike in 1-D (``--mode accuracy``): away from walls none up to
+#: ``r = 1.5``, -0.024 at 1.6, -0.18 at 2.5; in a Dirichlet wall voxel none at 2/3, -0.155 at 1.
+#: The smooth criterion above would allow ``r ~ 2`` (time/space error 0.25 at ``r = 1``), so
+#: accuracy is not what binds.
 ACCURACY_R_MAX = {"lod-be": 0.15, "lod-cn": 1.0}
 #: lod-cn's bound when a Dirichlet wall (or an unknown wall condition) is involved.
 CN_R_MAX_DIRICHLET = 2.0 / 3.0
@@ -80,7 +81,11 @@ class Boundary:
 
 
 def explicit_dt_limit(mesh: Mesh, D: float) -> float:
-    """Stability limit of forward Euler, ``h² / (2 dim D)`` in min (``inf`` if ``D == 0``)."""
+    """Stability limit of forward Euler, ``h² / (2 dim D)`` in min (``inf`` if ``D == 0``).
+
+    At this limit the step is stable; it also keeps ``u >= 0`` with no-flux walls, but voxels
+    along a Dirichlet wall need ``dt`` up to 1/3 smaller for that (their ghost weighs double).
+    """
     if D <= 0.0:
         return math.inf
     return mesh.h**2 / (2.0 * mesh.dim * D)
