@@ -27,12 +27,12 @@ Contract:
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numba
 import numpy as np
 from numba import prange
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scipy.ndimage import gaussian_filter
 
 from invasim.analysis.fronts import front_position, mass
@@ -123,9 +123,19 @@ class ACInitial(BaseModel):
     ecm_correlation_um: float = Field(
         200.0, gt=0, description="correlation length of the random ECM pattern [µm]"
     )
-    oxygen: float = Field(
-        1.0, ge=0, description="initial oxygen, uniform [1] (confirm against Anderson 2005)"
+    oxygen: float | Literal["equilibrium"] = Field(
+        "equilibrium",
+        description="initial oxygen [1]: a uniform value (≥ 0), or 'equilibrium': the "
+        "well-mixed steady state (ν·mean(f) − ω·mean(n))/φ, accurate because the oxygen "
+        "diffusion length sqrt(d_c/φ) is several domain lengths",
     )
+
+    @field_validator("oxygen")
+    @classmethod
+    def _non_negative(cls, v: float | str) -> float | str:
+        if not isinstance(v, str) and not v >= 0:
+            raise ValueError("initial oxygen must be >= 0 or 'equilibrium'")
+        return v
 
 
 class AndersonChaplainParams(BaseModel):
@@ -284,7 +294,11 @@ class AndersonChaplain(Model):
         if ini.ecm_heterogeneity > 0.0:
             f *= self._ecm_pattern(rng, ini.ecm_heterogeneity, ini.ecm_correlation_um)
         m = 0.5 * n
-        c = np.full(self.mesh.array_shape, ini.oxygen)
+        if ini.oxygen == "equilibrium":
+            c0 = max(0.0, (p.nu * float(f.mean()) - p.omega * float(n.mean())) / p.phi)
+        else:
+            c0 = float(ini.oxygen)
+        c = np.full(self.mesh.array_shape, c0)
         out = {"n": n, "f": f, "m": m, "c": c}
         return {k: np.ascontiguousarray(v, dtype=np.float64) for k, v in out.items()}
 
