@@ -1,0 +1,412 @@
+"""Centre-based cell mechanics of the PhysiCell class (MODEL_REFERENCE §10).
+
+Reference: Ghaffarizadeh et al., PhysiCell, PLoS Comput Biol 14:e1005991 (2018).
+
+Contract:
+    * Overdamped motion: each mechanics step sets every cell's velocity (µm/min) from the
+      potentials below, then moves it. A cell's velocity is the sum over its neighbours ``j``
+      (``d = |x_i - x_j|``, unit vector ``e`` from ``j`` to ``i``) of
+
+      - repulsion ``c_rep,ij (1 - d/R)² e`` for ``d < R = r_i + r_j``, with
+        ``c_rep,ij = sqrt(c_rep[t_i] c_rep[t_j])`` (the geometric mean, as PhysiCell >= 1.10);
+      - adhesion ``-c_adh[t_i, t_j] (1 - d/S)² e`` for ``d < S = s_i r_i + s_j r_j``, ``s`` the
+        per-type relative maximum adhesion distance (``S = s (r_i + r_j)`` for one type). The
+        adhesion matrix (µm/min) must be symmetric, so that the pair forces are equal and
+        opposite;
+
+      plus, for every wall of the box ``[0, L]`` per existing axis within the cell's radius
+      (distance ``w < r_i``), a push ``c_wall[t_i] (1 - w/r_i)²`` along the inward normal
+      (PhysiCell's domain-edge avoidance, ``cell_BM_repulsion_strength`` = 100 µm/min by
+      default; PhysiCell applies only the nearest wall, here every wall in range adds, which
+      differs only in corners). A centre outside the box feels the full push. Distances are
+      floored at 1e-5 µm as in PhysiCell (coincident centres exert no force).
+    * Time stepping (:data:`SCHEMES`): ``"ab2"`` (default, PhysiCell's) Adams–Bashforth 2,
+      ``x += dt (3/2 v - 1/2 v_prev)`` with ``v_prev = 0`` for a new cell; or ``"euler"``,
+      ``x += dt v``. Both shift ``v`` into ``velocity_prev``. :func:`max_stable_dt` gives the
+      step bound the config layer enforces.
+    * The velocity kernel loops over cells in cell-list order, each cell summing only its own
+      neighbours (no shared accumulators), so results are bit-identical whatever the number of
+      Numba threads; they depend only on the state, including the cells' row order.
+      Dead/absent cells are not treated apart yet.
+    * :meth:`Mechanics.step` = cell-list rebuild + :func:`compute_velocities` + :func:`move`.
+      :meth:`Mechanics.sort` reorders the cells' rows by bin (cache locality; the caller
+      decides when, e.g. every 20 steps); row indices change, ids do not.
+    * Small problems run a serial twin of each kernel (``parallel=None`` picks: parallel from
+      :data:`PARALLEL_MIN_CELLS` cells with more than one thread): a ``parallel=True`` loop
+      over a few thousand cells spends more in OpenMP barriers than in arithmetic, 10-100×
+      more when another process holds a core.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from invasim.core.cells import Cells
+from invasim.physics.neighbors import CellList, axis_span, bin_gap
+
+SCHEMES = ("ab2", "euler")
+#: cells from which the kernels run in parallel when ``parallel=None``
+PARALLEL_MIN_CELLS = 5000
+#: PhysiCell's floor on centre distances, µm
+MIN_DISTANCE = 1e-5
+#: largest ``dt λ_max`` of each scheme on the negative real axis (linear stability)
+_STABLE_HLAMBDA = {"ab2": 1.0, "euler": 2.0}
+
+_JIT = {"cache": True, "fastmath": False}
+
+
+@dataclass(frozen=True)
+class MechanicsParams:
+    """Per-type mechanical parameters (``T`` cell types).
+
+    Attributes:
+        repulsion: ``[T]`` cell–cell repulsion strength, µm/min.
+        adhesion: ``[T, T]`` symmetric cell–cell adhesion strength, µm/min.
+        s_rel: ``[T]`` relative maximum adhesion distance (interaction reach / radius).
+        wall_repulsion: ``[T]`` repulsion from the domain walls, µm/min.
+    """
+
+    repulsion: np.ndarray
+    adhesion: np.ndarray
+    s_rel: np.ndarray
+    wall_repulsion: np.ndarray
+
+    def __post_init__(self) -> None:
+        rep = np.atleast_1d(np.asarray(self.repulsion, dtype=np.float64))
+        t = rep.shape[0]
+        adh = np.asarray(self.adhesion, dtype=np.float64).reshape(t, t)
+        s_rel = np.broadcast_to(np.asarray(self.s_rel, dtype=np.float64), (t,)).copy()
+        wall = np.broadcast_to(np.asarray(self.wall_repulsion, dtype=np.float64), (t,)).copy()
+        for name, a in (("repulsion", rep), ("adhesion", adh), ("wall_repulsion", wall)):
+            if not np.all(np.isfinite(a)) or np.any(a < 0):
+                raise ValueError(f"mechanics {name} must be finite and >= 0 µm/min, got {a}")
+        if not np.all(s_rel >= 1.0) or not np.all(np.isfinite(s_rel)):
+            raise ValueError(f"relative maximum adhesion distance must be >= 1, got {s_rel}")
+        if not np.array_equal(adh, adh.T):
+            raise ValueError(f"adhesion matrix must be symmetric, got {adh}")
+        object.__setattr__(self, "repulsion", rep)
+        object.__setattr__(self, "adhesion", np.ascontiguousarray(adh))
+        object.__setattr__(self, "s_rel", s_rel)
+        object.__setattr__(self, "wall_repulsion", wall)
+
+    @classmethod
+    def single_type(
+        cls,
+        repulsion: float = 10.0,
+        adhesion: float = 0.4,
+        s_rel: float = 1.25,
+        wall_repulsion: float = 100.0,
+    ) -> MechanicsParams:
+        """One cell type; defaults are PhysiCell's default cell (MODEL_REFERENCE §10)."""
+        return cls(np.array([repulsion]), np.array([[adhesion]]), s_rel, wall_repulsion)
+
+    @property
+    def n_types(self) -> int:
+        """Number of cell types ``T``."""
+        return self.repulsion.shape[0]
+
+    @property
+    def repulsion_matrix(self) -> np.ndarray:
+        """``[T, T]`` pair repulsion ``sqrt(c_i c_j)``, µm/min."""
+        return np.sqrt(np.outer(self.repulsion, self.repulsion))
+
+    def cutoff(self, r_max: float) -> float:
+        """Largest interaction distance (µm) among cells of radius at most ``r_max`` µm."""
+        return 2.0 * float(self.s_rel.max()) * float(r_max)
+
+
+def max_stable_dt(params: MechanicsParams, r_min: float, dim: int, scheme: str = "ab2") -> float:
+    """Largest mechanics time step (min) for which the motion is linearly stable.
+
+    Linearising the velocity about a configuration, a pair at distance ``d`` acts as a spring
+    of stiffness ``k = -dv/dd = 2 c_rep (1 - d/R)/R - 2 c_adh (1 - d/S)/S`` (1/min) along its
+    axis; adhesion only softens it, and ``k`` is largest when centres coincide:
+    ``k_max = 2 c_rep / (2 r_min)``. For a regular packing with ``z`` contacts per cell
+    (hexagonal, ``z = 6`` in 2-D; fcc, ``z = 12`` in 3-D), the largest eigenvalue of the
+    motion's Jacobian is at most ``2 k_max z / dim`` (``Σ_j (e_j·u)² = z/dim`` for any unit
+    ``u``, times ``1 - cos ≤ 2``). A cell pushed into a wall with a speed ``c_rep`` sits
+    where ``c_wall (1 - w/r)² = c_rep``, a spring of stiffness ``2 sqrt(c_wall c_rep)/r``.
+    The step must keep ``dt λ`` within the scheme's stability interval on the negative real
+    axis: 1 for Adams–Bashforth 2, 2 for forward Euler.
+
+    This is a bound for the stiffest plausible state, not a proof for every configuration
+    (a disordered cluster can have more contacts); PhysiCell's defaults (c_rep 10 µm/min,
+    wall 100 µm/min, r 8.41 µm, AB2) give 0.105 min in 3-D and 0.133 min in 2-D, above
+    PhysiCell's 0.1 min.
+
+    Args:
+        params: mechanical parameters.
+        r_min: smallest cell radius, µm (> 0).
+        dim: 2 or 3.
+        scheme: one of :data:`SCHEMES`.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown mechanics scheme {scheme!r}; expected one of {SCHEMES}")
+    if not r_min > 0.0:
+        raise ValueError(f"r_min must be > 0 µm, got {r_min}")
+    c_rep = float(params.repulsion.max())
+    c_wall = float(params.wall_repulsion.max())
+    z = 6 if dim == 2 else 12
+    lam = max(2.0 * c_rep / (2.0 * r_min) * 2.0 * z / dim, 2.0 * math.sqrt(c_wall * c_rep) / r_min)
+    return math.inf if lam == 0.0 else _STABLE_HLAMBDA[scheme] / lam
+
+
+# ---------------------------------------------------------------------------- kernels
+@njit(inline="always", **_JIT)
+def _gather(k, position, radius, ctype, order, sorted_xyzr, sorted_type):
+    i = order[k]
+    sorted_xyzr[k, 0] = position[i, 0]
+    sorted_xyzr[k, 1] = position[i, 1]
+    sorted_xyzr[k, 2] = position[i, 2]
+    sorted_xyzr[k, 3] = radius[i]
+    sorted_type[k] = ctype[i]
+
+
+@njit(inline="always", **_JIT)
+def _cell_velocity(
+    k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, rep, adh, s_rel,
+    wall, velocity,
+):  # fmt: skip
+    """Velocity of the ``k``-th cell in cell-list order, written to its row of ``velocity``."""
+    xi = xyzr[k, 0]
+    yi = xyzr[k, 1]
+    zi = xyzr[k, 2]
+    ri = xyzr[k, 3]
+    ti = typ[k]
+    reach_i = s_rel[ti] * ri
+    cut2 = cutoff * cutoff
+    xlo, xhi = axis_span(xi, cutoff, inv_w[0], nb[0])
+    ylo, yhi = axis_span(yi, cutoff, inv_w[1], nb[1])
+    zlo, zhi = axis_span(zi, cutoff, inv_w[2], nb[2])
+    vx = 0.0
+    vy = 0.0
+    vz = 0.0
+    for jz in range(zlo, zhi + 1):
+        gz = bin_gap(zi, jz, w[2], nb[2], tol)
+        for jy in range(ylo, yhi + 1):
+            gy = bin_gap(yi, jy, w[1], nb[1], tol)
+            if gy * gy + gz * gz >= cut2:
+                continue
+            row = nb[0] * (jy + nb[1] * jz)
+            for m in range(bin_start[row + xlo], bin_start[row + xhi + 1]):
+                dx = xi - xyzr[m, 0]
+                dy = yi - xyzr[m, 1]
+                dz = zi - xyzr[m, 2]
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 >= cut2 or m == k:
+                    continue
+                rj = xyzr[m, 3]
+                tj = typ[m]
+                s = reach_i + s_rel[tj] * rj
+                if d2 >= s * s:
+                    continue
+                d = math.sqrt(d2)
+                if d < MIN_DISTANCE:
+                    d = MIN_DISTANCE
+                big_r = ri + rj
+                f = 0.0
+                if d < big_r:
+                    q = 1.0 - d / big_r
+                    f = rep[ti, tj] * q * q
+                qa = 1.0 - d / s
+                f -= adh[ti, tj] * qa * qa
+                f /= d
+                vx += f * dx
+                vy += f * dy
+                vz += f * dz
+    cw = wall[ti]
+    if cw > 0.0:
+        # walls at 0 and L of each existing axis; w clamped at 0 for a centre outside
+        for a in range(dim):
+            xa = xyzr[k, a]
+            w = xa if xa > 0.0 else 0.0
+            push = 0.0
+            if w < ri:
+                q = 1.0 - w / ri
+                push += cw * q * q
+            w = extent[a] - xa
+            w = w if w > 0.0 else 0.0
+            if w < ri:
+                q = 1.0 - w / ri
+                push -= cw * q * q
+            if a == 0:
+                vx += push
+            elif a == 1:
+                vy += push
+            else:
+                vz += push
+    i = order[k]
+    velocity[i, 0] = vx
+    velocity[i, 1] = vy
+    velocity[i, 2] = vz
+
+
+@njit(parallel=True, **_JIT)
+def _velocities_par(
+    position, radius, ctype, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim,
+    rep, adh, s_rel, wall, xyzr, typ, velocity,
+):  # fmt: skip
+    n = order.shape[0]
+    for k in prange(n):
+        _gather(k, position, radius, ctype, order, xyzr, typ)
+    for k in prange(n):
+        _cell_velocity(
+            k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, rep, adh,
+            s_rel, wall, velocity,
+        )  # fmt: skip
+
+
+@njit(**_JIT)
+def _velocities_ser(
+    position, radius, ctype, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim,
+    rep, adh, s_rel, wall, xyzr, typ, velocity,
+):  # fmt: skip
+    n = order.shape[0]
+    for k in range(n):
+        _gather(k, position, radius, ctype, order, xyzr, typ)
+    for k in range(n):
+        _cell_velocity(
+            k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, rep, adh,
+            s_rel, wall, velocity,
+        )  # fmt: skip
+
+
+@njit(inline="always", **_JIT)
+def _move_one(i, position, velocity, velocity_prev, dt, ab2, dim):
+    for a in range(dim):
+        v = velocity[i, a]
+        if ab2:
+            position[i, a] += dt * (1.5 * v - 0.5 * velocity_prev[i, a])
+        else:
+            position[i, a] += dt * v
+        velocity_prev[i, a] = v
+
+
+@njit(parallel=True, **_JIT)
+def _move_par(position, velocity, velocity_prev, dt, ab2, dim):
+    for i in prange(position.shape[0]):
+        _move_one(i, position, velocity, velocity_prev, dt, ab2, dim)
+
+
+@njit(**_JIT)
+def _move_ser(position, velocity, velocity_prev, dt, ab2, dim):
+    for i in range(position.shape[0]):
+        _move_one(i, position, velocity, velocity_prev, dt, ab2, dim)
+
+
+def use_parallel(n: int, parallel: bool | None) -> bool:
+    """Resolve a ``parallel`` flag: ``None`` means from :data:`PARALLEL_MIN_CELLS` cells on."""
+    if parallel is None:
+        return n >= PARALLEL_MIN_CELLS and numba.get_num_threads() > 1
+    return bool(parallel)
+
+
+def compute_velocities(
+    cells: Cells,
+    cell_list: CellList,
+    params: MechanicsParams,
+    extent: tuple[float, ...],
+    scratch: tuple[np.ndarray, np.ndarray] | None = None,
+    parallel: bool | None = None,
+) -> None:
+    """Overwrite ``cells.velocity`` with the potentials' velocities (µm/min).
+
+    Args:
+        cells: the cells; their types must be ``< params.n_types``.
+        cell_list: rebuilt from ``cells.position`` (same rows), its cutoff at least
+            ``params.cutoff(max radius)``.
+        params: mechanical parameters.
+        extent: the box ``[0, L]`` per axis (µm), for the walls.
+        scratch: ``([>= n, 4] float64, [>= n] int32)`` buffers for the sorted copies of the
+            positions/radii and types; allocated when ``None``.
+        parallel: kernel choice, see :func:`use_parallel`.
+    """
+    n = cells.n
+    if cell_list.n != n:
+        raise ValueError(f"cell list holds {cell_list.n} cells, the state {n}: rebuild it")
+    if scratch is None:
+        scratch = (np.empty((n, 4)), np.empty(n, dtype=np.int32))
+    kernel = _velocities_par if use_parallel(n, parallel) else _velocities_ser
+    kernel(
+        cells.position, cells.radius, cells.type, cell_list.order, cell_list.bin_start,
+        cell_list.nb, cell_list.w, cell_list.inv_w, cell_list.tol, cell_list.cutoff,
+        np.asarray(extent, dtype=np.float64), cells.dim, params.repulsion_matrix,
+        params.adhesion, params.s_rel, params.wall_repulsion, scratch[0], scratch[1],
+        cells.velocity,
+    )  # fmt: skip
+
+
+def move(cells: Cells, dt: float, scheme: str = "ab2", parallel: bool | None = None) -> None:
+    """Advance positions by ``dt`` (min) with ``cells.velocity``; shift it to ``velocity_prev``."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown mechanics scheme {scheme!r}; expected one of {SCHEMES}")
+    kernel = _move_par if use_parallel(cells.n, parallel) else _move_ser
+    kernel(cells.position, cells.velocity, cells.velocity_prev, float(dt), scheme == "ab2",
+           cells.dim)  # fmt: skip
+
+
+class Mechanics:
+    """The mechanics process: cell list, velocities, motion, for one domain.
+
+    Args:
+        params: mechanical parameters.
+        extent: the box ``[0, L]`` per axis (x, y[, z]) in µm; its length is the dimension.
+        scheme: one of :data:`SCHEMES`.
+        parallel: kernel choice (``None``: by size, see :func:`use_parallel`).
+    """
+
+    def __init__(
+        self,
+        params: MechanicsParams,
+        extent: tuple[float, ...],
+        scheme: str = "ab2",
+        parallel: bool | None = None,
+    ) -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown mechanics scheme {scheme!r}; expected one of {SCHEMES}")
+        self.params = params
+        self.extent = tuple(float(e) for e in extent)
+        self.scheme = scheme
+        self.parallel = parallel
+        self.cell_list = CellList(self.extent, params.cutoff(1.0))
+        self._xyzr = np.empty((0, 4))
+        self._typ = np.empty(0, dtype=np.int32)
+
+    def _scratch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._xyzr.shape[0] < n:
+            cap = max(n, 2 * self._xyzr.shape[0])
+            self._xyzr = np.empty((cap, 4))
+            self._typ = np.empty(cap, dtype=np.int32)
+        return self._xyzr, self._typ
+
+    def rebuild(self, cells: Cells) -> None:
+        """Re-grid if the largest cell grew past the bins, then rebuild the cell list."""
+        if cells.dim != len(self.extent):
+            raise ValueError(f"{cells.dim}-D cells in a {len(self.extent)}-D mechanics domain")
+        if cells.n and int(cells.type.max()) >= self.params.n_types:
+            raise ValueError(f"cell type {cells.type.max()} >= {self.params.n_types} types")
+        r_max = float(cells.radius.max()) if cells.n else 1.0
+        self.cell_list.ensure_cutoff(self.params.cutoff(r_max))
+        self.cell_list.rebuild(cells.position, use_parallel(cells.n, self.parallel))
+
+    def sort(self, cells: Cells) -> None:
+        """Reorder the cells by bin (cache locality); the order is a function of the state."""
+        self.rebuild(cells)
+        cells.permute(self.cell_list.order.copy())
+
+    def step(self, cells: Cells, dt: float) -> None:
+        """One mechanics step of ``dt`` minutes: rebuild, velocities, move."""
+        self.rebuild(cells)
+        compute_velocities(
+            cells, self.cell_list, self.params, self.extent, self._scratch(cells.n), self.parallel
+        )
+        move(cells, dt, self.scheme, self.parallel)
+
+    def nbytes(self) -> int:
+        """Bytes held by the cell list and the scratch buffers."""
+        return self.cell_list.nbytes() + self._xyzr.nbytes + self._typ.nbytes
