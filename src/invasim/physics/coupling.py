@@ -1,0 +1,324 @@
+"""Cells ↔ fields: secretion and uptake as voxel sources and sinks; sampling at the cells.
+
+Contract:
+    * A cell belongs to the voxel containing its centre (clipped into the mesh):
+      :func:`voxel_of` gives the flat index ``(k ny + j) nx + i`` into a field of shape
+      ``(nz, ny, nx)``. Missing axes have one voxel, so 1-, 2- and 3-D share every line.
+    * Secretion/uptake (BioFVM/PhysiCell's per-cell law): a cell of volume ``V_c`` in a voxel of
+      volume ``V_v`` with secretion rate ``s`` towards target ``T``, uptake rate ``q`` (1/min) and
+      net export ``e`` (amount/min) changes its voxel's value ``u`` by
+      ``du/dt = (V_c/V_v) [s (T - u) - q u] + e/V_v``. The cells of one voxel are summed into
+      ``du/dt = A + E - B u`` (per voxel: ``A = Σ s T V_c/V_v``, ``B = Σ (s + q) V_c/V_v``,
+      ``E = Σ e/V_v``) and the step is taken for the voxel as a whole, either implicitly,
+      ``u ← (u + dt (A + E)) / (1 + dt B)`` (PhysiCell's update for one cell; PhysiCell applies it
+      cell after cell, which differs at ``O(dt²)`` and depends on the order), or exactly,
+      ``u ← u∞ + (u - u∞) exp(-B dt)``. So the result does not depend on thread count or on the
+      order of the cells within a voxel beyond round-off of the sums, which run in row order.
+    * ``V_v = h³`` in every dimension: in 1-D/2-D a voxel is a slab one voxel deep, as in
+      BioFVM's 2-D meshes, so cell volumes (µm³) compare with voxel volumes. Amounts are
+      ``u × µm³``; mass balance: ``Σ_v Δu_v V_v = Σ_c exchanged_c`` to round-off, where
+      ``exchanged`` (amount added to the field by each cell in the step, negative for uptake)
+      is returned by :meth:`SecretionUptake.step` on request.
+    * The cells are binned by voxel (a stable counting sort, O(n + voxels)) when they move
+      (:meth:`SecretionUptake.bind`, once per mechanics or phenotype step); each diffusion step
+      then costs O(occupied voxels) (the per-voxel affine map ``u ← c1 u + c0`` is computed once
+      per bind and ``dt``), parallel over voxels, each touching only its own cells.
+    * Sampling: :func:`sample_values` (the value of the cell's voxel) and
+      :func:`sample_gradients` (``[n, 3]``: central differences at the voxel, one-sided at the
+      walls, 0 along axes one voxel long), per unit µm.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from invasim.core.mesh import Mesh
+
+SCHEMES = ("implicit", "exact")
+#: occupied voxels from which the per-step update runs in parallel
+PARALLEL_MIN_VOXELS = 4096
+_JIT = {"cache": True, "fastmath": False}
+
+
+@njit(**_JIT)
+def voxel_kernel(position, nx, ny, nz, h, out):
+    """Flat voxel index ``out[n]`` of each ``position[n, 3]`` (µm), clipped into the mesh."""
+    for c in range(position.shape[0]):
+        i = min(max(int(math.floor(position[c, 0] / h)), 0), nx - 1)
+        j = min(max(int(math.floor(position[c, 1] / h)), 0), ny - 1)
+        k = min(max(int(math.floor(position[c, 2] / h)), 0), nz - 1)
+        out[c] = (k * ny + j) * nx + i
+
+
+def voxel_of(position: np.ndarray, mesh: Mesh) -> np.ndarray:
+    """``[n]`` int64 flat voxel index of each ``position`` (``[n, 3]`` or ``[n, dim]``, µm)."""
+    pos = np.asarray(position, dtype=np.float64)
+    if pos.ndim != 2:
+        raise ValueError(f"positions must be [n, 3], got shape {pos.shape}")
+    if pos.shape[1] < 3:
+        pos = np.concatenate([pos, np.zeros((pos.shape[0], 3 - pos.shape[1]))], axis=1)
+    out = np.empty(pos.shape[0], dtype=np.int64)
+    voxel_kernel(pos, mesh.nx, mesh.ny, mesh.nz, float(mesh.h), out)
+    return out
+
+
+@njit(**_JIT)
+def bin_kernel(voxel, n_voxels):
+    """Stable counting sort of cells by voxel.
+
+    Returns:
+        ``order[n]`` (cells grouped by voxel, in row order within a voxel), ``occupied[m]``
+        (the occupied voxels, ascending) and ``start[m + 1]`` (bin ``b`` is
+        ``order[start[b]:start[b + 1]]``).
+    """
+    n = voxel.shape[0]
+    count = np.zeros(n_voxels + 1, dtype=np.int64)
+    for c in range(n):
+        count[voxel[c] + 1] += 1
+    m = 0
+    for v in range(n_voxels):
+        if count[v + 1] > 0:
+            m += 1
+        count[v + 1] += count[v]
+    order = np.empty(n, dtype=np.int64)
+    fill = count[:n_voxels].copy()
+    for c in range(n):
+        order[fill[voxel[c]]] = c
+        fill[voxel[c]] += 1
+    occupied = np.empty(m, dtype=np.int64)
+    start = np.empty(m + 1, dtype=np.int64)
+    b = 0
+    for v in range(n_voxels):
+        if count[v + 1] > count[v]:
+            occupied[b] = v
+            start[b] = count[v]
+            b += 1
+    start[m] = n
+    return order, occupied, start
+
+
+@njit(inline="always", **_JIT)
+def _coef_one(b, order, start, ratio, secretion, target, uptake, export, inv_vv, A, B, E):
+    a_ = 0.0
+    b_ = 0.0
+    e_ = 0.0
+    for p in range(start[b], start[b + 1]):
+        c = order[p]
+        a_ += secretion[c] * target[c] * ratio[c]
+        b_ += (secretion[c] + uptake[c]) * ratio[c]
+        e_ += export[c] * inv_vv
+    A[b] = a_
+    B[b] = b_
+    E[b] = e_
+
+
+@njit(parallel=True, **_JIT)
+def _coef_par(order, start, ratio, secretion, target, uptake, export, inv_vv, A, B, E):
+    for b in prange(A.shape[0]):
+        _coef_one(b, order, start, ratio, secretion, target, uptake, export, inv_vv, A, B, E)
+
+
+@njit(**_JIT)
+def _coef_ser(order, start, ratio, secretion, target, uptake, export, inv_vv, A, B, E):
+    for b in range(A.shape[0]):
+        _coef_one(b, order, start, ratio, secretion, target, uptake, export, inv_vv, A, B, E)
+
+
+@njit(inline="always", **_JIT)
+def _apply_one(b, u, occupied, c1, c0, m1, m0, dt, want, order, start, volume, secretion,
+               target, uptake, export, exchanged):  # fmt: skip
+    v = occupied[b]
+    u0 = u[v]
+    u[v] = c1[b] * u0 + c0[b]
+    if want:
+        mean_u = m1[b] * u0 + m0[b]  # time integral of u over the step
+        for p in range(start[b], start[b + 1]):
+            c = order[p]
+            exchanged[c] = (
+                volume[c] * (secretion[c] * target[c] * dt - (secretion[c] + uptake[c]) * mean_u)
+                + export[c] * dt
+            )
+
+
+@njit(parallel=True, **_JIT)
+def _apply_par(u, occupied, c1, c0, m1, m0, dt, want, order, start, volume, secretion, target,
+               uptake, export, exchanged):  # fmt: skip
+    for b in prange(occupied.shape[0]):
+        _apply_one(b, u, occupied, c1, c0, m1, m0, dt, want, order, start, volume, secretion,
+                   target, uptake, export, exchanged)  # fmt: skip
+
+
+@njit(**_JIT)
+def _apply_ser(u, occupied, c1, c0, m1, m0, dt, want, order, start, volume, secretion, target,
+               uptake, export, exchanged):  # fmt: skip
+    for b in range(occupied.shape[0]):
+        _apply_one(b, u, occupied, c1, c0, m1, m0, dt, want, order, start, volume, secretion,
+                   target, uptake, export, exchanged)  # fmt: skip
+
+
+def step_factors(
+    A: np.ndarray, B: np.ndarray, E: np.ndarray, dt: float, exact: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-voxel affine maps of one step: ``u1 = c1 u0 + c0`` and ``∫u dt = m1 u0 + m0``."""
+    src = A + E
+    pos = B > 0.0
+    Bs = np.where(pos, B, 1.0)
+    x = B * dt
+    if exact:
+        c1 = np.exp(-x)
+        m1 = np.where(pos, -np.expm1(-x) / Bs, dt)
+        c0 = np.where(pos, src * m1, dt * src)
+        # (dt - m1) / B = dt² (x + expm1(-x)) / x², by its series for small x
+        xs = np.where(x > 1e-3, x, 1.0)
+        g = np.where(x > 1e-3, (xs + np.expm1(-xs)) / (xs * xs), 0.5 - x / 6.0 + x * x / 24.0)
+        m0 = src * dt * dt * g
+    else:
+        c1 = 1.0 / (1.0 + x)
+        c0 = dt * src * c1
+        m1 = dt * c1
+        m0 = dt * c0
+    return c1, c0, m1, m0
+
+
+class SecretionUptake:
+    """Secretion, uptake and net export of the cells into one field.
+
+    Args:
+        mesh: the field's mesh.
+        scheme: ``"implicit"`` (PhysiCell's, default) or ``"exact"``.
+        parallel: kernel choice; ``None`` picks parallel from :data:`PARALLEL_MIN_VOXELS`
+            occupied voxels with more than one thread.
+
+    Usage: :meth:`bind` the cells' positions, volumes and rates whenever they change (they are
+    copied); :meth:`step` the field once per diffusion step.
+    """
+
+    def __init__(self, mesh: Mesh, scheme: str = "implicit", parallel: bool | None = None) -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown secretion scheme {scheme!r}; expected one of {SCHEMES}")
+        self.mesh = mesh
+        self.scheme = scheme
+        self.parallel = parallel
+        self.voxel_volume = float(mesh.h) ** 3
+        self.n = 0
+        self.bind(np.zeros((0, 3)), np.zeros(0), 0.0, 0.0, 0.0)
+
+    def bind(
+        self,
+        position: np.ndarray,
+        volume: np.ndarray,
+        secretion: np.ndarray | float,
+        target: np.ndarray | float,
+        uptake: np.ndarray | float,
+        export: np.ndarray | float = 0.0,
+    ) -> None:
+        """Bin the cells by voxel and precompute the per-voxel coefficients.
+
+        Args:
+            position: ``[n, 3]`` cell centres, µm.
+            volume: ``[n]`` cell volumes, µm³.
+            secretion: ``[n]`` (or scalar) secretion rates, 1/min.
+            target: ``[n]`` (or scalar) secretion targets (saturation densities), field units.
+            uptake: ``[n]`` (or scalar) uptake rates, 1/min.
+            export: ``[n]`` (or scalar) net export rates, field units × µm³ / min.
+        """
+        n = np.asarray(volume).shape[0]
+
+        def cell_array(a, name):
+            a = np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.float64), (n,)))
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name} must be finite")
+            return a
+
+        self.n = n
+        self.volume = cell_array(volume, "volume")
+        self.secretion = cell_array(secretion, "secretion")
+        self.target = cell_array(target, "target")
+        self.uptake = cell_array(uptake, "uptake")
+        self.export = cell_array(export, "export")
+        if np.any(self.secretion < 0) or np.any(self.uptake < 0) or np.any(self.volume < 0):
+            raise ValueError("secretion rates, uptake rates and volumes must be >= 0")
+        self.voxel = voxel_of(position, self.mesh) if n else np.zeros(0, dtype=np.int64)
+        self.order, self.occupied, self.start = bin_kernel(self.voxel, self.mesh.n_voxels)
+        m = self.occupied.shape[0]
+        self.A, self.B, self.E = np.empty(m), np.empty(m), np.empty(m)
+        ratio = self.volume / self.voxel_volume
+        kernel = _coef_par if self._parallel(m) else _coef_ser
+        kernel(self.order, self.start, ratio, self.secretion, self.target, self.uptake,
+               self.export, 1.0 / self.voxel_volume, self.A, self.B, self.E)  # fmt: skip
+        self._factors_dt = None
+
+    def _parallel(self, m: int) -> bool:
+        if self.parallel is None:
+            return m >= PARALLEL_MIN_VOXELS and numba.get_num_threads() > 1
+        return bool(self.parallel)
+
+    def step(self, u: np.ndarray, dt: float, exchanged: np.ndarray | None = None) -> None:
+        """Apply the bound sources and sinks to ``u`` over ``dt`` min, in place.
+
+        Args:
+            u: the field, float64 C-contiguous of shape ``mesh.array_shape``.
+            dt: time step, min.
+            exchanged: optional ``[n]`` output: the amount (field units × µm³) each cell added
+                to the field in this step (negative: taken up).
+        """
+        if u.shape != self.mesh.array_shape or u.dtype != np.float64 or not u.flags.c_contiguous:
+            raise ValueError(f"field must be float64 C-contiguous of shape {self.mesh.array_shape}")
+        want = exchanged is not None
+        if want and exchanged.shape != (self.n,):
+            raise ValueError(f"exchanged must have shape ({self.n},), got {exchanged.shape}")
+        out = exchanged if want else np.empty(0)
+        dt = float(dt)
+        if self._factors_dt != dt:  # once per bind and time step
+            self._factors = step_factors(self.A, self.B, self.E, dt, self.scheme == "exact")
+            self._factors_dt = dt
+        kernel = _apply_par if self._parallel(self.occupied.shape[0]) else _apply_ser
+        kernel(u.reshape(-1), self.occupied, *self._factors, dt, want, self.order, self.start,
+               self.volume, self.secretion, self.target, self.uptake, self.export, out)  # fmt: skip
+
+
+@njit(**_JIT)
+def _gradient_kernel(u, voxel, h, out):
+    nz, ny, nx = u.shape
+    for c in range(voxel.shape[0]):
+        v = voxel[c]
+        i = v % nx
+        j = (v // nx) % ny
+        k = v // (nx * ny)
+        for a in range(3):
+            n_a = nx if a == 0 else (ny if a == 1 else nz)
+            if n_a == 1:
+                out[c, a] = 0.0
+                continue
+            idx = i if a == 0 else (j if a == 1 else k)
+            lo = max(idx - 1, 0)
+            hi = min(idx + 1, n_a - 1)
+            if a == 0:
+                du = u[k, j, hi] - u[k, j, lo]
+            elif a == 1:
+                du = u[k, hi, i] - u[k, lo, i]
+            else:
+                du = u[hi, j, i] - u[lo, j, i]
+            out[c, a] = du / ((hi - lo) * h)
+
+
+def sample_values(u: np.ndarray, voxel: np.ndarray) -> np.ndarray:
+    """``[n]`` value of the field ``u`` (shape ``(nz, ny, nx)``) at each cell's voxel."""
+    return u.reshape(-1)[voxel]
+
+
+def sample_gradients(u: np.ndarray, mesh: Mesh, voxel: np.ndarray) -> np.ndarray:
+    """``[n, 3]`` gradient of ``u`` (field units / µm) at each cell's voxel.
+
+    Central differences ``(u[i+1] - u[i-1]) / 2h``, one-sided ``(u[1] - u[0]) / h`` at the walls,
+    0 along axes one voxel long (missing axes included), as BioFVM's gradients.
+    """
+    if u.shape != mesh.array_shape:
+        raise ValueError(f"field must have shape {mesh.array_shape}, got {u.shape}")
+    out = np.empty((np.asarray(voxel).shape[0], 3))
+    _gradient_kernel(u, np.asarray(voxel, dtype=np.int64), float(mesh.h), out)
+    return out
