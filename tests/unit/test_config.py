@@ -103,3 +103,12 @@ def test_dump_comments_carry_units_and_sources():
     assert "[params]" in text
     assert "source:" in text
     assert "[µm]" in text or "µm" in text
+
+
+def test_union_value_error_names_every_allowed_form():
+    with pytest.raises(ConfigError) as info:
+        load_scenario("anderson-chaplain", ['params.initial.oxygen="eq"'])
+    msg = str(info.value)
+    assert "params.initial.oxygen = \"eq\"" in msg
+    assert "valid number" in msg and "'equilibrium'" in msg
+    assert "more problems" not in msg

@@ -116,8 +116,19 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | None) -> dict[s
 
 
 # -- validation --------------------------------------------------------------------------------
+_UNION_TAGS = {"float", "int", "str", "bool", "list[float]", "list[int]"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Pydantic adds the member's type to the location of a union member's error."""
+    return isinstance(part, str) and (
+        part in _UNION_TAGS or part.startswith(("literal[", "function-"))
+    )
+
+
 def _describe(err: dict[str, Any], prefix: str, allowed: list[str] | None) -> str:
-    loc = ".".join(str(p) for p in (*([prefix] if prefix else []), *err["loc"]))
+    parts = [p for p in err["loc"] if not _is_union_tag(p)]
+    loc = ".".join(str(p) for p in (*([prefix] if prefix else []), *parts))
     kind = err["type"]
     if kind == "extra_forbidden":
         parent = loc.rsplit(".", 1)[0] if "." in loc else "the top level"
@@ -154,9 +165,16 @@ def _validate(schema: type[BaseModel], data: Any, origin: str, prefix: str = "")
     try:
         return schema.model_validate(data, strict=True)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        err = dict(errors[0])
+        first = tuple(p for p in err["loc"] if not _is_union_tag(p))
+        same = [e for e in errors if tuple(p for p in e["loc"] if not _is_union_tag(p)) == first]
+        if len(same) > 1:  # a union: say every form the value could take
+            err["msg"] = " or ".join(dict.fromkeys(e["msg"] for e in same))
         allowed = _allowed_keys(schema, err["loc"]) if err["type"] == "extra_forbidden" else None
-        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        # a value that fits no member of a union fails once per member: count places, not tries
+        places = {tuple(p for p in e["loc"] if not _is_union_tag(p)) for e in exc.errors()}
+        more = f" (and {len(places) - 1} more problems)" if len(places) > 1 else ""
         raise ConfigError(f"{origin}: {_describe(err, prefix, allowed)}{more}") from None
 
 
