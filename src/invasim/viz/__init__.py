@@ -4,6 +4,7 @@ Figures are drawn on the Agg canvas without pyplot, so they work on machines wit
 and leave a notebook's backend alone.
 """
 
+from invasim.viz.cells import plot_cells
 from invasim.viz.summary import plot_summary, write_summary
 
-__all__ = ["plot_summary", "write_summary"]
+__all__ = ["plot_cells", "plot_summary", "write_summary"]

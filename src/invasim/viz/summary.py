@@ -4,11 +4,15 @@ Contract:
     * :func:`plot_summary` returns a :class:`matplotlib.figure.Figure`; :func:`write_summary`
       writes it to a file (default ``RUN_DIR/summary.png``) whole or not at all and returns the
       path. Both take a :class:`~invasim.io.run.Run` and read only ``run.meta`` (never
-      ``run.config``), ``run.times``, the fields and ``run.metrics``, so they draw any model's run,
-      finished, running or killed.
-    * Layout: one row per field (the first :data:`MAX_FIELDS`) at up to :data:`MAX_TIMES` evenly
-      spaced snapshot times, first and last included; then a row of metric panels (every ``*_um``
-      metric, ``front_um`` first, on one length axis; the other metrics one panel each).
+      ``run.config``), ``run.times``, the fields, the cell tables and ``run.metrics``, so they
+      draw any model's run, finished, running or killed.
+    * Layout: for an agent run (one with ``cells/`` tables, 2-D or 3-D), first a row of the
+      cells to scale over the oxygen field (:mod:`invasim.viz.cells`: live cells by type,
+      apoptotic and necrotic apart, a legend; 3-D: the cross-sections of the cells cut by the
+      central z slice) at the times of the field rows. Then one row per field (the first
+      :data:`MAX_FIELDS`) at up to :data:`MAX_TIMES` evenly spaced snapshot times, first and
+      last included; then a row of metric panels (every ``*_um`` metric, ``front_um`` first, on
+      one length axis; the other metrics one panel each).
       2-D fields are images with one colour scale per field across the times shown, 3-D fields
       their central z slice, 1-D fields line plots with one line per time.
     * Units: lengths in µm, or mm when the domain is longer than 5 mm; times in min, h, days or
@@ -174,6 +178,60 @@ def _field_row_images(sf: SubFigure, run: Run, name: str, snaps: list[np.ndarray
                 shrink=0.9, aspect=15, pad=0.02)
 
 
+def _cells_row(run: Run, names: list[str], snaps: dict[str, list[np.ndarray]],
+               picks: list[int]) -> dict | None:
+    """The cell tables at snapshots ``picks`` and the background field, or ``None``."""
+    from invasim.viz import cells as vc
+
+    if not vc.has_cells(run):
+        return None
+    bg = vc.background_field(run)
+    if bg is None:
+        background = [None] * len(picks)
+    elif bg in snaps:
+        background = snaps[bg]
+    else:
+        background = _snapshots(run, [bg], picks)[bg]
+    return {"frames": [vc.read_cells(run, k) for k in picks], "field": bg,
+            "background": background}
+
+
+def _cells_row_images(sf: SubFigure, run: Run, cells: dict, times: list[float],
+                      tunit: tuple[str, float], lunit: tuple[str, float]) -> None:
+    """Cells to scale over the background field at each time, its colour bar, a legend."""
+    from invasim.viz import cells as vc
+
+    mesh = run.mesh
+    z0 = float(mesh.centers("z")[mesh.nz // 2]) if mesh.dim == 3 else 0.0
+    backgrounds = cells["background"]
+    shown = [b for b in backgrounds if b is not None]
+    vmin, vmax = _range(shown) if shown else (0.0, 1.0)
+    axes = sf.subplots(1, len(times), squeeze=False, sharex=True, sharey=True)[0]
+    im = None
+    for j, (ax, frame, bg, t) in enumerate(zip(axes, cells["frames"], backgrounds, times,
+                                               strict=True)):
+        im = vc.setup_axes(ax, run, lunit, bg, vmin, vmax) or im
+        if j == 0:
+            ax.set_ylabel(f"y [{lunit[0]}]")
+        n_drawn = None
+        if frame is not None:
+            coll = vc.draw_cells(ax, frame, dim=mesh.dim, z0=z0, per_um=lunit[1])
+            n_drawn = len(coll.get_offsets())
+        ax.set_title(vc.panel_title(frame, t, tunit, n_drawn, mesh.dim))
+    name = cells["field"]
+    if im is not None:
+        label = _value_label(name, run.field_info[name].get("unit", ""), width=30)
+        sf.colorbar(im, ax=list(axes), label=label, shrink=0.9, aspect=15, pad=0.02)
+    title = "cells" + (f" over {name}" if name else "")
+    if mesh.dim == 3:
+        title += " (those cut by the central slice, drawn as their cross-sections)"
+    sf.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+    handles = vc.legend_handles(cells["frames"], vc.type_names(run.meta))
+    if handles:
+        sf.legend(handles=handles, loc="outside upper right", ncols=len(handles),
+                  frameon=False, handletextpad=0.2, columnspacing=1.0)
+
+
 def _field_panel_lines(ax, run: Run, name: str, snaps: list[np.ndarray], times: list[float],
                        tunit: tuple[str, float], lunit: tuple[str, float]) -> None:
     mesh = run.mesh
@@ -316,6 +374,7 @@ def plot_summary(run: Run) -> Figure:
     picks = _pick(len(times_all), MAX_LINES if mesh.dim == 1 else MAX_TIMES)
     times = [float(times_all[k]) for k in picks]
     snaps = _snapshots(run, names, picks)
+    cells = _cells_row(run, names, snaps, picks) if mesh.dim >= 2 else None
 
     constants = _constants(metrics)
     metrics = metrics.drop(columns=list(constants))
@@ -323,27 +382,31 @@ def plot_summary(run: Run) -> Figure:
         if mesh.dim == 1:
             fig = _figure_1d(run, names, snaps, times, tunit, lunit, metrics)
         else:
-            fig = _figure_images(run, names, snaps, times, tunit, lunit, metrics)
+            fig = _figure_images(run, names, snaps, times, tunit, lunit, metrics, cells)
         fig.suptitle(_header(run, len(names), tunit, lunit, constants), x=0.01, ha="left",
                      fontsize=11, linespacing=1.5)
     FigureCanvasAgg(fig)
     return fig
 
 
-def _figure_images(run, names, snaps, times, tunit, lunit, metrics) -> Figure:
-    """2-D and 3-D: one row of images per field, then a row of metric panels."""
+def _figure_images(run, names, snaps, times, tunit, lunit, metrics, cells=None) -> Figure:
+    """2-D and 3-D: the cells (agent runs), one row of images per field, then the metrics."""
     mesh = run.mesh
     ncols = len(times)
     panel_w = 2.5
     ratio = float(np.clip(mesh.extent[1] / mesh.extent[0], 0.25, 4.0))
     panel_h = min(panel_w * ratio, 3.6)
     groups = _metric_groups(metrics, max(ncols - 1, 2))
-    heights = [panel_h + 0.75] * len(names) + ([2.6] if groups else [])
+    top = int(cells is not None)
+    heights = [panel_h + 1.0] * top + [panel_h + 0.75] * len(names)
+    heights += [2.6] if groups else []
     width = max(ncols * panel_w + 1.3, 8.0)
     fig = Figure(figsize=(width, sum(heights) + 0.8), dpi=DPI, layout="constrained")
     subs = fig.subfigures(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
+    if top:
+        _cells_row_images(subs[0], run, cells, times, tunit, lunit)
     for r, name in enumerate(names):
-        sf = subs[r]
+        sf = subs[r + top]
         desc = run.field_info[name].get("description", "")
         sf.suptitle(f"{name}: {desc}" if desc else name, x=0.01, ha="left", fontsize=10,
                     fontweight="bold")
