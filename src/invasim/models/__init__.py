@@ -11,7 +11,7 @@ def _load_builtin() -> None:
     # Imported for their registration side effect; a model missing here is simply not offered.
     import importlib
 
-    for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain"):
+    for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain", "spheroid"):
         try:
             importlib.import_module(f"invasim.models.{mod}")
         except ModuleNotFoundError as exc:  # pragma: no cover - only while a model is in progress

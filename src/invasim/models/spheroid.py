@@ -1,0 +1,736 @@
+"""The agent model: off-lattice cells (PhysiCell class) coupled to diffusing substrates.
+
+Registered as ``"agents"``; its ``[params]`` name the substrates and the cell types, so every
+agent scenario (``spheroid-2d``, ``spheroid-3d``, later ones) reuses it.
+
+Contract:
+    * Fields: one per substrate (``[params.substrates.<name>]``), diffusing with linear decay,
+      walls Dirichlet (far field) or no-flux. Cells: :class:`~invasim.core.cells.Cells`, their
+      type index is the position of the type in ``[params.cell_types]`` (TOML order).
+    * Three time scales, as PhysiCell: one call of :meth:`AgentModel.step` is one phenotype
+      step (``time.dt_min``) = ``dt / dt_mechanics`` mechanics steps, each of
+      ``dt_mechanics / dt_diffusion`` diffusion steps (both ratios whole numbers, checked).
+      Per mechanics step: bind the cells' secretion/uptake to their voxels (after the last
+      move), then per diffusion step: secretion/uptake (implicit per voxel) then diffusion
+      (LOD); then the mechanics (cell list, potentials, motility, Adams–Bashforth move).
+      Dead cells neither secrete nor take up (PhysiCell zeroes both at death) nor move actively.
+    * Phenotype step (:mod:`invasim.biology` order): volume → death (necrosis from the oxygen
+      at the cell's voxel) → cycle (entry scaled by the oxygen proliferation factor, blocked
+      where the cell's simple pressure exceeds its type's threshold) → divide → remove; then
+      the rows are sorted by cell-list bin (locality; a function of the state).
+    * Simple pressure (PhysiCell's): ``p_i = Σ_j (1 - d_ij/R_ij)² / 0.027288`` over the
+      neighbours closer than ``R_ij = r_i + r_j``; the scale makes ``p ≈ 1`` for a cell in a
+      compressed 3-D packing (PhysiCell's ``simple_pressure_scale``). Dimensionless.
+    * Random numbers are counter-based (:mod:`invasim.core.rng`), keyed by the run seed, the
+      cell id and the step counter derived from ``t`` (phenotype: ``t/dt``; mechanics:
+      ``t/dt_mechanics + k``), so results are independent of the thread count and a resumed
+      run equals an uninterrupted one bit for bit. The cell-list grid is fixed at start from
+      the largest radius a cell can reach (necrotic swelling of a full-size cell), so the
+      neighbour sums run in the same order after a resume.
+    * Metrics: ``n_cells`` (live), ``tumor_radius_um`` (95th percentile of the live cells'
+      distances from the centre of mass of all cells, µm), ``n_apoptotic``, ``n_necrotic``,
+      ``necrotic_fraction`` (necrotic / all cells), ``oxygen_min`` (mmHg, the field's minimum),
+      ``front_um`` (= ``tumor_radius_um``), ``pressure_max``, then ``n_<type>`` (live) per type.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import ClassVar, Literal
+
+import numba
+import numpy as np
+import pandas as pd
+from numba import njit, prange
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from invasim.biology.cycle import (
+    FLOW_CYTOMETRY_DURATIONS,
+    LIVE_RATE,
+    CycleParams,
+    advance_cycle,
+    flow_cytometry_separated,
+    live,
+)
+from invasim.biology.death import DeathParams, advance_death
+from invasim.biology.volume import VolumeParams, divide, update_volumes
+from invasim.core import initial as placement
+from invasim.core.cells import DEFAULT_VOLUME, NECROTIC, Cells, sphere_radius
+from invasim.core.mesh import Mesh
+from invasim.models.base import FieldSpec, Model, register
+from invasim.physics.coupling import SecretionUptake, sample_gradients, sample_values, voxel_of
+from invasim.physics.diffusion import Boundary, Diffusion, accuracy_dt_limit
+from invasim.physics.mechanics import (
+    Mechanics,
+    MechanicsParams,
+    compute_velocities,
+    max_stable_dt,
+    move,
+)
+from invasim.physics.motility import DIRECTION_TRAITS, Motility, MotilityParams
+from invasim.physics.neighbors import axis_span, bin_gap
+
+#: PhysiCell's ``simple_pressure_scale``: 12 (1 - sqrt(pi / (2 sqrt 3)))², the pressure of a
+#: cell with 12 neighbours at the packing density of a hexagonal close packing of disks
+SIMPLE_PRESSURE_SCALE = 0.027288
+#: the substrate whose value drives proliferation and necrosis
+OXYGEN = "oxygen"
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_WHOLE = 1e-9
+#: meshes below this many voxels run the sub-steps on one thread (see AgentModel.step)
+SERIAL_MAX_VOXELS = 32768
+
+
+# -- parameters --------------------------------------------------------------------------------
+class Substrate(BaseModel):
+    """One diffusing substrate (a field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field("mmHg", description="unit of the substrate's values")
+    diffusion_um2_per_min: float = Field(
+        1.0e5, ge=0, description="diffusion coefficient [µm²/min]; oxygen 1e5 (PhysiCell)"
+    )
+    decay_per_min: float = Field(
+        0.1, ge=0, description="linear decay rate [1/min]; oxygen 0.1 (PhysiCell)"
+    )
+    boundary: Literal["dirichlet", "no-flux"] = Field(
+        "dirichlet", description="wall condition: far-field value held at the walls, or closed"
+    )
+    boundary_value: float = Field(
+        38.0, ge=0, description="Dirichlet value at the walls [unit]; oxygen 38 mmHg (PhysiCell)"
+    )
+    initial: float = Field(38.0, ge=0, description="initial uniform value [unit]")
+
+
+class CellType(BaseModel):
+    """One cell type: cycle, death, volume, mechanics, motility and substrate exchange."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cycle: Literal["live", "flow_cytometry_separated"] = Field(
+        "flow_cytometry_separated", description="cycle model (PhysiCell's names)"
+    )
+    cycle_rate_per_min: float = Field(
+        LIVE_RATE, ge=0, description="live model: division rate [1/min] (PhysiCell 0.0432/h)"
+    )
+    cycle_durations_min: list[float] = Field(
+        default_factory=lambda: list(FLOW_CYTOMETRY_DURATIONS),
+        description="flow_cytometry_separated: mean durations of G0/G1, S, G2, M [min] "
+        "(PhysiCell 300, 480, 240, 60)",
+    )
+    cycle_fixed_durations: bool = Field(
+        False, description="phases last exactly their duration (else exponential waiting times)"
+    )
+    proliferation_o2_threshold_mmHg: float = Field(
+        5.0, ge=0, description="no cycle entry at or below this oxygen [mmHg] (PhysiCell 5)"
+    )
+    proliferation_o2_saturation_mmHg: float = Field(
+        38.0,
+        gt=0,
+        description="full cycle-entry rate at or above this oxygen [mmHg] "
+        "(PhysiCell samples 38; core default 160)",
+    )
+    pressure_threshold: float | None = Field(
+        None,
+        gt=0,
+        description="contact inhibition: no cycle entry above this simple pressure "
+        "[1, PhysiCell's scaled simple pressure]; None: no contact inhibition",
+    )
+    apoptosis_rate_per_min: float = Field(
+        5.31667e-5, ge=0, description="apoptosis rate [1/min] (PhysiCell default cell)"
+    )
+    apoptosis_duration_min: float = Field(
+        516.0, ge=0, description="time an apoptotic cell remains [min] (PhysiCell)"
+    )
+    necrosis_threshold_mmHg: float = Field(
+        5.0, ge=0, description="necrosis starts below this oxygen [mmHg] (PhysiCell)"
+    )
+    necrosis_max_threshold_mmHg: float = Field(
+        2.5,
+        ge=0,
+        description="necrosis rate is maximal at and below this oxygen [mmHg] (PhysiCell)",
+    )
+    necrosis_max_rate_per_min: float = Field(
+        1.0 / 360.0, ge=0, description="maximal necrosis rate [1/min] (PhysiCell 1/360)"
+    )
+    necrotic_swell_rate_per_min: float = Field(
+        0.67 / 60.0, gt=0, description="necrotic swelling rate [1/min] (PhysiCell 0.67/h)"
+    )
+    relative_rupture_volume: float = Field(
+        2.0, gt=1, description="necrotic volume at lysis over volume at death (PhysiCell 2)"
+    )
+    lysed_duration_min: float = Field(
+        86400.0, ge=0, description="time a lysed necrotic cell remains [min] (PhysiCell 60 d)"
+    )
+    volume_um3: float = Field(
+        DEFAULT_VOLUME,
+        gt=0,
+        description="target (and initial) cell volume [µm³] (PhysiCell 2494)",
+    )
+    volume_growth_rate_per_min: float = Field(
+        0.27 / 60.0,
+        ge=0,
+        description="relaxation rate of the volume to its target [1/min] "
+        "(PhysiCell cytoplasmic 0.27/h)",
+    )
+    repulsion_um_per_min: float = Field(
+        10.0, ge=0, description="cell–cell repulsion strength [µm/min] (PhysiCell)"
+    )
+    adhesion_um_per_min: float = Field(
+        0.4,
+        ge=0,
+        description="cell–cell adhesion strength [µm/min] (PhysiCell); between "
+        "types the geometric mean",
+    )
+    relative_max_adhesion_distance: float = Field(
+        1.25, ge=1, description="adhesion reach over the radius [1] (PhysiCell)"
+    )
+    wall_repulsion_um_per_min: float = Field(
+        100.0,
+        ge=0,
+        description="repulsion from the domain walls [µm/min] (PhysiCell's "
+        "cell_BM_repulsion_strength)",
+    )
+    speed_um_per_min: float = Field(0.0, ge=0, description="motility speed [µm/min]")
+    persistence_time_min: float = Field(1.0, ge=0, description="motility persistence [min]")
+    migration_bias: float = Field(
+        0.0, ge=0, le=1, description="bias of motility up the oxygen gradient [0..1]"
+    )
+    uptake_per_min: dict[str, float] = Field(
+        default_factory=lambda: {OXYGEN: 10.0},
+        description="uptake rate per substrate [1/min] (oxygen 10, PhysiCell samples)",
+    )
+    secretion_per_min: dict[str, float] = Field(
+        default_factory=dict, description="secretion rate per substrate [1/min]"
+    )
+    secretion_target: dict[str, float] = Field(
+        default_factory=dict, description="secretion target (saturation) per substrate [unit]"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CellType:
+        if len(self.cycle_durations_min) != 4 or any(d <= 0 for d in self.cycle_durations_min):
+            raise ValueError("cycle_durations_min needs 4 positive durations (G0/G1, S, G2, M)")
+        if self.necrosis_max_threshold_mmHg >= self.necrosis_threshold_mmHg:
+            raise ValueError("necrosis_max_threshold_mmHg must be below necrosis_threshold_mmHg")
+        if self.proliferation_o2_saturation_mmHg <= self.proliferation_o2_threshold_mmHg:
+            raise ValueError("proliferation_o2_saturation_mmHg must exceed the threshold")
+        for table in (self.uptake_per_min, self.secretion_per_min, self.secretion_target):
+            if any(not (v >= 0 and math.isfinite(v)) for v in table.values()):
+                raise ValueError("uptake, secretion rates and targets must be finite and >= 0")
+        return self
+
+    def cycle_model(self):
+        """The :class:`~invasim.biology.cycle.CycleModel` of this type."""
+        if self.cycle == "live":
+            return live(self.cycle_rate_per_min)
+        fixed = (self.cycle_fixed_durations,) * 4
+        return flow_cytometry_separated(self.cycle_durations_min, fixed)
+
+
+class CellPlacement(BaseModel):
+    """Initial cells (:mod:`invasim.core.initial`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    geometry: Literal["ball", "layer", "table"] = Field(
+        "ball",
+        description="ball: a disc (2-D) or sphere (3-D) packed hexagonally/fcc; "
+        "layer: a packed box; table: positions and types from a CSV or Parquet file",
+    )
+    n_cells: int | None = Field(None, ge=0, description="ball: number of cells")
+    radius_um: float | None = Field(None, ge=0, description="ball: radius instead of n [µm]")
+    spacing_um: float = Field(
+        16.0,
+        gt=0,
+        description="lattice spacing [µm]; 16.0 = the zero-force distance "
+        "0.952 (r_i + r_j) of the default potentials",
+    )
+    center_um: list[float] | None = Field(
+        None, description="ball centre [µm]; default the domain centre"
+    )
+    lo_um: list[float] | None = Field(None, description="layer: lower corner [µm]")
+    hi_um: list[float] | None = Field(None, description="layer: upper corner [µm]")
+    path: str | None = Field(None, description="table: the file (PhysiCell's cells.csv loads)")
+    origin: Literal["corner", "center"] = Field(
+        "corner",
+        description="table coordinates: from the domain corner, or from its centre "
+        "(PhysiCell's centred domains)",
+    )
+    cell_type: str | None = Field(
+        None, description="ball/layer: the cells' type (default the first type)"
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> CellPlacement:
+        if self.geometry == "ball" and (self.n_cells is None) == (self.radius_um is None):
+            raise ValueError("a ball needs exactly one of n_cells and radius_um")
+        if self.geometry == "layer" and (self.lo_um is None or self.hi_um is None):
+            raise ValueError("a layer needs lo_um and hi_um")
+        if self.geometry == "table" and not self.path:
+            raise ValueError("a table placement needs path")
+        return self
+
+
+class AgentParams(BaseModel):
+    """Parameters of the agent model (µm, min; oxygen in mmHg)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dt_diffusion_min: float = Field(
+        0.01,
+        gt=0,
+        description="diffusion time step [min] (PhysiCell 0.01; must also meet the "
+        "solver's accuracy limit, checked)",
+    )
+    dt_mechanics_min: float = Field(
+        0.1, gt=0, description="mechanics time step [min] (PhysiCell 0.1; stability checked)"
+    )
+    diffusion_scheme: Literal["lod-cn", "lod-be"] = Field(
+        "lod-cn", description="diffusion scheme (invasim.physics.diffusion)"
+    )
+    mechanics_scheme: Literal["ab2", "euler"] = Field(
+        "ab2", description="motion integrator (PhysiCell: Adams–Bashforth 2)"
+    )
+    secretion_scheme: Literal["implicit", "exact"] = Field(
+        "implicit", description="per-voxel secretion/uptake update (PhysiCell: implicit)"
+    )
+    substrates: dict[str, Substrate] = Field(
+        default_factory=lambda: {OXYGEN: Substrate()}, description="diffusing substrates"
+    )
+    cell_types: dict[str, CellType] = Field(
+        default_factory=lambda: {"tumor": CellType()},
+        description="cell types by name; the order gives the type index",
+    )
+    initial: CellPlacement = Field(
+        default_factory=lambda: CellPlacement(n_cells=100), description="initial cells"
+    )
+
+    @model_validator(mode="after")
+    def _names(self) -> AgentParams:
+        if not self.cell_types:
+            raise ValueError("cell_types needs at least one cell type")
+        for kind, names in (("cell type", self.cell_types), ("substrate", self.substrates)):
+            for name in names:
+                if not _NAME.match(name):
+                    raise ValueError(f"{kind} name {name!r} must be a letter then [A-Za-z0-9_]")
+        known = set(self.substrates)
+        for tname, ct in self.cell_types.items():
+            for table in (ct.uptake_per_min, ct.secretion_per_min, ct.secretion_target):
+                unknown = sorted(set(table) - known)
+                if unknown:
+                    raise ValueError(
+                        f"cell type {tname!r} names unknown substrate(s) {unknown}; "
+                        f"substrates: {sorted(known)}"
+                    )
+        ini = self.initial.cell_type
+        if ini is not None and ini not in self.cell_types:
+            raise ValueError(
+                f"initial.cell_type {ini!r} is not a cell type; known: {list(self.cell_types)}"
+            )
+        return self
+
+
+# -- kernels -----------------------------------------------------------------------------------
+@njit(parallel=True, cache=True)
+def _pressure_kernel(position, radius, order, bin_start, nb, w, inv_w, tol, cutoff, out):
+    """Per-cell ``Σ (1 - d/R)²`` over overlapping neighbours (each cell sums its own)."""
+    cut2 = cutoff * cutoff
+    for k in prange(order.shape[0]):
+        i = order[k]
+        xi, yi, zi, ri = position[i, 0], position[i, 1], position[i, 2], radius[i]
+        xlo, xhi = axis_span(xi, cutoff, inv_w[0], nb[0])
+        ylo, yhi = axis_span(yi, cutoff, inv_w[1], nb[1])
+        zlo, zhi = axis_span(zi, cutoff, inv_w[2], nb[2])
+        s = 0.0
+        for jz in range(zlo, zhi + 1):
+            gz = bin_gap(zi, jz, w[2], nb[2], tol)
+            for jy in range(ylo, yhi + 1):
+                gy = bin_gap(yi, jy, w[1], nb[1], tol)
+                if gy * gy + gz * gz >= cut2:
+                    continue
+                row = nb[0] * (jy + nb[1] * jz)
+                for m in range(bin_start[row + xlo], bin_start[row + xhi + 1]):
+                    j = order[m]
+                    if j == i:
+                        continue
+                    dx = xi - position[j, 0]
+                    dy = yi - position[j, 1]
+                    dz = zi - position[j, 2]
+                    big_r = ri + radius[j]
+                    d2 = dx * dx + dy * dy + dz * dz
+                    if d2 < big_r * big_r:
+                        q = 1.0 - math.sqrt(d2) / big_r
+                        s += q * q
+        out[i] = s
+
+
+def _steps(a: float, b: float) -> int | None:
+    """``a / b`` if it is a whole number (>= 1), else None."""
+    k = a / b
+    r = round(k)
+    return int(r) if r >= 1 and abs(k - r) <= _WHOLE * max(1.0, k) else None
+
+
+def initial_cells(params: AgentParams, mesh: Mesh) -> tuple[np.ndarray, np.ndarray]:
+    """Initial positions ``[n, 3]`` (µm) and type indices ``[n]`` of a scenario."""
+    ini = params.initial
+    names = list(params.cell_types)
+    extent = tuple(float(e) for e in mesh.extent)
+    dim = mesh.dim
+    if ini.geometry == "table":
+        pos, types = placement.read_table(ini.path, names, dim, extent, ini.origin)
+    else:
+        if ini.geometry == "ball":
+            center = ini.center_um if ini.center_um is not None else [e / 2 for e in extent]
+            if len(center) != dim:
+                raise ValueError(f"initial.center_um needs {dim} values, got {center}")
+            pos = placement.ball(dim, ini.spacing_um, center, ini.n_cells, ini.radius_um)
+        else:
+            pos = placement.layer(dim, ini.spacing_um, ini.lo_um, ini.hi_um)
+        t = names.index(ini.cell_type) if ini.cell_type is not None else 0
+        types = np.full(pos.shape[0], t, dtype=np.int32)
+    placement.check_inside(pos, extent)
+    return pos, types
+
+
+# -- the model ---------------------------------------------------------------------------------
+@register
+class AgentModel(Model):
+    """Off-lattice agents with mechanics, cell life and substrates (PhysiCell class)."""
+
+    name: ClassVar[str] = "agents"
+    title: ClassVar[str] = (
+        "Agents: off-lattice cells (mechanics, cycle, death) coupled to diffusing substrates"
+    )
+    Params: ClassVar[type[BaseModel]] = AgentParams
+    metric_names: ClassVar[tuple[str, ...]] = (
+        "n_cells", "tumor_radius_um", "n_apoptotic", "n_necrotic", "necrotic_fraction",
+        "oxygen_min", "front_um", "pressure_max",
+    )  # fmt: skip
+    references: ClassVar[tuple[str, ...]] = (
+        "Ghaffarizadeh A, Heiland R, Friedman SH, Mumenthaler SM, Macklin P (2018) PhysiCell: "
+        "an open source physics-based cell simulator for 3-D multicellular systems. PLoS Comput "
+        "Biol 14:e1005991",
+        "Ghaffarizadeh A, Friedman SH, Macklin P (2016) BioFVM: an efficient, parallelized "
+        "diffusive transport solver for 3-D biological simulations. Bioinformatics 32:1256-1258",
+    )
+
+    def __init__(self, params: AgentParams, mesh: Mesh, dt: float) -> None:
+        super().__init__(params, mesh, dt)
+        p = params
+        if mesh.dim not in (2, 3):
+            raise ValueError(f"the agent model needs a 2-D or 3-D mesh, got dim {mesh.dim}")
+        self.type_names = list(p.cell_types)
+        self.substrate_names = list(p.substrates)
+        types = list(p.cell_types.values())
+        self.metric_names = (
+            *type(self).metric_names,
+            *(f"n_{t}" for t in self.type_names if f"n_{t}" not in type(self).metric_names),
+        )
+        self.extent = tuple(float(e) for e in mesh.extent)
+        self.n_mech = _steps(dt, p.dt_mechanics_min) or 1
+        self.n_diff = _steps(p.dt_mechanics_min, p.dt_diffusion_min) or 1
+        self.dt_mech = dt / self.n_mech
+        self.dt_diff = self.dt_mech / self.n_diff
+        # per-type tables
+        col = lambda f: np.array([getattr(t, f) for t in types], dtype=np.float64)  # noqa: E731
+        adh = col("adhesion_um_per_min")
+        self.mech_params = MechanicsParams(
+            col("repulsion_um_per_min"), np.sqrt(np.outer(adh, adh)),
+            col("relative_max_adhesion_distance"), col("wall_repulsion_um_per_min"),
+        )  # fmt: skip
+        self.mechanics = Mechanics(self.mech_params, self.extent, p.mechanics_scheme)
+        # fixed cell-list grid (see the module contract)
+        r_bound = float(sphere_radius(np.max(col("volume_um3") * col("relative_rupture_volume"))))
+        self.mechanics.cell_list.set_cutoff(self.mech_params.cutoff(r_bound))
+        thr = [t.pressure_threshold if t.pressure_threshold is not None else math.inf
+               for t in types]  # fmt: skip
+        self.cycle_params = CycleParams.from_models([t.cycle_model() for t in types], thr)
+        self.death_params = DeathParams(
+            apoptosis_rate=col("apoptosis_rate_per_min"),
+            apoptosis_duration=col("apoptosis_duration_min"),
+            necrosis_max_rate=col("necrosis_max_rate_per_min"),
+            necrosis_threshold=col("necrosis_threshold_mmHg"),
+            necrosis_max_threshold=col("necrosis_max_threshold_mmHg"),
+            necrotic_swell_rate=col("necrotic_swell_rate_per_min"),
+            relative_rupture_volume=col("relative_rupture_volume"),
+            lysed_duration=col("lysed_duration_min"),
+            n_types=len(types),
+        )
+        self.volume_params = VolumeParams(
+            col("volume_um3"), col("volume_growth_rate_per_min"), n_types=len(types)
+        )
+        self.motile = bool(np.any(col("speed_um_per_min") > 0))
+        self.motility = Motility(
+            MotilityParams(
+                col("speed_um_per_min"),
+                col("persistence_time_min"),
+                col("migration_bias"),
+                n_types=len(types),
+            )  # fmt: skip
+        )
+        self.biased = bool(np.any(col("migration_bias") > 0)) and OXYGEN in p.substrates
+        self.prolif_thr = col("proliferation_o2_threshold_mmHg")
+        self.prolif_sat = col("proliferation_o2_saturation_mmHg")
+        self.uptake = {s: col_map(types, "uptake_per_min", s) for s in self.substrate_names}
+        self.secretion = {s: col_map(types, "secretion_per_min", s) for s in self.substrate_names}
+        self.target = {s: col_map(types, "secretion_target", s) for s in self.substrate_names}
+        self.diffusion = {}
+        self.exchange = {}
+        for s, sub in p.substrates.items():
+            bc = Boundary(sub.boundary, sub.boundary_value)
+            self.diffusion[s] = Diffusion(
+                mesh, sub.diffusion_um2_per_min, sub.decay_per_min, self.dt_diff, bc,
+                p.diffusion_scheme,
+            )  # fmt: skip
+            self.exchange[s] = SecretionUptake(mesh, p.secretion_scheme)
+        self.cells = Cells(mesh.dim, capacity=1024)
+        if self.motile:
+            for t in DIRECTION_TRAITS:
+                self.cells.add_trait(t, 0.0)
+        self.pressure = np.zeros(0)
+        self._xyzr = np.empty((0, 4))
+        self._typ = np.empty(0, dtype=np.int32)
+
+    # -- checks ------------------------------------------------------------------------------
+    @classmethod
+    def check(cls, params: AgentParams, mesh: Mesh, dt: float) -> list[str]:
+        """Time-step ratios, mechanics stability, diffusion accuracy, initial cells in the box."""
+        p = params
+        problems = []
+        if mesh.dim not in (2, 3):
+            return [f"mesh.dim = {mesh.dim}: the agent model needs a 2-D or 3-D mesh"]
+        if _steps(dt, p.dt_mechanics_min) is None:
+            problems.append(
+                f"time.dt_min = {dt:g} must be a whole multiple of params.dt_mechanics_min = "
+                f"{p.dt_mechanics_min:g}"
+            )
+        if _steps(p.dt_mechanics_min, p.dt_diffusion_min) is None:
+            problems.append(
+                f"params.dt_mechanics_min = {p.dt_mechanics_min:g} must be a whole multiple of "
+                f"params.dt_diffusion_min = {p.dt_diffusion_min:g}"
+            )
+        for name, ct in p.cell_types.items():
+            mp = MechanicsParams.single_type(
+                ct.repulsion_um_per_min, ct.adhesion_um_per_min,
+                ct.relative_max_adhesion_distance, ct.wall_repulsion_um_per_min,
+            )  # fmt: skip
+            r = float(sphere_radius(ct.volume_um3))
+            limit = max_stable_dt(mp, r, mesh.dim, p.mechanics_scheme)
+            if p.dt_mechanics_min > limit:
+                problems.append(
+                    f"params.dt_mechanics_min = {p.dt_mechanics_min:g} exceeds the mechanics "
+                    f"stability limit {limit:.4g} min of cell type {name!r} "
+                    f"(repulsion {ct.repulsion_um_per_min:g} µm/min, radius {r:.3g} µm, "
+                    f"{p.mechanics_scheme})"
+                )
+        for name, sub in p.substrates.items():
+            bc = Boundary(sub.boundary, sub.boundary_value)
+            D = sub.diffusion_um2_per_min
+            limit = accuracy_dt_limit(mesh, D, p.diffusion_scheme, bc)
+            if p.dt_diffusion_min > limit * (1 + 1e-12):
+                h_min = math.sqrt(p.dt_diffusion_min * D / (limit * D / mesh.h**2))
+                problems.append(
+                    f"params.dt_diffusion_min = {p.dt_diffusion_min:g} exceeds the "
+                    f"{p.diffusion_scheme} accuracy limit {limit:.4g} min for {name} "
+                    f"(D = {D:.4g} µm²/min, h = {mesh.h:g} µm, {sub.boundary} walls); use "
+                    f"dt_diffusion_min <= {limit:.4g} or mesh.voxel_um >= {h_min:.4g}"
+                )
+        try:
+            initial_cells(p, mesh)
+        except ValueError as exc:
+            problems.append(f"params.initial: {exc}")
+        return problems
+
+    # -- state -------------------------------------------------------------------------------
+    def field_specs(self) -> list[FieldSpec]:
+        """One field per substrate."""
+        return [
+            FieldSpec(s, sub.unit, f"substrate {s}", sub.diffusion_um2_per_min, sub.decay_per_min)
+            for s, sub in self.params.substrates.items()
+        ]
+
+    def initial_fields(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Uniform substrates; places the initial cells (deterministic, no random numbers)."""
+        pos, types = initial_cells(self.params, self.mesh)
+        vol = self.volume_params.target_volume[types]
+        self.cells = Cells(self.mesh.dim, capacity=max(1024, 2 * len(types)))
+        if self.motile:
+            for t in DIRECTION_TRAITS:
+                self.cells.add_trait(t, 0.0)
+        self.cells.add(len(types), position=pos, type=types, volume=vol)
+        if self.cells.n:
+            self.mechanics.sort(self.cells)
+        self.pressure = np.zeros(self.cells.n)
+        return {
+            s: np.full(self.mesh.array_shape, sub.initial, dtype=np.float64)
+            for s, sub in self.params.substrates.items()
+        }
+
+    def extra_state(self) -> dict[str, np.ndarray]:
+        """The cells' arrays and counters (``Cells.to_dict``) and the last pressures."""
+        d = self.cells.to_dict()
+        out = {}
+        for k, v in d.items():
+            if k == "trait_names":
+                out[k] = np.array(v, dtype=str) if v else np.zeros(0, dtype="<U1")
+            elif k == "trait_defaults":
+                out[k] = np.asarray(v, dtype=np.float64)
+            else:
+                out[k] = np.asarray(v)
+        out["pressure"] = self.pressure.copy()
+        return out
+
+    def restore_extra_state(self, arrays: dict[str, np.ndarray]) -> None:
+        """Rebuild the cells from :meth:`extra_state`."""
+        d = dict(arrays)
+        self.pressure = np.asarray(d.pop("pressure", np.zeros(0)), dtype=np.float64).copy()
+        d["trait_names"] = [str(t) for t in np.atleast_1d(d["trait_names"])]
+        d["trait_defaults"] = [float(t) for t in np.atleast_1d(d["trait_defaults"])]
+        self.cells = Cells.from_dict(d)
+
+    def snapshot_tables(self) -> dict[str, pd.DataFrame]:
+        """``{"cells": one row per cell}`` (:meth:`Cells.to_frame`)."""
+        return {"cells": self.cells.to_frame()}
+
+    # -- dynamics ----------------------------------------------------------------------------
+    def _bind(self) -> None:
+        c = self.cells
+        alive = c.dead == 0
+        for s in self.substrate_names:
+            t = c.type
+            self.exchange[s].bind(
+                c.position, c.volume,
+                np.where(alive, self.secretion[s][t], 0.0), self.target[s][t],
+                np.where(alive, self.uptake[s][t], 0.0),
+            )  # fmt: skip
+
+    def _mechanics_step(self, fields: dict[str, np.ndarray], step: int) -> None:
+        c = self.cells
+        mech = self.mechanics
+        mech.rebuild(c)
+        if self._xyzr.shape[0] < c.n:
+            self._xyzr = np.empty((2 * c.n, 4))
+            self._typ = np.empty(2 * c.n, dtype=np.int32)
+        compute_velocities(
+            c, mech.cell_list, self.mech_params, self.extent, (self._xyzr, self._typ)
+        )
+        if self.motile:
+            bias = None
+            if self.biased:
+                bias = sample_gradients(fields[OXYGEN], self.mesh, voxel_of(c.position, self.mesh))
+            self.motility.step(c, self.dt_mech, self.seed, step, bias)
+        move(c, self.dt_mech, self.params.mechanics_scheme)
+
+    def compute_pressure(self) -> np.ndarray:
+        """``[n]`` PhysiCell simple pressure of every cell (dimensionless), from the positions."""
+        c = self.cells
+        out = np.zeros(c.n)
+        if c.n:
+            self.mechanics.rebuild(c)
+            cl = self.mechanics.cell_list
+            _pressure_kernel(c.position, c.radius, cl.order, cl.bin_start, cl.nb, cl.w,
+                             cl.inv_w, cl.tol, cl.cutoff, out)  # fmt: skip
+        return out / SIMPLE_PRESSURE_SCALE
+
+    def step(self, fields: dict[str, np.ndarray], t_min: float) -> None:
+        """One phenotype step: mechanics and diffusion sub-steps, then cell life."""
+        mech0 = int(round(t_min / self.dt_mech))
+        pheno = int(round(t_min / self.dt))
+        threads = numba.get_num_threads()
+        # the LOD sweeps are parallel over lines: on a small mesh the thread barriers of
+        # thousands of sub-steps cost more than the arithmetic (25 µs serial vs 60-6000 µs on
+        # 2 threads for 50 x 50 voxels, measured on a loaded 2-core machine); results do not
+        # depend on the thread count, so small meshes run serially
+        if self.mesh.n_voxels < SERIAL_MAX_VOXELS:
+            numba.set_num_threads(1)
+        try:
+            self._substeps(fields, mech0)
+        finally:
+            numba.set_num_threads(threads)
+        if self.cells.n:
+            self._phenotype(fields, pheno)
+
+    def _substeps(self, fields: dict[str, np.ndarray], mech0: int) -> None:
+        c = self.cells
+        for k in range(self.n_mech):
+            if c.n:
+                self._bind()
+            for _ in range(self.n_diff):
+                for s in self.substrate_names:
+                    u = fields[s]
+                    if c.n:
+                        self.exchange[s].step(u, self.dt_diff)
+                    self.diffusion[s].step(u)
+            if c.n:
+                self._mechanics_step(fields, mech0 + k)
+
+    def _phenotype(self, fields: dict[str, np.ndarray], step: int) -> None:
+        c = self.cells
+        dt = self.dt
+        pressure = self.compute_pressure()
+        vox = voxel_of(c.position, self.mesh)
+        o2 = sample_values(fields[OXYGEN], vox) if OXYGEN in fields else None
+        update_volumes(c, self.volume_params, self.death_params, dt)
+        remove = advance_death(c, self.death_params, dt, self.seed, step, o2=o2)
+        mult = None
+        if o2 is not None:
+            t = c.type
+            # PhysiCell's factor clip((o2 - thr)/(sat - thr), 0, 1), per type
+            mult = np.clip((o2 - self.prolif_thr[t]) / (self.prolif_sat[t] - self.prolif_thr[t]),
+                           0.0, 1.0)  # fmt: skip
+        rows = advance_cycle(c, self.cycle_params, dt, self.seed, step, mult, pressure)
+        divide(c, rows, self.seed, step)
+        keep_pressure = np.concatenate([pressure, pressure[rows]])
+        if remove.size:
+            mask = np.zeros(c.n, dtype=bool)
+            mask[remove] = True
+            c.remove(mask)
+            keep_pressure = keep_pressure[~mask]
+        self.pressure = keep_pressure
+        if c.n:
+            order = self._sort_order()
+            c.permute(order)
+            self.pressure = self.pressure[order]
+
+    def _sort_order(self) -> np.ndarray:
+        self.mechanics.rebuild(self.cells)
+        return self.mechanics.cell_list.order.astype(np.int64)
+
+    # -- readouts ----------------------------------------------------------------------------
+    def metrics(self, fields: dict[str, np.ndarray], t_min: float) -> dict[str, float]:
+        """Counts, tumour radius, necrotic fraction, oxygen minimum (see the module contract)."""
+        c = self.cells
+        dead = c.dead
+        alive = dead == 0
+        n_all = c.n
+        n_live = int(alive.sum())
+        n_nec = int((dead == NECROTIC).sum())
+        radius = 0.0
+        if n_live:
+            com = c.position.mean(axis=0)
+            d = np.linalg.norm(c.position[alive] - com, axis=1)
+            radius = float(np.percentile(d, 95))
+        o2min = float(fields[OXYGEN].min()) if OXYGEN in fields else math.nan
+        out = {
+            "n_cells": float(n_live),
+            "tumor_radius_um": radius,
+            "n_apoptotic": float(n_all - n_live - n_nec),
+            "n_necrotic": float(n_nec),
+            "necrotic_fraction": n_nec / n_all if n_all else 0.0,
+            "oxygen_min": o2min,
+            "front_um": radius,
+            "pressure_max": float(self.pressure.max()) if self.pressure.size else 0.0,
+        }
+        counts = np.bincount(c.type[alive], minlength=len(self.type_names))
+        for i, t in enumerate(self.type_names):
+            out[f"n_{t}"] = float(counts[i])
+        return out
+
+
+def col_map(types: list[CellType], field: str, substrate: str) -> np.ndarray:
+    """``[T]`` per-type values of ``field[substrate]`` (0 where a type does not name it)."""
+    return np.array([getattr(t, field).get(substrate, 0.0) for t in types], dtype=np.float64)

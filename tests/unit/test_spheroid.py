@@ -1,0 +1,194 @@
+"""The agent model: params validation, check(), determinism over threads, checkpoint/resume."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numba
+import numpy as np
+import pytest
+
+import invasim
+from invasim.errors import ConfigError
+from invasim.io import rundir
+from invasim.models.spheroid import SIMPLE_PRESSURE_SCALE, AgentModel
+
+
+def _data(**params):
+    """A small, fast 2-D scenario with busy cell life (divisions, deaths, necrosis)."""
+    p = {
+        "dt_diffusion_min": 0.01,
+        "dt_mechanics_min": 0.1,
+        "cell_types": {
+            "tumor": {
+                "cycle": "live",
+                "cycle_rate_per_min": 0.01,
+                "apoptosis_rate_per_min": 0.002,
+                "apoptosis_duration_min": 24.0,
+                "pressure_threshold": 2.0,
+                "speed_um_per_min": 0.5,
+                "persistence_time_min": 5.0,
+                "migration_bias": 0.3,
+                "uptake_per_min": {"oxygen": 10.0},
+            },
+            "stroma": {"cycle": "live", "cycle_rate_per_min": 0.0, "uptake_per_min": {}},
+        },
+        "initial": {"geometry": "ball", "n_cells": 80},
+    }
+    p.update(params)
+    return {
+        "name": "agents-test",
+        "model": "agents",
+        "mesh": {"dim": 2, "extent_um": [400.0, 400.0], "voxel_um": 40.0},
+        "time": {
+            "end_min": 60.0,
+            "dt_min": 6.0,
+            "output_interval_min": 12.0,
+            "checkpoint_interval_min": 12.0,
+        },
+        "params": p,
+    }
+
+
+def _scenario(**params):
+    return invasim.load_scenario(_data(**params))
+
+
+def test_defaults_and_metric_names():
+    sc = _scenario()
+    sim = invasim.Simulation(sc, seed=3)
+    m = sim.model
+    assert isinstance(m, AgentModel)
+    assert m.metric_names[:2] == ("n_cells", "tumor_radius_um")
+    assert {"n_tumor", "n_stroma", "necrotic_fraction", "oxygen_min", "front_um"} <= set(
+        m.metric_names
+    )
+    met = sim.metrics()
+    assert met["n_cells"] == 80 and met["n_tumor"] == 80 and met["n_stroma"] == 0
+    assert met["front_um"] == met["tumor_radius_um"] > 0
+    assert met["oxygen_min"] == 38.0
+    assert m.n_mech == 60 and m.n_diff == 10
+
+
+@pytest.mark.parametrize(
+    "params, needle",
+    [
+        ({"dt_mechanics_min": -0.1}, "dt_mechanics_min"),
+        ({"cell_types": {}}, "at least one cell type"),
+        ({"initial": {"geometry": "ball", "n_cells": 5, "cell_type": "ghost"}}, "'ghost'"),
+        ({"cell_types": {"tumor": {"uptake_per_min": {"glucose": 1.0}}}}, "unknown substrate"),
+        ({"cell_types": {"tumor": {"volume_um3": 0.0}}}, "volume_um3"),
+        ({"cell_types": {"tumor": {"necrosis_max_threshold_mmHg": 6.0}}}, "necrosis_max"),
+        ({"cell_types": {"tumor": {"cycle": "ki67"}}}, "cycle"),
+        ({"cell_types": {"tumor": {"bogus": 1.0}}}, "bogus"),
+        ({"initial": {"geometry": "ball"}}, "exactly one of n_cells"),
+        ({"initial": {"geometry": "ball", "n_cells": 5000}}, "outside the domain"),
+        ({"cell_types": {"bad name": {}}}, "must be a letter"),
+    ],
+)
+def test_bad_params_rejected(params, needle):
+    with pytest.raises(ConfigError, match=needle):
+        _scenario(**params)
+
+
+def test_check_rejects_unstable_mechanics_dt():
+    with pytest.raises(ConfigError, match="mechanics stability limit"):
+        _scenario(dt_mechanics_min=0.2, dt_diffusion_min=0.01)
+
+
+def test_check_rejects_diffusion_dt_beyond_accuracy_limit():
+    # 20 µm voxels: lod-cn with Dirichlet walls allows D dt / h² <= 2/3, i.e. 0.00267 min
+    data = _data(dt_diffusion_min=0.01)
+    data["mesh"]["voxel_um"] = 20.0
+    with pytest.raises(ConfigError, match=r"accuracy limit 0\.002667 min for oxygen"):
+        invasim.load_scenario(data)
+    data["params"]["dt_diffusion_min"] = 0.0025
+    invasim.load_scenario(data)
+
+
+def test_check_rejects_non_divisor_time_steps():
+    with pytest.raises(ConfigError, match="whole multiple of params.dt_diffusion_min"):
+        _scenario(dt_diffusion_min=0.003)
+    data = _data()
+    data["time"].update(dt_min=6.05, output_interval_min=12.1, checkpoint_interval_min=12.1)
+    with pytest.raises(ConfigError, match="whole multiple of params.dt_mechanics_min"):
+        invasim.load_scenario(data)
+
+
+def _run_state(threads: int, steps: int = 4):
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        sim = invasim.Simulation(_scenario(), seed=11)
+        for _ in range(steps):
+            sim.model.step(sim.fields, sim.time_min)
+            sim.step_index += 1
+    finally:
+        numba.set_num_threads(before)
+    return sim
+
+
+def test_short_run_deterministic_and_thread_independent():
+    if numba.config.NUMBA_NUM_THREADS < 2:  # pragma: no cover
+        pytest.skip("needs 2 Numba threads")
+    a, b, c = _run_state(1), _run_state(2), _run_state(2)
+    ca, cb = a.model.cells.to_dict(), b.model.cells.to_dict()
+    for k in ("position", "velocity", "volume", "dead", "phase", "id", "traits"):
+        np.testing.assert_array_equal(ca[k], cb[k])
+        np.testing.assert_array_equal(ca[k], c.model.cells.to_dict()[k])
+    np.testing.assert_array_equal(a.fields["oxygen"], b.fields["oxygen"])
+    # the life events really happened
+    assert ca["next_id"] > 80 and np.any(ca["dead"] != 0)
+    assert np.any(ca["generation"] > 0)
+    # cells moved (motility) and took up oxygen
+    assert a.fields["oxygen"].min() < 38.0
+
+
+def test_pressure_is_physicell_simple_pressure():
+    sim = invasim.Simulation(_scenario(initial={"geometry": "ball", "n_cells": 7}), seed=1)
+    m = sim.model
+    c = m.cells
+    c.position[:] = [[200.0, 200.0, 0.0]] + [[0, 0, 0]] * 6
+    r = c.radius[0]
+    ang = np.arange(6) * np.pi / 3
+    c.position[1:, 0] = 200.0 + 1.8 * r * np.cos(ang)
+    c.position[1:, 1] = 200.0 + 1.8 * r * np.sin(ang)
+    p = m.compute_pressure()
+    np.testing.assert_allclose(p[0], 6 * (1 - 0.9) ** 2 / SIMPLE_PRESSURE_SCALE, rtol=1e-12)
+
+
+def test_extra_state_round_trip():
+    sim = _run_state(1, steps=2)
+    m = sim.model
+    state = copy.deepcopy(m.extra_state())
+    frame = m.snapshot_tables()["cells"]
+    assert len(frame) == m.cells.n and {"x", "y", "type", "dead", "id"} <= set(frame)
+    other = invasim.Simulation(_scenario(), seed=11).model
+    other.restore_extra_state(state)
+    for k, v in m.cells.to_dict().items():
+        w = other.cells.to_dict()[k]
+        if isinstance(v, np.ndarray):
+            np.testing.assert_array_equal(v, w)
+        else:
+            assert v == w
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    sc = _scenario()
+    full = invasim.Simulation(sc, seed=9).run(out=tmp_path / "full", progress=False)
+    part = invasim.Simulation(sc, seed=9).run(until=42, out=tmp_path / "part", progress=False)
+    # a crash after the checkpoint at t = 36: drop later checkpoints, mark running
+    for p in rundir.list_checkpoints(part.path)[4:]:
+        p.unlink()
+    meta = json.loads((part.path / "run.json").read_text())
+    meta.update(status="running", end_min=60.0)
+    (part.path / "run.json").write_text(json.dumps(meta))
+    resumed = invasim.Simulation.resume(part.path, progress=False)
+    assert resumed.meta["resumed_at_min"] == [36.0]
+    np.testing.assert_array_equal(resumed.field("oxygen"), full.field("oxygen"))
+    assert resumed.metrics.equals(full.metrics)
+    for t in (48.0, 60.0):
+        a, b = resumed.cells(t), full.cells(t)
+        assert a.equals(b)
+    assert full.cells(60.0)["id"].max() > 80
