@@ -39,7 +39,6 @@ import math
 import re
 from typing import ClassVar, Literal
 
-import numba
 import numpy as np
 import pandas as pd
 from numba import njit, prange
@@ -60,7 +59,12 @@ from invasim.core.cells import DEFAULT_VOLUME, NECROTIC, Cells, sphere_radius
 from invasim.core.mesh import Mesh
 from invasim.models.base import FieldSpec, Model, register
 from invasim.physics.coupling import SecretionUptake, sample_gradients, sample_values, voxel_of
-from invasim.physics.diffusion import Boundary, Diffusion, accuracy_dt_limit
+from invasim.physics.diffusion import (
+    Boundary,
+    Diffusion,
+    accuracy_dt_limit,
+    single_thread_if_small,
+)
 from invasim.physics.mechanics import (
     Mechanics,
     MechanicsParams,
@@ -78,8 +82,6 @@ SIMPLE_PRESSURE_SCALE = 0.027288
 OXYGEN = "oxygen"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _WHOLE = 1e-9
-#: meshes below this many voxels run the sub-steps on one thread (see AgentModel.step)
-SERIAL_MAX_VOXELS = 32768
 
 
 # -- parameters --------------------------------------------------------------------------------
@@ -640,17 +642,9 @@ class AgentModel(Model):
         """One phenotype step: mechanics and diffusion sub-steps, then cell life."""
         mech0 = int(round(t_min / self.dt_mech))
         pheno = int(round(t_min / self.dt))
-        threads = numba.get_num_threads()
-        # the LOD sweeps are parallel over lines: on a small mesh the thread barriers of
-        # thousands of sub-steps cost more than the arithmetic (25 µs serial vs 60-6000 µs on
-        # 2 threads for 50 x 50 voxels, measured on a loaded 2-core machine); results do not
-        # depend on the thread count, so small meshes run serially
-        if self.mesh.n_voxels < SERIAL_MAX_VOXELS:
-            numba.set_num_threads(1)
-        try:
+        # small meshes: all sub-steps on one thread, switched once (see single_thread_if_small)
+        with single_thread_if_small(self.mesh):
             self._substeps(fields, mech0)
-        finally:
-            numba.set_num_threads(threads)
         if self.cells.n:
             self._phenotype(fields, pheno)
 
