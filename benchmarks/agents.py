@@ -1,4 +1,4 @@
-"""Agent-engine benchmark: PhysiCell's benchmark case (PERFORMANCE.md), mechanics only for now.
+"""Agent-engine benchmark: PhysiCell's benchmark case (PERFORMANCE.md) in invasim.
 
 The case: N cells of one type (PhysiCell's default cell, 2494 µm³, radius 8.41 µm) packed at
 15 µm spacing, hexagonal in 2-D and fcc in 3-D, in the disc/ball of the N lattice sites nearest
@@ -6,19 +6,35 @@ the centre; domain half-width = packing radius + 100 µm rounded up to 20 µm; a
 0.4 µm/min, repulsion 10 µm/min, relative maximum adhesion distance 1.25, wall repulsion
 100 µm/min; mechanics dt 0.1 min, Adams–Bashforth 2 (PhysiCell's).
 
-What is timed (``"includes": ["mechanics"]``): per mechanics step, the cell-list rebuild,
-the velocities and the motion, plus a spatial sort of the cells every ``--sort-every`` steps.
-Diffusion and phenotype join when they are integrated with the agents. One warm-up step first
-(compilation or cache load excluded), then ``--steps`` steps (default: about ``--work``
-agent-updates), best of ``--repeats``.
+Engines (``--engine``):
+
+* ``full`` (default): the real agent model (``invasim.models.spheroid.AgentModel``), built
+  directly from an ``AgentParams`` and a ``Mesh`` (no CLI, no output): voxels 20 µm, one
+  substrate ``oxygen`` (D = 1e5 µm²/min, decay 0.1/min, initial 38, walls ``--boundary``),
+  uptake 10/min by every cell, flow-cytometry cycle 300/480/240/60 min, apoptosis 5.3e-5/min;
+  time steps diffusion ``--dt-diffusion`` (PhysiCell's 0.01 min; ``default``: invasim's
+  accepted default, the largest step within the solver's accuracy limit that divides the
+  mechanics step), mechanics 0.1 min, phenotype 6 min. PhysiCell's 0.01 min exceeds the
+  accuracy limit that ``AgentModel.check`` enforces, so that case is built without the check
+  and says ``"accuracy_check": "bypassed"``. Timing (PERFORMANCE.md's method): the model runs
+  ``--phenotype-steps`` K1,K2 (default 1,3; small cases run more so the span holds about 2e6
+  agent-updates); ``wall_s`` = wall(K2 steps) - wall(K1 steps), which drops setup,
+  compilation and the first step; ``agent_updates_per_s`` = live
+  cells (counted at the start of each timed phenotype step) × mechanics steps ÷ ``wall_s``.
+  ``--profile`` adds ``breakdown_s``: the timed span split into bind (secretion/uptake
+  binning), exchange (uptake per diffusion step), diffusion, mechanics and phenotype.
+* ``mechanics``: the mechanics alone (``"includes": ["mechanics"]``): per step the cell-list
+  rebuild, the velocities and the motion, plus a spatial sort every ``--sort-every`` steps.
+  One warm-up step, then ``--steps`` steps (default: about ``--work`` agent-updates), best of
+  ``--repeats``.
 
 One JSON object per case and thread count, each in its own subprocess so that
-``peak_mem_mb`` (ru_maxrss) is that case's; ``base_mem_mb`` is the same before the cells exist.
-``agent_updates_per_s = live cells × steps ÷ wall_s``. ``bytes_per_cell`` counts the Cells
-arrays (at their capacity) plus the cell list and the mechanics scratch. ``kernel`` is
-``serial`` or ``parallel`` (``--kernel auto`` picks parallel from 5000 cells when threads > 1).
-``other_procs_cores`` is the CPU other processes used during the reported run (/proc/stat):
-on a 2-core machine a 2-thread figure means something only when it is near 0.
+``peak_mem_mb`` (ru_maxrss) is that case's; ``base_mem_mb`` is the same before the cells exist
+(interpreter, NumPy, Numba, loaded kernels). ``bytes_per_cell`` counts the Cells arrays (at
+their capacity), the cell list and the mechanics scratch, and (full) the fields;
+``rss_per_cell_bytes`` is (peak - base) ÷ cells. ``other_procs_cores`` is the CPU other
+processes used during the timed span (/proc/stat): on a 2-core machine a 2-thread figure
+means something only when it is near 0.
 
 Example: ``python benchmarks/agents.py --cells 1000,10000,100000 --dim 2,3 --threads 1,2``
 """
@@ -93,7 +109,7 @@ def build(n: int, dim: int):
 
 
 def one_case(args: argparse.Namespace) -> dict:
-    """Time one case in this process (run by the parent as a subprocess)."""
+    """Time one mechanics-only case in this process (run by the parent as a subprocess)."""
     import numba
 
     from invasim.physics.mechanics import Mechanics, use_parallel
@@ -131,6 +147,7 @@ def one_case(args: argparse.Namespace) -> dict:
         "dim": args.dim_one,
         "threads": args.threads_one,
         "kernel": "parallel" if use_parallel(n, parallel) else "serial",
+        "engine": "mechanics",
         "includes": ["mechanics"],
         "steps": steps,
         "dt_min": DT,
@@ -146,8 +163,168 @@ def one_case(args: argparse.Namespace) -> dict:
     }
 
 
+PHENOTYPE_DT = 6.0  # min
+VOXEL = 20.0  # µm
+
+
+def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, scheme: str):
+    """The benchmark case as an ``AgentModel`` (built directly, no scenario check).
+
+    Returns ``(model, fields, info)``; ``info`` holds the time steps, the mesh and whether
+    ``AgentModel.check`` accepts the parameters.
+    """
+    from invasim.core import initial as placement
+    from invasim.core.mesh import Mesh
+    from invasim.models.spheroid import AgentModel, AgentParams, CellPlacement, CellType, Substrate
+    from invasim.physics.diffusion import Boundary, accuracy_dt_limit
+
+    pts = placement.ball(dim, SPACING, (0.0,) * dim, n=n)
+    r_pack = float(np.sqrt((pts**2).sum(1)).max()) if n else 0.0
+    half = math.ceil((r_pack + MARGIN) / ROUND) * ROUND
+    mesh = Mesh(dim, (int(round(2 * half / VOXEL)),) * dim, VOXEL)
+    sub = Substrate(diffusion_um2_per_min=1e5, decay_per_min=0.1, boundary=boundary,
+                    boundary_value=38.0, initial=38.0)  # fmt: skip
+    limit = accuracy_dt_limit(mesh, sub.diffusion_um2_per_min, scheme,
+                              Boundary(sub.boundary, sub.boundary_value))  # fmt: skip
+    if dt_diffusion == "default":  # largest accurate step dividing the mechanics step
+        dt_diffusion = DT / math.ceil(DT / limit - 1e-9)
+    ct = CellType(
+        cycle="flow_cytometry_separated", cycle_durations_min=[300.0, 480.0, 240.0, 60.0],
+        apoptosis_rate_per_min=5.31667e-5, volume_um3=2494.0, adhesion_um_per_min=0.4,
+        repulsion_um_per_min=10.0, relative_max_adhesion_distance=1.25,
+        uptake_per_min={"oxygen": 10.0},
+    )  # fmt: skip
+    params = AgentParams(
+        dt_diffusion_min=float(dt_diffusion), dt_mechanics_min=DT, diffusion_scheme=scheme,
+        substrates={"oxygen": sub}, cell_types={"default": ct},
+        initial=CellPlacement(geometry="ball", n_cells=n, spacing_um=SPACING),
+    )  # fmt: skip
+    problems = AgentModel.check(params, mesh, PHENOTYPE_DT)
+    accuracy = [p for p in problems if "accuracy limit" in p]
+    if len(problems) > len(accuracy):
+        raise RuntimeError(f"benchmark case rejected: {problems}")
+    model = AgentModel(params, mesh, PHENOTYPE_DT)
+    fields = model.initial_fields(np.random.default_rng(0))
+    info = {
+        "dt_diffusion": float(f"{float(dt_diffusion):.6g}"),
+        "dt_mechanics": DT,
+        "dt_phenotype": PHENOTYPE_DT,
+        "diffusion_scheme": scheme,
+        "boundary": boundary,
+        "accuracy_check": "bypassed" if accuracy else "passed",
+        "accuracy_dt_limit": float(f"{limit:.6g}"),
+        "voxels": mesh.n_voxels,
+        "domain_um": [2 * half] * dim,
+    }
+    return model, fields, info
+
+
+class _Profile:
+    """Accumulated wall seconds of the model's parts (wrapped methods)."""
+
+    def __init__(self, model) -> None:
+        self.s: dict[str, float] = {}
+        for name, obj, attr in (
+            [("bind", model, "_bind"), ("mechanics", model, "_mechanics_step"),
+             ("phenotype", model, "_phenotype")]
+            + [("exchange", e, "step") for e in model.exchange.values()]
+            + [("diffusion", d, "step") for d in model.diffusion.values()]
+        ):  # fmt: skip
+            setattr(obj, attr, self._wrap(name, getattr(obj, attr)))
+
+    def _wrap(self, name, fn):
+        def timed(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                self.s[name] = self.s.get(name, 0.0) + time.perf_counter() - t0
+
+        return timed
+
+    def snapshot(self) -> dict[str, float]:
+        return dict(self.s)
+
+
+def one_full_case(args: argparse.Namespace) -> dict:
+    """Time one case of the full agent model in this process (a subprocess of the parent)."""
+    import numba
+
+    numba.set_num_threads(args.threads_one)
+    dt_diff = args.dt_diffusion if args.dt_diffusion == "default" else float(args.dt_diffusion)
+    # load (or compile) every kernel on a small case first, so that base_mem_mb includes them
+    for small in (60, 6000):
+        m, f, _ = full_model(small, args.dim_one, dt_diff, args.boundary, args.scheme)
+        m.step(f, 0.0)
+    base = _rss_mb()
+    model, fields, info = full_model(args.cells_one, args.dim_one, dt_diff, args.boundary,
+                                     args.scheme)  # fmt: skip
+    prof = _Profile(model) if args.profile else None
+    if args.phenotype_steps == "auto":  # 1 and 3 steps, more for small cases (>= ~2e6 updates)
+        k1, k2 = 1, 1 + max(2, math.ceil(2e6 / (max(args.cells_one, 1) * model.n_mech)))
+    else:
+        k1, k2 = (int(v) for v in args.phenotype_steps.split(","))
+    marks, live = {}, []
+    busy = {}
+    t0 = time.perf_counter()
+    for k in range(k2):
+        if k == k1:
+            busy[k1] = _cpu_busy_s()
+            marks[k1] = time.perf_counter()
+            snap = prof.snapshot() if prof else {}
+        if k >= k1:
+            live.append(int((model.cells.dead == 0).sum()))
+        model.step(fields, k * PHENOTYPE_DT)
+    marks[k2] = time.perf_counter()
+    busy[k2] = _cpu_busy_s()
+    wall = marks[k2] - marks[k1]
+    other = max(0.0, (busy[k2][0] - busy[k1][0]) - (busy[k2][1] - busy[k1][1])) / wall
+    updates = sum(live) * model.n_mech
+    n = args.cells_one
+    c = model.cells
+    field_bytes = sum(u.nbytes for u in fields.values())
+    out = {
+        "cells": n,
+        "dim": args.dim_one,
+        "threads": args.threads_one,
+        "engine": "full",
+        "includes": ["mechanics", "diffusion", "uptake", "phenotype"],
+        **{k: info[k] for k in ("dt_diffusion", "dt_mechanics", "dt_phenotype")},
+        "accuracy_check": info["accuracy_check"],
+        "accuracy_dt_limit": info["accuracy_dt_limit"],
+        "diffusion_scheme": info["diffusion_scheme"],
+        "boundary": info["boundary"],
+        "phenotype_steps": [k1, k2],
+        "mechanics_steps": (k2 - k1) * model.n_mech,
+        "diffusion_steps": (k2 - k1) * model.n_mech * model.n_diff,
+        "live_cells_end": int((c.dead == 0).sum()),
+        "wall_s": round(wall, 4),
+        "wall_s_total": round(marks[k2] - t0, 4),
+        "agent_updates_per_s": float(f"{updates / wall:.4g}"),
+        "voxels": info["voxels"],
+        "voxel_updates_per_s": float(
+            f"{info['voxels'] * (k2 - k1) * model.n_mech * model.n_diff / wall:.4g}"
+        ),
+        "peak_mem_mb": round(_rss_mb(), 1),
+        "base_mem_mb": round(base, 1),
+        "bytes_per_cell": round(
+            (c.nbytes() + model.mechanics.nbytes() + field_bytes) / max(n, 1), 1
+        ),
+        "rss_per_cell_bytes": round((_rss_mb() - base) * 2**20 / max(n, 1), 1),
+        "domain_um": info["domain_um"],
+        "other_procs_cores": round(other, 2),
+    }
+    if prof:
+        end = prof.snapshot()
+        parts = {k: end[k] - snap.get(k, 0.0) for k in end}
+        parts["other"] = wall - sum(parts.values())
+        out["breakdown_s"] = {k: round(v, 3) for k, v in parts.items()}
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--engine", choices=["full", "mechanics"], default="full")
     p.add_argument("--cells", default="1000,10000,100000", help="comma list")
     p.add_argument("--dim", default="2,3", help="comma list of 2, 3")
     p.add_argument("--threads", default=None, help="comma list, default: Numba's thread count")
@@ -156,13 +333,34 @@ def main() -> None:
     p.add_argument("--work", type=float, default=2e7, help="agent-updates per timed run")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--sort-every", type=int, default=20, help="steps between sorts, 0: never")
+    p.add_argument("--dt-diffusion", default="0.01", help="min, or 'default' (full)")
+    p.add_argument(
+        "--scheme",
+        choices=["lod-cn", "lod-be"],
+        default="lod-be",
+        help="diffusion scheme (full); lod-be is BioFVM's",
+    )
+    p.add_argument(
+        "--boundary",
+        choices=["dirichlet", "no-flux"],
+        default="dirichlet",
+        help="oxygen walls (full)",
+    )
+    p.add_argument(
+        "--phenotype-steps",
+        default="auto",
+        help="full: 'K1,K2' times phenotype steps K1..K2 (wall(K2) - wall(K1)); "
+        "auto: 1,3 (more below ~2e6 agent-updates)",
+    )
+    p.add_argument("--profile", action="store_true", help="full: split the time by part")
     p.add_argument("--cells-one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--dim-one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--threads-one", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
 
     if args.cells_one:  # child: one case
-        print(json.dumps(one_case(args)), flush=True)
+        run = one_full_case if args.engine == "full" else one_case
+        print(json.dumps(run(args)), flush=True)
         return
     import numba
 
