@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--at", type=float, metavar="MINUTES", help="checkpoint time to branch from")
 
+    ru = sub.add_parser("rules", help="print a scenario's behaviour rules in words")
+    ru.add_argument("scenario", help="built-in scenario name or path to a TOML file")
+    _add_set(ru)
+    ru.add_argument(
+        "--plot", type=Path, metavar="DIR", help="write each rule's response curve as a PNG in DIR"
+    )
+
     pl = sub.add_parser("plot", help="redraw a run's summary figure")
     pl.add_argument("run_dir", type=Path, help="a run directory")
     pl.add_argument("--out", type=Path, help="output image (default RUN_DIR/summary.png)")
@@ -133,6 +140,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rules(args: argparse.Namespace) -> int:
+    import re
+
+    from invasim.config import load_scenario
+    from invasim.errors import RunDirError
+    from invasim.io.atomic import os_error_line, write_atomic
+    from invasim.rules import describe, plot_response
+
+    sc = load_scenario(args.scenario, args.overrides)
+    rule_set = getattr(sc.model_params, "rule_set", None)
+    if rule_set is None:
+        print("no rules")
+        return 0
+    table, base, d = rule_set.table, rule_set.base, rule_set.dictionary
+    for line in describe(table, base):
+        print(line)
+    for note in rule_set.compiled.notes:
+        print(f"note: {note}")
+    if args.plot is not None:
+        try:
+            args.plot.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirError(os_error_line(exc, args.plot)) from None
+        for i, rule in enumerate(table.rules, start=1):
+            b0 = float(base[d.cell_type(rule.cell_type), d.behaviour(rule.behaviour).index])
+            fig = plot_response(rule, b0, d)
+            words = f"{rule.cell_type} {rule.signal} {rule.direction} {rule.behaviour}"
+            slug = re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+            path = args.plot / f"rule{i:02d}_{slug}.png"
+            write_atomic(path, lambda f, fig=fig: fig.savefig(f, format="png", dpi=100))
+            print(f"wrote {path}")
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from invasim import load_run
     from invasim.viz.summary import write_summary
@@ -147,6 +188,7 @@ _COMMANDS = {
     "show": _cmd_show,
     "validate": _cmd_validate,
     "run": _cmd_run,
+    "rules": _cmd_rules,
     "plot": _cmd_plot,
 }
 

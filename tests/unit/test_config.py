@@ -10,11 +10,17 @@ from invasim.config import builtin_names, dump_toml, load_scenario, read_scenari
 from invasim.config.loader import apply_overrides, parse_override, validate_scenario
 from invasim.errors import ConfigError
 
-BUILTIN = ["anderson-chaplain", "fisher-kpp", "gatenby-gawlinski"]
+BUILTIN = builtin_names()
 
 
 def test_builtins_are_listed():
-    assert set(BUILTIN) <= set(builtin_names())
+    assert {
+        "anderson-chaplain",
+        "fisher-kpp",
+        "gatenby-gawlinski",
+        "spheroid-2d",
+        "spheroid-3d",
+    } <= set(BUILTIN)
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -109,6 +115,6 @@ def test_union_value_error_names_every_allowed_form():
     with pytest.raises(ConfigError) as info:
         load_scenario("anderson-chaplain", ['params.initial.oxygen="eq"'])
     msg = str(info.value)
-    assert "params.initial.oxygen = \"eq\"" in msg
+    assert 'params.initial.oxygen = "eq"' in msg
     assert "valid number" in msg and "'equilibrium'" in msg
     assert "more problems" not in msg

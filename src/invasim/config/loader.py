@@ -161,9 +161,17 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return sorted(getattr(current, "model_fields", {}))
 
 
-def _validate(schema: type[BaseModel], data: Any, origin: str, prefix: str = "") -> BaseModel:
+def _validate(
+    schema: type[BaseModel],
+    data: Any,
+    origin: str,
+    prefix: str = "",
+    context: dict[str, Any] | None = None,
+) -> BaseModel:
     try:
-        return schema.model_validate(data, strict=True)
+        return schema.model_validate(data, strict=True, context=context)
+    except ConfigError as exc:  # raised by a validator (e.g. behaviour rules), already one line
+        raise ConfigError(f"{origin}: {exc}") from None
     except ValidationError as exc:
         errors = exc.errors()
         err = dict(errors[0])
@@ -178,8 +186,14 @@ def _validate(schema: type[BaseModel], data: Any, origin: str, prefix: str = "")
         raise ConfigError(f"{origin}: {_describe(err, prefix, allowed)}{more}") from None
 
 
-def validate_scenario(data: dict[str, Any], origin: str = "scenario") -> Scenario:
-    """Validate raw scenario data, the model's ``[params]`` and its numerical checks."""
+def validate_scenario(
+    data: dict[str, Any], origin: str = "scenario", base_dir: str | Path | None = None
+) -> Scenario:
+    """Validate raw scenario data, the model's ``[params]`` and its numerical checks.
+
+    ``base_dir`` is the folder that relative file paths in ``[params]`` (e.g. a rules CSV)
+    are taken from: the scenario file's folder; the current directory if None.
+    """
     from invasim.models import REGISTRY
 
     scenario = _validate(Scenario, data, origin)
@@ -192,7 +206,8 @@ def validate_scenario(data: dict[str, Any], origin: str = "scenario") -> Scenari
             f"known models: {', '.join(sorted(REGISTRY))}"
         )
     model_cls = REGISTRY[scenario.model]
-    params = _validate(model_cls.Params, scenario.params, origin, prefix="params")
+    context = {"base_dir": None if base_dir is None else str(base_dir)}
+    params = _validate(model_cls.Params, scenario.params, origin, "params", context)
     scenario._model_params = params
     for key in scenario.sources:
         if _lookup(scenario.to_data(), key) is _MISSING:
@@ -230,14 +245,19 @@ def load_scenario(
     Raises:
         ConfigError: with one line naming what is wrong and what is allowed.
     """
+    base_dir: Path | None = None
     if isinstance(name_or_path, dict):
         data, origin = name_or_path, "scenario"
     else:
         data, origin = read_scenario_data(name_or_path)
+        if str(name_or_path) in builtin_names():
+            base_dir = Path(str(resources.files(_SCENARIO_PACKAGE)))
+        else:
+            base_dir = Path(origin).parent
     if overrides:
         data = apply_overrides(data, overrides)
         origin = f"{origin} with --set overrides"
-    return validate_scenario(data, origin)
+    return validate_scenario(data, origin, base_dir)
 
 
 # -- writing TOML ------------------------------------------------------------------------------
@@ -295,7 +315,8 @@ def dump_toml(scenario: Scenario) -> str:
     }
 
     def emit(table: dict[str, Any], path: str, schema: Any) -> None:
-        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        # TOML has no null: a None (an unset optional value) is left out, which reads back as None
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict) and v is not None}
         tables = {k: v for k, v in table.items() if isinstance(v, dict)}
         if path:
             lines.append(f"[{path}]")

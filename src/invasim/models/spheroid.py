@@ -37,12 +37,14 @@ from __future__ import annotations
 
 import math
 import re
-from typing import ClassVar, Literal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 from numba import njit, prange
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
 
 from invasim.biology.cycle import (
     FLOW_CYTOMETRY_DURATIONS,
@@ -55,8 +57,9 @@ from invasim.biology.cycle import (
 from invasim.biology.death import DeathParams, advance_death
 from invasim.biology.volume import VolumeParams, divide, update_volumes
 from invasim.core import initial as placement
-from invasim.core.cells import DEFAULT_VOLUME, NECROTIC, Cells, sphere_radius
+from invasim.core.cells import APOPTOTIC, DEFAULT_VOLUME, NECROTIC, Cells, sphere_radius
 from invasim.core.mesh import Mesh
+from invasim.errors import ConfigError
 from invasim.models.base import FieldSpec, Model, register
 from invasim.physics.coupling import SecretionUptake, sample_gradients, sample_values, voxel_of
 from invasim.physics.diffusion import (
@@ -74,6 +77,15 @@ from invasim.physics.mechanics import (
 )
 from invasim.physics.motility import DIRECTION_TRAITS, Motility, MotilityParams
 from invasim.physics.neighbors import axis_span, bin_gap
+from invasim.rules import (
+    CompiledRules,
+    RuleDictionary,
+    RuleTable,
+    compile_rules,
+    evaluate_rules,
+    parse_rules,
+    parse_rules_csv,
+)
 
 #: PhysiCell's ``simple_pressure_scale``: 12 (1 - sqrt(pi / (2 sqrt 3)))², the pressure of a
 #: cell with 12 neighbours at the packing density of a hexagonal close packing of disks
@@ -309,6 +321,20 @@ class AgentParams(BaseModel):
     initial: CellPlacement = Field(
         default_factory=lambda: CellPlacement(n_cells=100), description="initial cells"
     )
+    rules: list[dict[str, Any]] | str = Field(
+        default_factory=list,
+        description="behaviour rules (docs/rules.md): [[params.rules]] tables with keys "
+        "cell_type, signal, direction, behaviour, saturation, half_max, hill_power[, "
+        "applies_to_dead], or the path of a PhysiCell-style cell_rules.csv (relative to the "
+        "scenario file's folder; stored resolved)",
+    )
+
+    _rule_set: RuleSet | None = PrivateAttr(None)
+
+    @property
+    def rule_set(self) -> RuleSet | None:
+        """The validated, compiled rules with the cell types' base values; None: no rules."""
+        return self._rule_set
 
     @model_validator(mode="after")
     def _names(self) -> AgentParams:
@@ -333,6 +359,132 @@ class AgentParams(BaseModel):
                 f"initial.cell_type {ini!r} is not a cell type; known: {list(self.cell_types)}"
             )
         return self
+
+    @model_validator(mode="after")
+    def _rules(self, info: ValidationInfo) -> AgentParams:
+        # rule problems raise ConfigError (one line, origin "params.rules..."), which pydantic
+        # passes through; the config loader prefixes the scenario's origin
+        if isinstance(self.rules, str):
+            base_dir = (info.context or {}).get("base_dir") if info is not None else None
+            path = Path(self.rules).expanduser()
+            if not path.is_absolute():
+                path = Path(base_dir) / path if base_dir is not None else path
+                path = path.absolute()
+            self.rules = str(path)
+        self._rule_set = build_rules(self) if self.rules else None
+        return self
+
+
+# -- behaviour rules ---------------------------------------------------------------------------
+#: signal templates (rules dictionary) whose values the agent model computes per cell
+RULE_SIGNALS = (
+    "{substrate}", "{substrate} gradient", "pressure", "volume", "dead", "apoptotic",
+    "necrotic", "time",
+)  # fmt: skip
+#: behaviour templates the agent model applies; those used during the mechanics/diffusion
+#: sub-steps are evaluated at the start of each phenotype step, the others at its end
+RULE_SUBSTEP_BEHAVIOURS = (
+    "{substrate} secretion", "{substrate} secretion target", "{substrate} uptake",
+    "migration speed", "migration bias", "migration persistence time",
+)  # fmt: skip
+RULE_PHENOTYPE_BEHAVIOURS = ("cycle entry", "apoptosis", "necrosis")
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A scenario's rules ready to run.
+
+    Attributes:
+        table: the validated rules (canonical names).
+        base: ``[n_types, n_behaviours]`` the cell types' base values of every behaviour
+            the model applies (0 elsewhere).
+        compiled: the compiled rules (:func:`~invasim.rules.compile_rules`).
+        governed: ``[n_types, n_behaviours]`` bool, True where some rule sets the behaviour.
+    """
+
+    table: RuleTable
+    base: np.ndarray
+    compiled: CompiledRules
+    governed: np.ndarray
+
+    @property
+    def dictionary(self) -> RuleDictionary:
+        """The scenario's rules dictionary."""
+        return self.table.dictionary
+
+    def column(self, behaviour: str) -> int:
+        """Behaviour column of a canonical name."""
+        return self.dictionary.behaviour(behaviour).index
+
+    def governs(self, behaviour: str) -> bool:
+        """Whether any rule sets ``behaviour`` (canonical name) in any cell type."""
+        return bool(self.governed[:, self.column(behaviour)].any())
+
+
+def rule_base(params: AgentParams, d: RuleDictionary) -> np.ndarray:
+    """``[n_types, n_behaviours]`` base values of the behaviours the model applies."""
+    base = np.zeros((len(params.cell_types), d.n_behaviours))
+    for t, ct in enumerate(params.cell_types.values()):
+        row = base[t]
+        row[d.behaviour("cycle entry").index] = ct.cycle_model().rates[0]
+        row[d.behaviour("apoptosis").index] = ct.apoptosis_rate_per_min
+        row[d.behaviour("necrosis").index] = ct.necrosis_max_rate_per_min
+        row[d.behaviour("migration speed").index] = ct.speed_um_per_min
+        row[d.behaviour("migration bias").index] = ct.migration_bias
+        row[d.behaviour("migration persistence time").index] = ct.persistence_time_min
+        for s in params.substrates:
+            row[d.behaviour(f"{s} secretion").index] = ct.secretion_per_min.get(s, 0.0)
+            row[d.behaviour(f"{s} secretion target").index] = ct.secretion_target.get(s, 0.0)
+            row[d.behaviour(f"{s} uptake").index] = ct.uptake_per_min.get(s, 0.0)
+    return base
+
+
+def build_rules(params: AgentParams) -> RuleSet:
+    """Parse, check and compile ``params.rules`` (a resolved CSV path or a list of tables).
+
+    Raises:
+        ConfigError: one line starting ``params.rules``: an unknown name (with the nearest),
+            a conflict (naming both rules), a signal the model does not compute or a
+            behaviour it does not apply yet, or an unreadable CSV.
+    """
+    d = RuleDictionary({s: sub.unit for s, sub in params.substrates.items()},
+                       list(params.cell_types))  # fmt: skip
+    if isinstance(params.rules, str):
+        path = Path(params.rules)
+        try:
+            text = path.read_text("utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            raise ConfigError(
+                f"params.rules: cannot read rules file {str(path)!r}: {reason}"
+            ) from None
+        table = parse_rules_csv(text, d, origin=f"params.rules ({path.name})")
+    else:
+        table = parse_rules(params.rules, d, origin="params.rules")
+    base = rule_base(params, d)
+    governed = np.zeros(base.shape, dtype=bool)
+    applied = (*RULE_SUBSTEP_BEHAVIOURS, *RULE_PHENOTYPE_BEHAVIOURS)
+    for rule in table:
+        sig = d.signal(rule.signal)
+        if sig.template not in RULE_SIGNALS:
+            raise ConfigError(
+                f"{rule.origin}: signal {rule.signal!r} is not computed by the agent model "
+                f"yet; it computes {', '.join(repr(x) for x in RULE_SIGNALS)} (per substrate)"
+            )
+        beh = d.behaviour(rule.behaviour)
+        if beh.template not in applied:
+            raise ConfigError(
+                f"{rule.origin}: behaviour {rule.behaviour!r} is not applied by the agent model "
+                f"yet; it applies {', '.join(repr(x) for x in applied)} (per substrate)"
+            )
+        t = d.cell_type(rule.cell_type)
+        if beh.name == "cycle entry" and not base[t, beh.index] > 0:
+            raise ConfigError(
+                f"{rule.origin}: cycle entry of {rule.cell_type!r} has base rate 0; rules scale "
+                f"a positive base rate (give the cell type a cycle rate)"
+            )
+        governed[t, beh.index] = True
+    return RuleSet(table, base, compile_rules(table, base), governed)
 
 
 # -- kernels -----------------------------------------------------------------------------------
@@ -465,7 +617,22 @@ class AgentModel(Model):
         self.volume_params = VolumeParams(
             col("volume_um3"), col("volume_growth_rate_per_min"), n_types=len(types)
         )
-        self.motile = bool(np.any(col("speed_um_per_min") > 0))
+        # behaviour rules (None: none; then nothing below differs from a rule-free model)
+        self.rule_set = p.rule_set
+        rs = self.rule_set
+        self._rules_substep = self._rules_phenotype = False
+        if rs is not None:
+            d = rs.dictionary
+            self._rules_substep = any(
+                rs.governed[:, b.index].any()
+                for b in d.behaviours
+                if b.template in RULE_SUBSTEP_BEHAVIOURS
+            )
+            self._rules_phenotype = any(rs.governs(b) for b in RULE_PHENOTYPE_BEHAVIOURS)
+        self._beh: np.ndarray | None = None  # per-cell behaviours during the sub-steps
+        self.motile = bool(np.any(col("speed_um_per_min") > 0)) or (
+            rs is not None and rs.governs("migration speed")
+        )
         self.motility = Motility(
             MotilityParams(
                 col("speed_um_per_min"),
@@ -474,7 +641,10 @@ class AgentModel(Model):
                 n_types=len(types),
             )  # fmt: skip
         )
-        self.biased = bool(np.any(col("migration_bias") > 0)) and OXYGEN in p.substrates
+        self.biased = (
+            bool(np.any(col("migration_bias") > 0))
+            or (rs is not None and rs.governs("migration bias"))
+        ) and OXYGEN in p.substrates
         self.prolif_thr = col("proliferation_o2_threshold_mmHg")
         self.prolif_sat = col("proliferation_o2_saturation_mmHg")
         self.uptake = {s: col_map(types, "uptake_per_min", s) for s in self.substrate_names}
@@ -602,13 +772,67 @@ class AgentModel(Model):
     def _bind(self) -> None:
         c = self.cells
         alive = c.dead == 0
+        beh = self._beh
         for s in self.substrate_names:
             t = c.type
+            if beh is None:
+                sec, tgt, upt = self.secretion[s][t], self.target[s][t], self.uptake[s][t]
+            else:
+                rs = self.rule_set
+                sec = beh[:, rs.column(f"{s} secretion")]
+                tgt = beh[:, rs.column(f"{s} secretion target")]
+                upt = beh[:, rs.column(f"{s} uptake")]
             self.exchange[s].bind(
                 c.position, c.volume,
-                np.where(alive, self.secretion[s][t], 0.0), self.target[s][t],
-                np.where(alive, self.uptake[s][t], 0.0),
+                np.where(alive, sec, 0.0), tgt, np.where(alive, upt, 0.0),
             )  # fmt: skip
+
+    def rule_signals(
+        self, fields: dict[str, np.ndarray], t_min: float, pressure: np.ndarray
+    ) -> np.ndarray:
+        """``[n, n_signals]`` the signals the rules read, per cell (other columns 0)."""
+        rs = self.rule_set
+        c = self.cells
+        d = rs.dictionary
+        out = np.zeros((c.n, d.n_signals))
+        vox = None
+        for col in rs.compiled.used_signals:
+            entry = d.signals[int(col)]
+            kind = entry.template
+            if kind in ("{substrate}", "{substrate} gradient") and vox is None:
+                vox = voxel_of(c.position, self.mesh)
+            if kind == "{substrate}":
+                out[:, col] = sample_values(fields[entry.target], vox)
+            elif kind == "{substrate} gradient":
+                g = sample_gradients(fields[entry.target], self.mesh, vox)
+                out[:, col] = np.sqrt(np.einsum("ij,ij->i", g, g))
+            elif kind == "pressure":
+                out[:, col] = pressure
+            elif kind == "volume":
+                out[:, col] = c.volume
+            elif kind == "dead":
+                out[:, col] = c.dead != 0
+            elif kind == "apoptotic":
+                out[:, col] = c.dead == APOPTOTIC
+            elif kind == "necrotic":
+                out[:, col] = c.dead == NECROTIC
+            elif kind == "time":
+                out[:, col] = t_min
+            else:  # pragma: no cover - build_rules admits only RULE_SIGNALS
+                raise AssertionError(f"signal {entry.name!r} not computed")
+        return out
+
+    def rule_behaviours(
+        self, fields: dict[str, np.ndarray], t_min: float, pressure: np.ndarray
+    ) -> np.ndarray:
+        """``[n, n_behaviours]`` every cell's behaviours.
+
+        The rules' values where they govern, the cell type's base values elsewhere.
+        """
+        rs = self.rule_set
+        c = self.cells
+        signals = self.rule_signals(fields, t_min, pressure)
+        return evaluate_rules(rs.compiled, signals, rs.base, c.type, c.dead != 0)
 
     def _mechanics_step(self, fields: dict[str, np.ndarray], step: int) -> None:
         c = self.cells
@@ -624,7 +848,18 @@ class AgentModel(Model):
             bias = None
             if self.biased:
                 bias = sample_gradients(fields[OXYGEN], self.mesh, voxel_of(c.position, self.mesh))
-            self.motility.step(c, self.dt_mech, self.seed, step, bias)
+            if self._beh is None:
+                self.motility.step(c, self.dt_mech, self.seed, step, bias)
+            else:
+                rs, beh = self.rule_set, self._beh
+                self.motility.step(
+                    c, self.dt_mech, self.seed, step, bias,
+                    speed=np.ascontiguousarray(beh[:, rs.column("migration speed")]),
+                    persistence_time=np.ascontiguousarray(
+                        beh[:, rs.column("migration persistence time")]
+                    ),
+                    bias=np.ascontiguousarray(beh[:, rs.column("migration bias")]),
+                )  # fmt: skip
         move(c, self.dt_mech, self.params.mechanics_scheme)
 
     def compute_pressure(self) -> np.ndarray:
@@ -643,10 +878,19 @@ class AgentModel(Model):
         mech0 = int(round(t_min / self.dt_mech))
         pheno = int(round(t_min / self.dt))
         # small meshes: all sub-steps on one thread, switched once (see single_thread_if_small)
-        with single_thread_if_small(self.mesh):
-            self._substeps(fields, mech0)
+        if self._rules_substep and self.cells.n:
+            # behaviours of the sub-steps, from the state at the start of the step
+            press = self.pressure if self.pressure.shape[0] == self.cells.n else None
+            if press is None:
+                press = np.zeros(self.cells.n)
+            self._beh = self.rule_behaviours(fields, t_min, press)
+        try:
+            with single_thread_if_small(self.mesh):
+                self._substeps(fields, mech0)
+        finally:
+            self._beh = None
         if self.cells.n:
-            self._phenotype(fields, pheno)
+            self._phenotype(fields, pheno, t_min + self.dt)
 
     def _substeps(self, fields: dict[str, np.ndarray], mech0: int) -> None:
         c = self.cells
@@ -662,20 +906,35 @@ class AgentModel(Model):
             if c.n:
                 self._mechanics_step(fields, mech0 + k)
 
-    def _phenotype(self, fields: dict[str, np.ndarray], step: int) -> None:
+    def _phenotype(self, fields: dict[str, np.ndarray], step: int, t_end: float) -> None:
         c = self.cells
         dt = self.dt
         pressure = self.compute_pressure()
         vox = voxel_of(c.position, self.mesh)
         o2 = sample_values(fields[OXYGEN], vox) if OXYGEN in fields else None
+        beh = None
+        if self._rules_phenotype:
+            beh = self.rule_behaviours(fields, t_end, pressure)
         update_volumes(c, self.volume_params, self.death_params, dt)
-        remove = advance_death(c, self.death_params, dt, self.seed, step, o2=o2)
+        if beh is None:
+            remove = advance_death(c, self.death_params, dt, self.seed, step, o2=o2)
+        else:
+            remove = self._rule_death(beh, o2, step)
         mult = None
         if o2 is not None:
             t = c.type
             # PhysiCell's factor clip((o2 - thr)/(sat - thr), 0, 1), per type
             mult = np.clip((o2 - self.prolif_thr[t]) / (self.prolif_sat[t] - self.prolif_thr[t]),
                            0.0, 1.0)  # fmt: skip
+        if beh is not None and self.rule_set.governs("cycle entry"):
+            # rules replace the oxygen factor in the types whose cycle entry they govern
+            rs = self.rule_set
+            b = rs.column("cycle entry")
+            t = c.type
+            ruled = rs.governed[t, b]
+            base = np.where(ruled, rs.base[t, b], 1.0)
+            by_rule = beh[:, b] / base
+            mult = np.where(ruled, by_rule, 1.0 if mult is None else mult)
         rows = advance_cycle(c, self.cycle_params, dt, self.seed, step, mult, pressure)
         divide(c, rows, self.seed, step)
         keep_pressure = np.concatenate([pressure, pressure[rows]])
@@ -689,6 +948,24 @@ class AgentModel(Model):
             order = self._sort_order()
             c.permute(order)
             self.pressure = self.pressure[order]
+
+    def _rule_death(self, beh: np.ndarray, o2: np.ndarray | None, step: int) -> np.ndarray:
+        """:func:`advance_death` with the rules' rates where they govern.
+
+        A governed necrosis rate replaces the oxygen dependence of its type.
+        """
+        c = self.cells
+        rs = self.rule_set
+        t = c.type
+        apo = nec = None
+        if rs.governs("apoptosis"):
+            apo = np.ascontiguousarray(beh[:, rs.column("apoptosis")])
+        if rs.governs("necrosis"):
+            b = rs.column("necrosis")
+            o2_rate = self.death_params.necrosis_rate(o2, t) if o2 is not None else 0.0
+            nec = np.where(rs.governed[t, b], beh[:, b], o2_rate)
+        return advance_death(c, self.death_params, self.dt, self.seed, step, o2=o2,
+                             apoptosis_rate=apo, necrosis_rate=nec)  # fmt: skip
 
     def _sort_order(self) -> np.ndarray:
         self.mechanics.rebuild(self.cells)
