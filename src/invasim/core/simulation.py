@@ -230,7 +230,7 @@ class Simulation:
                     done = self.step_index == end_step
                     if self.step_index % out_every == 0 or done:
                         m = self.metrics()
-                        self._check_finite(m)
+                        self._check_finite()
                         writer.record(self.time_min, m, self.fields, self.model.snapshot_tables())
                         bar.update(self.time_min, {k: m[k] for k in key if k in m})
                     if self.step_index % ckpt_every == 0 or done:
@@ -260,7 +260,7 @@ class Simulation:
         write_summary(run)
         return run
 
-    def _check_finite(self, metrics: dict[str, float]) -> None:
+    def _check_finite(self) -> None:
         for name, arr in self.fields.items():
             if not np.isfinite(arr).all():
                 raise InvasimError(
@@ -272,8 +272,8 @@ class Simulation:
     @classmethod
     def _from_checkpoint(cls, config: Scenario, seed: int, ckpt: Path) -> tuple[Simulation, dict]:
         sim = cls(config, seed=seed)
-        fields, meta = rundir.read_checkpoint(ckpt)
-        sim.model.restore_extra_state(rundir.read_checkpoint_state(ckpt))
+        fields, state, meta = rundir.load_checkpoint(ckpt)
+        sim.model.restore_extra_state(state)
         missing = {s.name for s in sim.specs} - set(fields)
         if missing:
             raise RunDirError(f"checkpoint {ckpt} lacks fields {sorted(missing)}")
@@ -336,13 +336,11 @@ class Simulation:
             raise InvasimError(
                 "a branch must keep the model and the mesh of the run it starts from"
             )
-        times = {}
-        for path in rundir.list_checkpoints(run_dir):
-            _, cmeta = rundir.read_checkpoint(path)
-            times[float(cmeta["time_min"])] = path
+        dt = float(meta["dt_min"])
+        times = {rundir.checkpoint_step(p) * dt: p for p in rundir.list_checkpoints(run_dir)}
         if not times:
             raise RunDirError(f"{run_dir} has no checkpoints to branch from")
-        tol = 0.5 * float(meta["dt_min"])
+        tol = 0.5 * dt
         match = [t for t in times if abs(t - at_min) <= tol]
         if not match:
             listing = ", ".join(f"{t:g}" for t in sorted(times))
@@ -350,7 +348,7 @@ class Simulation:
                 f"--at {at_min:g}: no checkpoint at that time; checkpoints at {listing} min"
             )
         t_at = match[0]
-        if abs(config.time.dt_min - float(meta["dt_min"])) > 0:
+        if config.time.dt_min != dt:
             raise InvasimError("a branch must keep time.dt_min of the run it starts from")
         sim, _ = cls._from_checkpoint(
             config, int(meta["seed"]) if seed is None else seed, times[t_at]

@@ -134,11 +134,8 @@ class Run:
     @property
     def checkpoint_times(self) -> list[float]:
         """Times (minutes) of the stored checkpoints: valid ``--at`` values for branching."""
-        out = []
-        for p in rundir.list_checkpoints(self.path):
-            step = int(p.stem.split("_")[1])
-            out.append(step * float(self.meta["dt_min"]))
-        return out
+        dt = float(self.meta["dt_min"])
+        return [rundir.checkpoint_step(p) * dt for p in rundir.list_checkpoints(self.path)]
 
 
 def load_run(path: str | Path) -> Run:

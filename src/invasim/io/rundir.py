@@ -222,32 +222,33 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return sorted(p for p in folder.glob("step_*.npz") if not p.name.startswith("."))
 
 
-def read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Fields and metadata stored in one checkpoint file."""
+def checkpoint_step(path: Path) -> int:
+    """The step a checkpoint file holds, from its name ``step_<step>.npz``."""
+    return int(Path(path).stem.split("_")[1])
+
+
+def load_checkpoint(
+    path: Path,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, Any]]:
+    """Fields, the model's extra state arrays and metadata stored in one checkpoint file."""
     try:
         with np.load(path) as data:
             meta = json.loads(bytes(data["meta"]).decode())
-            fields = {
-                k[len("field__") :]: np.ascontiguousarray(data[k])
-                for k in data.files
-                if k.startswith("field__")
-            }
+            fields, state = {}, {}
+            for k in data.files:
+                if k.startswith("field__"):
+                    fields[k[len("field__") :]] = np.ascontiguousarray(data[k])
+                elif k.startswith("state__"):
+                    state[k[len("state__") :]] = np.array(data[k])
     except (OSError, ValueError, KeyError) as exc:
         raise RunDirError(f"cannot read checkpoint {path}: {exc}") from None
+    return fields, state, meta
+
+
+def read_checkpoint(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Fields and metadata stored in one checkpoint file."""
+    fields, _, meta = load_checkpoint(path)
     return fields, meta
-
-
-def read_checkpoint_state(path: Path) -> dict[str, np.ndarray]:
-    """The model's extra state arrays (``state__*``) stored in one checkpoint file."""
-    try:
-        with np.load(path) as data:
-            return {
-                k[len("state__") :]: np.array(data[k])
-                for k in data.files
-                if k.startswith("state__")
-            }
-    except (OSError, ValueError) as exc:
-        raise RunDirError(f"cannot read checkpoint {path}: {exc}") from None
 
 
 def read_run_json(run_dir: Path) -> dict[str, Any]:
@@ -276,8 +277,9 @@ __all__ = [
     "RunWriter",
     "list_checkpoints",
     "prepare_out_dir",
+    "checkpoint_step",
+    "load_checkpoint",
     "read_checkpoint",
-    "read_checkpoint_state",
     "read_run_json",
     "remove_partial",
 ]

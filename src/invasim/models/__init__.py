@@ -8,15 +8,11 @@ __all__ = ["REGISTRY", "FieldSpec", "Model", "get_model", "register"]
 
 
 def _load_builtin() -> None:
-    # Imported for their registration side effect; a model missing here is simply not offered.
+    # imported for their registration side effect
     import importlib
 
     for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain", "spheroid"):
-        try:
-            importlib.import_module(f"invasim.models.{mod}")
-        except ModuleNotFoundError as exc:  # pragma: no cover - only while a model is in progress
-            if exc.name != f"invasim.models.{mod}":
-                raise
+        importlib.import_module(f"invasim.models.{mod}")
 
 
 _load_builtin()
