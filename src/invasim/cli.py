@@ -75,9 +75,65 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", type=Path, metavar="DIR", help="write each rule's response curve as a PNG in DIR"
     )
 
+    mv = sub.add_parser("movie", help="write a movie of a run: MP4 (H.264), or an animated GIF")
+    mv.add_argument("run_dir", type=Path, help="a run directory")
+    mv.add_argument(
+        "--color-by",
+        metavar="WHAT",
+        help="agent runs: type (default), state, phase, clone, or a numeric cell column",
+    )
+    mv.add_argument("--field", help="the field drawn (default: the run's first field)")
+    mv.add_argument("--fps", type=int, default=8, metavar="N", help="frames per second (8)")
+    mv.add_argument(
+        "--format", dest="fmt", choices=("mp4", "gif"), help="default: from --out, else mp4"
+    )
+    mv.add_argument("--out", type=Path, help="output file (default RUN_DIR/movie.mp4)")
+    mv.add_argument(
+        "--workers", type=int, metavar="N", help="processes drawing frames (default: the cores)"
+    )
+    mv.add_argument("--quiet", action="store_true", help="no progress bar, print only the path")
+
+    ex = sub.add_parser("export", help="write a run for ParaView (vtk), scanpy (anndata) or CSV")
+    ex.add_argument("run_dir", type=Path, help="a run directory")
+    ex.add_argument(
+        "--format",
+        required=True,
+        choices=("vtk", "anndata", "csv"),
+        help="vtk (ParaView), anndata (.h5ad, scanpy) or csv (plain tables)",
+    )
+    ex.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (anndata: a .h5ad file or a folder); default RUN_DIR/export/FORMAT/",
+    )
+    ex.add_argument(
+        "--time",
+        dest="times",
+        type=float,
+        action="append",
+        metavar="MINUTES",
+        help="export only this snapshot time (repeatable; default all)",
+    )
+    ex.add_argument(
+        "--field",
+        dest="fields",
+        action="append",
+        metavar="NAME",
+        help="export only this field (repeatable; default all; vtk and csv)",
+    )
+    ex.add_argument("--overwrite", action="store_true", help="replace an earlier export")
+
     pl = sub.add_parser("plot", help="redraw a run's summary figure")
     pl.add_argument("run_dir", type=Path, help="a run directory")
     pl.add_argument("--out", type=Path, help="output image (default RUN_DIR/summary.png)")
+
+    cm = sub.add_parser("compare", help="overlay the metrics of several runs (arms, replicates)")
+    cm.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
+    cm.add_argument("--metric", action="append", default=[], metavar="NAME",
+                    help="a metric to compare (repeatable; default: all the runs share)")
+    cm.add_argument("--out", type=Path, default=Path("comparison"),
+                    help="output folder for comparison.csv and comparison.png "
+                         "(default ./comparison)")  # fmt: skip
     return p
 
 
@@ -174,12 +230,66 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_movie(args: argparse.Namespace) -> int:
+    import warnings
+
+    from invasim import load_run
+    from invasim.errors import ConfigError
+    from invasim.viz.cells import has_cells
+    from invasim.viz.movie import MovieFallbackWarning, write_movie
+
+    run = load_run(args.run_dir)
+    if args.color_by is not None and not has_cells(run):
+        raise ConfigError(f"--color-by applies to agent runs; {run.path} has no cells to colour")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MovieFallbackWarning)
+        out = write_movie(run, args.out, field=args.field, color_by=args.color_by or "type",
+                          fps=args.fps, fmt=args.fmt or "auto", workers=args.workers,
+                          progress=not args.quiet)
+    for w in caught:
+        if issubclass(w.category, MovieFallbackWarning):
+            sys.stderr.write(f"invasim: note: {w.message}\n")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    print(out)
+    return 0
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     from invasim import load_run
     from invasim.viz.summary import write_summary
 
     out = write_summary(load_run(args.run_dir), args.out)
     print(out)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from invasim import load_run
+    from invasim.io.export import export
+
+    paths = export(
+        load_run(args.run_dir), args.format, args.out, args.times, args.fields, args.overwrite
+    )
+    data = [p for p in paths if p.suffix in (".vti", ".vtp")]
+    for p in paths:  # the files to open; the per-snapshot VTK files are counted
+        if p not in data:
+            print(p)
+    if data:
+        print(f"and {len(data)} VTK files in {data[0].parent}")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from invasim.viz.compare import compare_runs
+
+    table, csv_path, png_path = compare_runs(args.run_dirs, args.metric, args.out)
+    arms = table.drop_duplicates("arm")
+    for _, row in arms.iterrows():
+        n = len(str(row["runs"]).split(";"))
+        print(f"arm {row['arm']}: {row['label']} ({n} run{'s' if n > 1 else ''})")
+    print(f"wrote {csv_path}")
+    print(f"wrote {png_path}")
     return 0
 
 
@@ -190,6 +300,9 @@ _COMMANDS = {
     "run": _cmd_run,
     "rules": _cmd_rules,
     "plot": _cmd_plot,
+    "compare": _cmd_compare,
+    "export": _cmd_export,
+    "movie": _cmd_movie,
 }
 
 

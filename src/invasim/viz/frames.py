@@ -1,0 +1,437 @@
+"""Movie frames of a run: one picture per snapshot, the same axes and colours in every one.
+
+Contract:
+    * :func:`plan_frames` reads once what all frames share and returns a :class:`FramePlan`, a
+      small picklable record: the colour limits of the field over *all* snapshots, the colour
+      classes present in *any* cell snapshot, the limits of a numeric cell column over all
+      snapshots, the pixel size. :func:`render_frame` draws snapshot ``k`` of a plan into an
+      ``[H, W, 3]`` uint8 array in any process: it reopens the run from its path and draws on
+      the Agg canvas without pyplot, so it runs in spawned workers.
+    * Every frame of a plan has the same pixel size (width and height even, as H.264 in
+      yuv420p needs), the same axes, limits, colour bars and legend: a movie does not flicker.
+    * Agent runs (runs with cell tables): the cells to scale (discs of their own radius; 3-D:
+      the cross-sections of those cutting the central z plane) over the field in pale blues,
+      coloured by ``color_by``: ``type`` (every cell by its type), ``state`` (live cells by
+      type, apoptotic and necrotic apart: :func:`invasim.viz.cells.plot_cells`' colours),
+      ``phase`` (live cells by cycle phase, dead ones by death state), ``clone`` (the
+      :data:`N_CLONES` largest lineages each a colour, the others grey), or a numeric column
+      of the cell table (a trait, ``generation``, ``volume``...) through one colour scale.
+      Categorical colours are Okabe–Ito (colour-blind safe); type ``i`` is always
+      :func:`~invasim.viz.cells.type_colour` ``(i)``, as in every other figure.
+    * Continuum runs: the field as an image (2-D; 3-D: its central z slice) or a line (1-D).
+    * The simulated time sits in a corner, in hours (runs up to 4 days) or days; 2-D pictures
+      carry a scale bar in µm (mm from 1 mm up) and no tick labels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import EllipseCollection
+from matplotlib.colors import Normalize, to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.offsetbox import AnchoredText
+
+from invasim.core.mesh import Mesh
+from invasim.errors import ConfigError, RunDirError
+from invasim.io.run import Run
+from invasim.viz import cells as vc
+from invasim.viz.summary import _RC, CMAPS, _length_unit, _range, _snapshots, _value_label
+
+#: the categorical colour-by modes; any numeric column of the cell table is allowed too
+CATEGORIES = ("type", "state", "phase", "clone")
+#: cell-table columns that are not offered as numeric colourings
+NOT_VALUES = ("id", "parent_id", "clone_id", "type", "phase", "dead", "x", "y", "z", "time_min")
+#: the largest clones that get a colour of their own
+N_CLONES = 6
+#: colour of the clones beyond the :data:`N_CLONES` largest (and of anything unclassified)
+OTHER_COLOUR = "#999999"
+#: figure size, inches (pixels: times ``dpi``): maps (cells, 2-D fields) and 1-D line plots
+MAP_SIZE_IN = (8.0, 6.0)
+LINE_SIZE_IN = (8.0, 4.5)
+_DEATHS = {1: ("apoptotic", vc.APOPTOTIC_COLOUR), 2: ("necrotic", vc.NECROTIC_COLOUR)}
+
+
+@dataclass(frozen=True)
+class FramePlan:
+    """What every frame of a movie shares; picklable, so workers get it whole.
+
+    Attributes:
+        path: the run directory.
+        kind: ``"cells"`` (agent run), ``"image"`` (2-D/3-D field) or ``"line"`` (1-D field).
+        times: snapshot times, min; one frame each.
+        mesh: ``(dim, n, voxel_um)`` of the run's mesh.
+        field: the field drawn (``None``: no field, cells on white).
+        field_label: its colour-bar or axis label, with unit.
+        cmap: its colour map name (``"background"``: the pale blues under cells).
+        vlim: its limits over all snapshots.
+        color_by: the cell colouring (``None`` for continuum runs).
+        classes: legend entries ``(label, colour)`` of a categorical colouring; the last one
+            is the fallback colour, listed in the legend only if ``other_used``.
+        lookups: per key family (``type``, ``phase``, ``clone``, ``dead``) the sorted keys and
+            their class indices.
+        other_used: whether the fallback class is drawn (clones beyond the largest).
+        value_lim: limits of a numeric colouring over all snapshots.
+        time_unit: ``(name, minutes per unit)``.
+        size_px: ``(width, height)``, both even.
+        dpi: dots per inch.
+        title: the line at the top of every frame.
+    """
+
+    path: str
+    kind: str
+    times: tuple[float, ...]
+    mesh: tuple[int, tuple[int, ...], float]
+    field: str | None
+    field_label: str
+    cmap: str
+    vlim: tuple[float, float]
+    color_by: str | None
+    classes: tuple[tuple[str, str], ...]
+    lookups: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...]
+    other_used: bool
+    value_lim: tuple[float, float] | None
+    time_unit: tuple[str, float]
+    size_px: tuple[int, int]
+    dpi: int
+    title: str
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames, one per snapshot."""
+        return len(self.times)
+
+
+# -- planning ----------------------------------------------------------------------------------
+def value_columns(run: Run) -> list[str]:
+    """Numeric columns of the run's first cell table that ``color_by`` may name."""
+    import pyarrow.parquet as pq
+
+    first = next(iter(sorted((run.path / "cells").glob("[0-9]*.parquet"))), None)
+    if first is None:
+        return []
+    try:
+        schema = pq.ParquetFile(first).schema_arrow
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"cannot read {first}: {exc}") from None
+    import pyarrow as pa
+
+    return [f.name for f in schema if f.name not in NOT_VALUES
+            and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))]
+
+
+def _time_unit(span_min: float) -> tuple[str, float]:
+    return ("h", 60.0) if span_min <= 4 * 1440.0 else ("days", 1440.0)
+
+
+def _even(x: float) -> int:
+    return max(2, 2 * int(round(x / 2.0)))
+
+
+def _phase_labels(run: Run) -> list[str]:
+    """Phase names by index, from the run's scenario (``"phase k"`` where unknown)."""
+    try:
+        types = run.config.model_params.cell_types.values()
+        cycles = [ct.cycle_model().phases for ct in types]
+    except Exception:  # a hand-made run, or a model without cycles: indices only
+        return []
+    out = []
+    for k in range(max(len(c) for c in cycles)):
+        names = list(dict.fromkeys(c[k] for c in cycles if k < len(c)))
+        out.append(" · ".join(names))
+    return out
+
+
+def _classes(run: Run, color_by: str, n: int):
+    """Legend entries, key lookups and whether the fallback is used, over all snapshots."""
+    need = {"type": ("type",), "state": ("type", "dead"), "phase": ("phase", "dead"),
+            "clone": ("clone_id",)}[color_by]
+    present: dict[str, set[int]] = {"type": set(), "phase": set(), "dead": set()}
+    clone_max: pd.Series = pd.Series(dtype=np.int64)
+    for k in range(n):
+        f = vc.read_cells(run, k, need)
+        if f is None or not len(f):
+            continue
+        dead = f["dead"].to_numpy() if "dead" in f else np.zeros(len(f), np.int8)
+        live = dead == 0 if color_by in ("state", "phase") else np.ones(len(f), bool)
+        if color_by in ("type", "state"):
+            t = f["type"].to_numpy() if "type" in f else np.zeros(len(f), np.int64)
+            present["type"].update(int(v) for v in np.unique(t[live]))
+        if color_by == "phase" and "phase" in f:
+            present["phase"].update(int(v) for v in np.unique(f["phase"].to_numpy()[live]))
+        if color_by in ("state", "phase"):
+            present["dead"].update(int(v) for v in np.unique(dead[~live]) if v in _DEATHS)
+        if color_by == "clone" and "clone_id" in f:
+            counts = f["clone_id"].value_counts()
+            clone_max = pd.concat([clone_max, counts]).groupby(level=0).max()
+    entries: list[tuple[str, str]] = []
+    lookups = []
+    if color_by in ("type", "state"):
+        names = vc.type_names(run.meta)
+        keys = sorted(present["type"] | set(range(len(names or []))))
+        lookups.append(("type", tuple(keys), tuple(range(len(keys)))))
+        entries += [(vc.type_label(k, names), vc.type_colour(k)) for k in keys]
+    if color_by == "phase":
+        labels = _phase_labels(run)
+        keys = sorted(present["phase"])
+        lookups.append(("phase", tuple(keys), tuple(range(len(keys)))))
+        entries += [(labels[k] if k < len(labels) else f"phase {k}", vc.type_colour(k))
+                    for k in keys]
+    if color_by == "clone":
+        # the largest first, ties by id; colours by rank, so the biggest clone is orange
+        ranked = clone_max.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+        top = [int(c) for c in ranked.index[:N_CLONES]]
+        keys = sorted(top)
+        lookups.append(("clone", tuple(keys), tuple(top.index(c) for c in keys)))
+        entries += [(f"clone {c}", vc.TYPE_COLOURS[i]) for i, c in enumerate(top)]
+    if color_by in ("state", "phase"):
+        keys = sorted(present["dead"])
+        lookups.append(("dead", tuple(keys), tuple(range(len(entries), len(entries) + len(keys)))))
+        entries += [_DEATHS[k] for k in keys]
+    other_used = color_by == "clone" and len(clone_max) > N_CLONES
+    entries.append(("other clones" if color_by == "clone" else "other", OTHER_COLOUR))
+    return tuple(entries), tuple(lookups), other_used
+
+
+def _value_limits(run: Run, column: str, n: int) -> tuple[float, float]:
+    arrays = []
+    for k in range(n):
+        f = vc.read_cells(run, k, (column,))
+        if f is not None and column in f:
+            arrays.append(f[column].to_numpy(dtype=float))
+    return _range(arrays)
+
+
+def plan_frames(run: Run, field: str | None = None, color_by: str | None = "type",
+                dpi: int = 100) -> FramePlan:
+    """Everything the frames of ``run`` share, read from all its snapshots.
+
+    Args:
+        run: an opened run.
+        field: the field drawn (default: the run's first field).
+        color_by: agent runs: ``type``, ``state``, ``phase``, ``clone`` or a numeric column of
+            the cell table; ``None`` means ``type``. Continuum runs: ``None`` or ``"type"``.
+        dpi: pixels per inch of the frames (100: 800 × 600 pixel maps).
+
+    Raises:
+        ConfigError: an unknown field or ``color_by``; a colouring of a continuum run.
+        RunDirError: no snapshots, or files that cannot be read.
+    """
+    times = tuple(float(t) for t in run.times)
+    if not times:
+        raise RunDirError(f"{run.path} has no snapshots yet")
+    mesh = run.mesh
+    names = run.field_names
+    agent = vc.has_cells(run)
+    if field is None:
+        field = names[0] if names else None
+    elif field not in names:
+        raise ConfigError(f"unknown field {field!r}; this run has {', '.join(names) or 'none'}")
+    if field is None and not agent:
+        raise RunDirError(f"{run.path} recorded no fields to draw")
+    if not agent:
+        if color_by not in (None, "type"):
+            raise ConfigError(f"--color-by applies to agent runs; {run.path} is a continuum run "
+                              f"({run.meta.get('model', 'no cells')}) with no cells to colour")
+        color_by = None
+    else:
+        color_by = color_by or "type"
+        values = value_columns(run)
+        if color_by not in CATEGORIES and color_by not in values:
+            raise ConfigError(f"unknown --color-by {color_by!r}; choose from "
+                              f"{', '.join((*CATEGORIES, *values))}")
+    vlim = (0.0, 1.0)
+    label = ""
+    if field is not None:
+        lo, hi = math.inf, -math.inf
+        for k in range(len(times)):
+            a = _snapshots(run, [field], [k])[field][0]
+            a = a[np.isfinite(a)]
+            if a.size:
+                lo, hi = min(lo, float(a.min())), max(hi, float(a.max()))
+        vlim = _range([np.array([lo, hi])]) if lo <= hi else (0.0, 1.0)
+        label = _value_label(field, run.field_info[field].get("unit", ""), 28)
+    classes, lookups, other_used, value_lim = (), (), False, None
+    if color_by in CATEGORIES:
+        classes, lookups, other_used = _classes(run, color_by, len(times))
+    elif color_by is not None:
+        value_lim = _value_limits(run, color_by, len(times))
+    kind = "cells" if agent else ("line" if mesh.dim == 1 else "image")
+    w_in, h_in = LINE_SIZE_IN if kind == "line" else MAP_SIZE_IN
+    scen = run.meta.get("scenario_name", run.path.name)
+    parts = [scen, field or ""]
+    if color_by is not None:
+        parts.append(f"cells by {color_by}")
+    if mesh.dim == 3:
+        parts.append(f"slice z = {float(mesh.centers('z')[mesh.nz // 2]):g} µm")
+    cmap = "background" if agent else CMAPS[names.index(field) % len(CMAPS)]
+    return FramePlan(
+        path=str(run.path), kind=kind, times=times, mesh=(mesh.dim, tuple(mesh.n), mesh.h),
+        field=field, field_label=label, cmap=cmap, vlim=vlim, color_by=color_by,
+        classes=classes, lookups=lookups, other_used=other_used, value_lim=value_lim,
+        time_unit=_time_unit(times[-1] - times[0]), size_px=(_even(w_in * dpi), _even(h_in * dpi)),
+        dpi=int(dpi), title="  ·  ".join(p for p in parts if p),
+    )
+
+
+# -- drawing -----------------------------------------------------------------------------------
+def _lookup(plan: FramePlan, family: str, values: np.ndarray) -> np.ndarray:
+    other = len(plan.classes) - 1
+    table = {f: (np.asarray(k, np.int64), np.asarray(c, np.int64)) for f, k, c in plan.lookups}
+    if family not in table or not len(table[family][0]):
+        return np.full(len(values), other, np.int64)
+    keys, cls = table[family]
+    pos = np.clip(np.searchsorted(keys, values), 0, len(keys) - 1)
+    return np.where(keys[pos] == values, cls[pos], other)
+
+
+def classify(plan: FramePlan, frame: pd.DataFrame) -> np.ndarray:
+    """Index into ``plan.classes`` of each row of a cell table (categorical colourings)."""
+    n = len(frame)
+    col = lambda c: frame[c].to_numpy(np.int64) if c in frame else np.zeros(n, np.int64)  # noqa: E731
+    dead = col("dead")
+    if plan.color_by == "clone":
+        return _lookup(plan, "clone", col("clone_id"))
+    family = "phase" if plan.color_by == "phase" else "type"
+    idx = _lookup(plan, family, col(family))
+    if plan.color_by in ("state", "phase"):
+        idx = np.where(dead != 0, _lookup(plan, "dead", dead), idx)
+    return idx
+
+
+def _draw_cells(ax, plan: FramePlan, frame: pd.DataFrame, z0: float):
+    cells, radius = vc.slice_cells(frame, plan.mesh[0], z0)
+    n = len(cells)
+    xy = np.column_stack([cells["x"].to_numpy(float), cells["y"].to_numpy(float)])
+    d = 2.0 * radius
+    coll = EllipseCollection(d, d, np.zeros(n), units="xy", offsets=xy,
+                             offset_transform=ax.transData, zorder=2)
+    if plan.value_lim is not None:
+        col = plan.color_by
+        coll.set_array(cells[col].to_numpy(float) if col in cells else np.full(n, np.nan))
+        coll.set_cmap(vc.VALUE_CMAP)
+        coll.set_norm(Normalize(*plan.value_lim))
+        coll.set_edgecolor("face")
+    else:
+        table = np.array([to_rgba(c) for _, c in plan.classes])
+        faces = table[classify(plan, cells)] if n else np.zeros((0, 4))
+        coll.set_facecolor(faces)
+        coll.set_edgecolor(vc._darker(faces))
+    coll.set_linewidth(vc._edge_width(ax, float(np.median(d)) if n else 0.0))
+    ax.add_collection(coll, autolim=False)
+    return coll, n
+
+
+def _scale_bar(ax, length_um: float) -> None:
+    from matplotlib.font_manager import FontProperties
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    target = 0.2 * length_um
+    step = 10.0 ** math.floor(math.log10(target))
+    bar = max(m * step for m in (1, 2, 5) if m * step <= target)
+    text = f"{bar / 1000:g} mm" if bar >= 1000 else f"{bar:g} µm"
+    sb = AnchoredSizeBar(ax.transData, bar, text, "lower right", pad=0.4, borderpad=0.6,
+                         sep=3, frameon=True, size_vertical=0.008 * length_um,
+                         fontproperties=FontProperties(size=9))
+    sb.patch.set(alpha=0.8, edgecolor="none")
+    ax.add_artist(sb)
+
+
+def _corner(ax, text: str, loc: str) -> None:
+    box = AnchoredText(text, loc=loc, prop={"size": 10}, frameon=True, pad=0.3, borderpad=0.5)
+    box.patch.set(alpha=0.8, edgecolor="none")
+    ax.add_artist(box)
+
+
+def _draw(fig: Figure, plan: FramePlan, k: int) -> None:
+    dim, n, h = plan.mesh
+    mesh = Mesh(dim=dim, n=n, h=h)
+    run = Run(plan.path)
+    t = plan.times[k]
+    when = f"t = {t / plan.time_unit[1]:.4g} {plan.time_unit[0]}"
+    arr = _snapshots(run, [plan.field], [k])[plan.field][0] if plan.field else None
+    fig.text(0.015, 0.975, plan.title, ha="left", va="top", fontsize=11)
+    if plan.kind == "line":
+        ax = fig.add_axes((0.11, 0.13, 0.85, 0.76))
+        lu, per = _length_unit(mesh.extent[0])
+        ax.plot(mesh.centers("x") / per, arr, color=mpl.colormaps["viridis"](0.35), lw=2)
+        pad = 0.05 * (plan.vlim[1] - plan.vlim[0])
+        ax.set_xlim(0.0, mesh.extent[0] / per)
+        ax.set_ylim(plan.vlim[0] - pad, plan.vlim[1] + pad)
+        ax.set_xlabel(f"x [{lu}]")
+        ax.set_ylabel(plan.field_label)
+        _corner(ax, when, "upper right")
+        return
+    ax = fig.add_axes((0.02, 0.03, 0.64, 0.88))
+    ax.set_xlim(0.0, mesh.extent[0])
+    ax.set_ylim(0.0, mesh.extent[1])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    cmap = vc.BACKGROUND_CMAP if plan.cmap == "background" else plan.cmap
+    if arr is not None:
+        im = ax.imshow(arr, origin="lower", extent=(0.0, mesh.extent[0], 0.0, mesh.extent[1]),
+                       cmap=cmap, vmin=plan.vlim[0], vmax=plan.vlim[1], aspect="equal",
+                       interpolation="nearest", zorder=1)
+        tall = plan.kind == "image"
+        cax = fig.add_axes((0.70, 0.10 if tall else 0.08, 0.025, 0.78 if tall else 0.36))
+        fig.colorbar(im, cax=cax, label=plan.field_label)
+    if plan.kind == "cells":
+        z0 = float(mesh.centers("z")[mesh.nz // 2]) if dim == 3 else 0.0
+        frame = vc.read_cells(run, k, (plan.color_by,) if plan.value_lim is not None else
+                              ("phase", "clone_id"))
+        if frame is None:
+            when += "\nno cells recorded"
+        else:
+            coll, drawn = _draw_cells(ax, plan, frame, z0)
+            live = int((frame["dead"] == 0).sum()) if "dead" in frame else len(frame)
+            when += f"\n{live:,} live cells" + (f", {drawn:,} in the slice" if dim == 3 else "")
+        if plan.value_lim is not None:
+            cax = fig.add_axes((0.70, 0.54, 0.025, 0.36))
+            fig.colorbar(mpl.cm.ScalarMappable(Normalize(*plan.value_lim), vc.VALUE_CMAP),
+                         cax=cax, label=plan.color_by)
+        else:
+            shown = plan.classes if plan.other_used else plan.classes[:-1]
+            fig.legend(handles=[_handle(c, lab) for lab, c in shown], loc="upper left",
+                       bbox_to_anchor=(0.68, 0.92), frameon=False,
+                       title=f"cells by {plan.color_by}")
+    _corner(ax, when, "upper left")
+    _scale_bar(ax, float(mesh.extent[0]))
+
+
+def _handle(colour: str, label: str) -> Line2D:
+    face = to_rgba(colour)
+    edge = tuple(c * 0.55 for c in face[:3]) + (1.0,)
+    return Line2D([], [], ls="", marker="o", ms=8, mfc=face, mec=edge, mew=0.6, label=label)
+
+
+def render_frame(plan: FramePlan, k: int) -> np.ndarray:
+    """Frame ``k`` of ``plan`` as an ``[H, W, 3]`` uint8 RGB array of ``plan.size_px``."""
+    w, h = plan.size_px
+    with mpl.rc_context({**_RC, "font.size": 10}):
+        fig = Figure(figsize=(w / plan.dpi, h / plan.dpi), dpi=plan.dpi, facecolor="white")
+        canvas = FigureCanvasAgg(fig)
+        _draw(fig, plan, k)
+        canvas.draw()
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    out = np.full((h, w, 3), 255, np.uint8)  # a rounding pixel more or less: pad or crop
+    hh, ww = min(h, rgb.shape[0]), min(w, rgb.shape[1])
+    out[:hh, :ww] = rgb[:hh, :ww]
+    return out
+
+
+def render_to_file(plan: FramePlan, k: int, path: str) -> str:
+    """Render frame ``k`` into a PNG at ``path`` (fast compression); returns ``path``."""
+    from PIL import Image
+
+    Image.fromarray(render_frame(plan, k)).save(path, format="PNG", compress_level=1)
+    return path
+
+
+__all__ = ["CATEGORIES", "FramePlan", "classify", "plan_frames", "render_frame", "value_columns"]
