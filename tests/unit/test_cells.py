@@ -140,3 +140,19 @@ def test_to_frame(dim):
     assert list(f.columns) == head + xyz + ["radius", "volume", "x_expr"]
     assert np.array_equal(f["id"].to_numpy(), c.id)
     assert np.array_equal(f["y"].to_numpy(), c.position[:, 1])
+
+
+def test_new_ids_are_fresh_consecutive_and_shared_with_add():
+    c = Cells(2)
+    c.add(3)
+    ids = c.new_ids(4)
+    assert ids.dtype == np.int64 and np.array_equal(ids, [3, 4, 5, 6]) and c.next_id == 7
+    assert c.n == 3  # taking ids adds no cells
+    assert c.new_ids(0).shape == (0,) and c.next_id == 7
+    c.add(2)  # add continues from the same counter: no id is handed out twice
+    assert np.array_equal(c.id, [0, 1, 2, 7, 8])
+    with pytest.raises(ValueError, match="-1"):
+        c.new_ids(-1)
+    assert c.next_id == 9
+    # the counter survives a checkpoint round trip
+    assert np.array_equal(Cells.from_dict(c.to_dict()).new_ids(2), [9, 10])

@@ -164,8 +164,7 @@ def divide(
     if conserved is not None:
         traits[:, np.asarray(conserved, dtype=bool)] *= 0.5
     # daughter A: the mother's row, with a new id (taken from the same counter as add's)
-    ids_a = np.arange(cells.next_id, cells.next_id + k, dtype=np.int64)
-    cells.next_id += k
+    ids_a = cells.new_ids(k)
     copied = {
         f: getattr(cells, f)[rows].copy()
         for f in ("type", "phase", "time_in_phase", "dead", "clone_id", "generation")

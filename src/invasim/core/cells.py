@@ -231,6 +231,25 @@ class Cells:
         self.next_id += k
         return s
 
+    def new_ids(self, k: int) -> np.ndarray:
+        """Take ``k`` fresh ids from the ``next_id`` counter (which advances by ``k``).
+
+        For cells whose row is reused under a new identity (a dividing mother becomes a
+        daughter); :meth:`add` numbers the cells it appends itself.
+
+        Returns:
+            ``[k]`` int64, the consecutive ids ``next_id, ..., next_id + k - 1``.
+
+        Raises:
+            ValueError: ``k`` is negative.
+        """
+        k = int(k)
+        if k < 0:
+            raise ValueError(f"cannot take {k} ids")
+        ids = np.arange(self.next_id, self.next_id + k, dtype=np.int64)
+        self.next_id += k
+        return ids
+
     def _keep_mask(self, which) -> np.ndarray:
         which = np.asarray(which)
         if which.dtype == bool:
