@@ -225,7 +225,8 @@ class _Profile:
     def __init__(self, model) -> None:
         self.s: dict[str, float] = {}
         for name, obj, attr in (
-            [("bind", model, "_bind"), ("mechanics", model, "_mechanics_step"),
+            [("bind", model, "_bind"), ("bind", model, "_rebind"),
+             ("mechanics", model, "_mechanics_step"),
              ("phenotype", model, "_phenotype")]
             + [("exchange", e, "step") for e in model.exchange.values()]
             + [("diffusion", d, "step") for d in model.diffusion.values()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -122,12 +123,12 @@ def test_apoptosis_and_uptake_rules_apply():
             ["params.rules[1]", "params.rules[0]", "conflicts"],
         ),
         (
-            [_rule("oxygen", "decreases", "cell-cell adhesion", 0.0, 10.0)],
-            ["params.rules[0]", "not applied by the agent model"],
+            [_rule("oxygen", "decreases", "cell-cell adhesion elastic constant", 0.0, 10.0)],
+            ["params.rules[0]", "not applied by the agent model", "'cell-cell adhesion'"],
         ),
         (
-            [_rule("contact with tumor", "decreases", "cycle entry", 0.0, 1.0)],
-            ["params.rules[0]", "not computed by the agent model"],
+            [_rule("contact with tumour", "decreases", "cycle entry", 0.0, 1.0)],
+            ["params.rules[0]", "unknown signal", "did you mean 'contact with tumor'"],
         ),
         ("no-such-rules.csv", ["params.rules", "cannot read rules file"]),
     ],
@@ -175,8 +176,15 @@ def test_resume_equals_uninterrupted_with_rules(tmp_path):
         _rule("pressure", "increases", "apoptosis", 0.01, 0.5),
         _rule("oxygen", "decreases", "migration speed", 0.2, 30.0),
         _rule("volume", "increases", "oxygen uptake", 20.0, 2500.0),
+        # contact signals (recounted at each step's start) and per-cell mechanics/chemotaxis
+        _rule("contact with tumor", "decreases", "cycle entry", 0.001, 3.0),
+        _rule("contact with live cell", "increases", "cell-cell adhesion", 1.0, 3.0),
+        _rule("pressure", "increases", "cell-cell repulsion", 12.0, 0.5),
+        _rule("oxygen", "decreases", "chemotactic response to oxygen", -1.0, 30.0),
     ]
-    sc = invasim.load_scenario(_data(rules, speed_um_per_min=0.5, persistence_time_min=5.0))
+    sc = invasim.load_scenario(
+        _data(rules, speed_um_per_min=0.5, persistence_time_min=5.0, migration_bias=0.5)
+    )
     full = invasim.Simulation(sc, seed=9).run(out=tmp_path / "full", progress=False)
     part = invasim.Simulation(sc, seed=9).run(until=42, out=tmp_path / "part", progress=False)
     for p in rundir.list_checkpoints(part.path)[4:]:
@@ -190,3 +198,235 @@ def test_resume_equals_uninterrupted_with_rules(tmp_path):
     assert resumed.metrics.equals(full.metrics)
     for t in (48.0, 60.0):
         assert resumed.cells(t).equals(full.cells(t))
+
+
+def test_a_signal_the_model_does_not_compute_fails_with_one_line(monkeypatch):
+    # every dictionary signal is computed today; the check must still guard later additions
+    from invasim.models import spheroid
+
+    kept = tuple(s for s in spheroid.RULE_SIGNALS if not s.startswith("contact"))
+    monkeypatch.setattr(spheroid, "RULE_SIGNALS", kept)
+    with pytest.raises(ConfigError) as info:
+        invasim.load_scenario(_data([_rule("contact with tumor", "decreases", "cycle entry",
+                                           0.0, 1.0)]))  # fmt: skip
+    msg = str(info.value)
+    assert "\n" not in msg and "not computed by the agent model" in msg
+    assert "'pressure'" in msg and "contact with" not in msg.split("computes")[1]
+
+
+# -- contact signals ---------------------------------------------------------------------------
+def _two_types(rules, dim=2, n_cells=60, **params):
+    """A scenario with types tumor (live cycle) and stroma; ``rules`` use both."""
+    data = _data(rules)
+    data["params"]["cell_types"]["stroma"] = {"cycle": "live", "cycle_rate_per_min": 0.005,
+                                              "apoptosis_rate_per_min": 0.0}  # fmt: skip
+    data["params"]["initial"] = {"geometry": "ball", "n_cells": n_cells}
+    data["params"].update(params)
+    if dim == 3:
+        data["mesh"] = {"dim": 3, "extent_um": [240.0] * 3, "voxel_um": 40.0}
+    return data
+
+
+def _random_packing(model, n, seed):
+    """Replace the model's cells by ``n`` overlapping cells of both types, ~20 % dead."""
+    from invasim.core.cells import Cells
+
+    rng = np.random.default_rng(seed)
+    dim = model.mesh.dim
+    extent = np.asarray(model.mesh.extent, dtype=float)
+    pos = np.zeros((n, 3))
+    lo = 0.0 if dim == 2 else 0.2  # 3-D: a 120 µm box, dense enough for ~9 contacts each
+    pos[:, :dim] = rng.uniform(lo, 1.0 if dim == 2 else 0.7, (n, dim)) * extent[:dim]
+    cells = Cells(dim, capacity=n)
+    cells.add(n, position=pos, radius=rng.uniform(4.0, 12.0, n), type=rng.integers(0, 2, n),
+              dead=rng.choice([0, 0, 0, 0, 0, 0, 0, 0, 1, 2], n))  # fmt: skip
+    model.cells = cells
+    return cells
+
+
+def _brute_force_contacts(cells, n_types):
+    """``[n, T + 2]`` neighbours with ``d < r_i + r_j`` by type, alive, dead: all pairs."""
+    x = cells.position
+    d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    touch = d < cells.radius[:, None] + cells.radius[None]
+    out = np.zeros((cells.n, n_types + 2))
+    for t in range(n_types):
+        out[:, t] = (touch & (cells.type == t)[None]).sum(1)
+    out[:, n_types] = (touch & (cells.dead == 0)[None]).sum(1)
+    out[:, n_types + 1] = (touch & (cells.dead != 0)[None]).sum(1)
+    return out, touch, d
+
+
+CONTACT_RULES = [
+    _rule("contact with stroma", "decreases", "cycle entry", 0.0, 1.5, 2.0),
+    _rule("contact with dead cell", "increases", "apoptosis", 0.01, 1.0, 2.0),
+    _rule("contact with live cell", "increases", "migration speed", 1.0, 3.0, 1.0),
+]
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_contact_counts_match_brute_force(dim):
+    sim = invasim.Simulation(invasim.load_scenario(_two_types(CONTACT_RULES, dim)), seed=1)
+    m = sim.model
+    n = 700 if dim == 2 else 900
+    for seed in range(2):
+        cells = _random_packing(m, n, seed)
+        pressure, contacts = m.compute_contacts()
+        want, touch, d = _brute_force_contacts(cells, 2)
+        assert want[:, :2].sum() > 2 * n and want[:, 3].sum() > 0.1 * n  # many contacts, dead
+        np.testing.assert_array_equal(contacts, want)
+        # the same traversal gives PhysiCell's simple pressure, as compute_pressure
+        big_r = cells.radius[:, None] + cells.radius[None]
+        q = np.where(touch, 1.0 - d / big_r, 0.0)
+        np.testing.assert_allclose(pressure, (q**2).sum(1) / 0.027288, rtol=1e-12, atol=0)
+        np.testing.assert_array_equal(m.compute_pressure(), pressure)
+        assert m.compute_contacts(counts=False)[1] is None
+
+
+@pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
+def test_contact_counts_are_thread_independent():
+    import numba
+
+    sim = invasim.Simulation(invasim.load_scenario(_two_types(CONTACT_RULES)), seed=1)
+    m = sim.model
+    _random_packing(m, 3000, 4)
+    old = numba.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            runs.append(m.compute_contacts())
+    finally:
+        numba.set_num_threads(old)
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+
+
+def test_contact_rules_set_the_behaviours_from_the_counts():
+    sim = invasim.Simulation(invasim.load_scenario(_two_types(CONTACT_RULES)), seed=1)
+    m = sim.model
+    cells = _random_packing(m, 500, 2)
+    want, _, _ = _brute_force_contacts(cells, 2)
+    beh = m.rule_behaviours(sim.fields, 0.0, m.compute_pressure())
+    rs = m.rule_set
+
+    def hill(s, h, p):
+        return s**p / (h**p + s**p)
+
+    tumor, dead = cells.type == 0, cells.dead != 0
+    live_tumor = tumor & ~dead
+    entry = beh[:, rs.column("cycle entry")]
+    np.testing.assert_allclose(entry[live_tumor],
+                               0.01 * (1 - hill(want[live_tumor, 1], 1.5, 2)), rtol=1e-12)
+    apo = beh[:, rs.column("apoptosis")]
+    np.testing.assert_allclose(apo[live_tumor], 0.01 * hill(want[live_tumor, 3], 1.0, 2),
+                               rtol=1e-12, atol=1e-300)
+    speed = beh[:, rs.column("migration speed")]
+    np.testing.assert_allclose(speed[live_tumor], hill(want[live_tumor, 2], 3.0, 1), rtol=1e-12)
+    # rules that do not apply to dead cells leave them at the base; stroma has no rules
+    assert np.all(entry[tumor & dead] == 0.01) and np.all(apo[tumor & dead] == 0.0)
+    assert np.all(entry[~tumor] == 0.005) and np.all(speed[~tumor] == 0.0)
+    # the signals are not all alike: the rules really vary across cells
+    assert np.ptp(entry[live_tumor]) > 0.005 and np.ptp(apo[live_tumor]) > 0.003
+
+
+def test_contact_with_tumor_decreases_cycle_entry():
+    inhibition = [_rule("contact with tumor", "decreases", "cycle entry", 0.0, 0.5, 4.0)]
+    free = _final_cells(_data())
+    inhibited = _final_cells(_data(inhibition))
+    # packed at 16 µm < 2 r = 16.8 µm, every cell touches 2 to 6 others: entry falls >= 257-fold
+    assert free.next_id - 60 > 20
+    assert inhibited.next_id - 60 < 0.2 * (free.next_id - 60)
+    lone = _data(inhibition)
+    lone["params"]["initial"] = {"geometry": "ball", "n_cells": 1}
+    assert _final_cells(lone, steps=6).next_id >= 2  # no contacts: full rate
+
+
+# -- per-cell mechanics ------------------------------------------------------------------------
+def test_rules_on_repulsion_and_adhesion_set_the_rest_distance():
+    # tumor: rules drive repulsion to 22.5 and adhesion to 1.6; stroma keeps its base 3.6 and
+    # 0.1. Pair strengths sqrt(22.5 * 3.6) = 9 and sqrt(1.6 * 0.1) = 0.4 µm/min
+    rules = [
+        _rule("volume", "increases", "cell-cell repulsion", 22.5, 1.0),
+        _rule("volume", "increases", "cell-cell adhesion", 1.6, 1.0),
+    ]
+    data = _two_types(rules, n_cells=2)
+    data["params"]["cell_types"]["tumor"]["cycle_rate_per_min"] = 0.0
+    data["params"]["cell_types"]["stroma"].update(
+        cycle_rate_per_min=0.0, repulsion_um_per_min=3.6, adhesion_um_per_min=0.1
+    )
+    data["params"]["substrates"] = {"oxygen": {"diffusion_um2_per_min": 1000.0}}
+    data["params"]["dt_diffusion_min"] = 0.1
+    sim = invasim.Simulation(invasim.load_scenario(data), seed=1)
+    m = sim.model
+    m.cells.type[1] = 1
+    for _ in range(40):  # 240 min; the pair relaxes with a time constant of ~6 min
+        m.step(sim.fields, sim.time_min)
+        sim.step_index += 1
+    r = m.cells.radius
+    big_r, s = r.sum(), 1.25 * r.sum()
+    a, b = 3.0, math.sqrt(0.4)  # square roots of the pair strengths 9 and 0.4
+    want = (a - b) / (a / big_r - b / s)
+    d = np.linalg.norm(m.cells.position[1] - m.cells.position[0])
+    assert m.cells.n == 2 and abs(d - want) < 1e-6 * want
+    # the types' strengths alone would rest elsewhere
+    a0, b0 = math.sqrt(math.sqrt(10 * 3.6)), math.sqrt(math.sqrt(0.4 * 0.1))
+    assert abs((a0 - b0) / (a0 / big_r - b0 / s) - want) > 0.1
+
+
+# -- chemotaxis --------------------------------------------------------------------------------
+def _drift(rules=None, sensitivity=None, steps=1):
+    """Mean displacement of a few far-apart cells after ``steps`` phenotype steps, with bias 1
+    (every cell moves along the chemotactic direction), oxygen rising along x (0.05 mmHg/µm)
+    and an attractant rising along y (0.1 /µm); fields frozen (no diffusion, decay, uptake)."""
+    tumor = {"speed_um_per_min": 0.5, "persistence_time_min": 0.0, "migration_bias": 1.0,
+             "uptake_per_min": {}, "cycle_rate_per_min": 0.0}  # fmt: skip
+    if sensitivity is not None:
+        tumor["chemotactic_sensitivity"] = sensitivity
+    data = _data(rules, **tumor)
+    frozen = {"diffusion_um2_per_min": 0.0, "decay_per_min": 0.0, "boundary": "no-flux"}
+    data["params"]["substrates"] = {"oxygen": frozen, "attractant": {**frozen, "unit": "1"}}
+    data["params"]["mechanics_scheme"] = "euler"
+    data["params"]["initial"] = {"geometry": "layer", "spacing_um": 60.0,
+                                 "lo_um": [140.0, 140.0], "hi_um": [261.0, 261.0]}  # fmt: skip
+    sim = invasim.Simulation(invasim.load_scenario(data), seed=1)
+    m = sim.model
+    x = (np.arange(10) + 0.5) * 40.0
+    sim.fields["oxygen"][:] = 20.0 + 0.05 * x[None, :]  # (y, x) arrays
+    sim.fields["attractant"][:] = 0.1 * x[:, None]
+    start = m.cells.position.copy()
+    for _ in range(steps):
+        m.step(sim.fields, sim.time_min)
+        sim.step_index += 1
+    assert m.cells.n >= 4 and m.cells.next_id == m.cells.n  # no births, no deaths
+    return (m.cells.position - start).mean(0)[:2]
+
+
+def _direction(v):
+    return np.asarray(v, dtype=float) / np.linalg.norm(v)
+
+
+def test_chemotactic_response_rules_turn_the_drift():
+    # default: +1 towards oxygen alone -> along +x, at the full speed (0.5 µm/min × 6 min)
+    v = _drift()
+    np.testing.assert_allclose(v, [3.0, 0.0], atol=1e-9)
+    # a rule raises the attractant's weight to 2 (volume >> half-max: saturated): the bias is
+    # 1 × 0.05 x + 2 × 0.1 y, i.e. along (1, 4)
+    attract = [_rule("volume", "increases", "chemotactic response to attractant", 2.0, 1.0)]
+    np.testing.assert_allclose(_direction(_drift(attract)), _direction([1.0, 4.0]), atol=1e-9)
+    # a rule driving the oxygen weight to -1 (repelled) with the attractant at 2
+    both = attract + [_rule("volume", "decreases", "chemotactic response to oxygen", -1.0, 1.0)]
+    np.testing.assert_allclose(_direction(_drift(both)), _direction([-1.0, 4.0]), atol=1e-9)
+
+
+def test_chemotactic_sensitivity_of_the_type():
+    v = _drift(sensitivity={"attractant": 1.0})  # oxygen no longer attracts
+    np.testing.assert_allclose(v, [0.0, 3.0], atol=1e-9)
+    v = _drift(sensitivity={"oxygen": -2.0, "attractant": 0.5})  # -0.1 x + 0.05 y
+    np.testing.assert_allclose(_direction(v), _direction([-2.0, 1.0]), atol=1e-9)
+    with pytest.raises(ConfigError) as info:
+        invasim.load_scenario(_data(chemotactic_sensitivity={"glucose": 1.0}))
+    msg = str(info.value)
+    assert "\n" not in msg and "unknown substrate" in msg and "oxygen" in msg
+    assert "glucose" in msg

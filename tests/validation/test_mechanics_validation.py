@@ -162,3 +162,33 @@ def test_max_stable_dt_is_accurate_and_not_vacuous():
         final[factor] = c.position.copy()
     assert np.abs(final[1.0] - final[0.1]).max() < 0.1  # µm; measured 0.06
     assert np.abs(final[8.0] - final[0.1]).max() > 1.0  # measured 11.6
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("start", [0.55, 1.5])
+def test_two_cells_with_per_cell_strengths_settle_at_the_predicted_distance(dim, start):
+    # per-cell strengths pair as sqrt(c_1 c_2) and sqrt(a_1 a_2) (PhysiCell >= 1.10), so the
+    # rest distance is the root of sqrt(c_1 c_2) (1 - d/R)² = sqrt(a_1 a_2) (1 - d/S)²; the
+    # types' strengths (10, 0.4) must play no part
+    from invasim.physics.mechanics import compute_velocities, move
+
+    rep, adh = np.array([25.0, 4.0]), np.array([0.1, 2.5])  # pair: 10 and 0.5 µm/min
+    r1, r2 = 6.0, 10.0
+    big_r, s = r1 + r2, 1.25 * (r1 + r2)
+    want = equilibrium_distance(math.sqrt(rep[0] * rep[1]), math.sqrt(adh[0] * adh[1]), big_r, s)
+    assert abs(want - equilibrium_distance(10.0, 0.4, big_r, s)) > 0.1  # a distinct answer
+    start = start * big_r if start < 1 else 0.5 * (big_r + s)
+    extent = (200.0,) * dim
+    axis = np.array([1.0, 1.0, 1.0 if dim == 3 else 0.0]) / math.sqrt(dim)
+    centre = np.array([100.0, 100.0, 100.0 if dim == 3 else 0.0])
+    c = Cells(dim)
+    c.add(2, position=[centre - 0.5 * start * axis, centre + 0.5 * start * axis],
+          radius=[r1, r2])  # fmt: skip
+    m = Mechanics(PHYSICELL, extent)
+    for _ in range(3000):  # 300 min; dt 0.1 is stable for c_rep 25 (max_stable_dt 0.1 at r 6)
+        m.rebuild(c)
+        compute_velocities(c, m.cell_list, PHYSICELL, extent, repulsion=rep, adhesion=adh)
+        move(c, 0.1)
+    d = np.linalg.norm(c.position[1] - c.position[0])
+    assert abs(d - want) < 1e-6 * want
+    assert np.allclose(c.position.mean(0), centre, atol=1e-9)  # still equal and opposite

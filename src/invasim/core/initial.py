@@ -158,10 +158,10 @@ def _read_frame(path: Path) -> pd.DataFrame:
     except ValueError:
         has_header = True
     if has_header:
-        frame = pd.read_csv(path, skipinitialspace=True)
+        frame = pd.read_csv(path, skipinitialspace=True, float_precision="round_trip")
         frame.columns = [str(c).strip().lower() for c in frame.columns]
         return frame
-    frame = pd.read_csv(path, header=None, skipinitialspace=True)
+    frame = pd.read_csv(path, header=None, skipinitialspace=True, float_precision="round_trip")
     if frame.shape[1] < 4:
         raise ValueError(f"cell table {path} without a header needs columns x, y, z, type")
     names = ["x", "y", "z", "type"] + [f"col{k}" for k in range(4, frame.shape[1])]

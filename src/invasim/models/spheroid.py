@@ -11,8 +11,10 @@ Contract:
       step (``time.dt_min``) = ``dt / dt_mechanics`` mechanics steps, each of
       ``dt_mechanics / dt_diffusion`` diffusion steps (both ratios whole numbers, checked).
       Per mechanics step: bind the cells' secretion/uptake to their voxels (after the last
-      move), then per diffusion step: secretion/uptake (implicit per voxel) then diffusion
-      (LOD); then the mechanics (cell list, potentials, motility, Adams–Bashforth move).
+      move; volumes and rates are bound once per phenotype step, at its first mechanics
+      step, as they change only in the phenotype step or its rules), then per diffusion
+      step: secretion/uptake (implicit per voxel) then diffusion (LOD); then the mechanics
+      (cell list, potentials, motility, Adams–Bashforth move).
       Dead cells neither secrete nor take up (PhysiCell zeroes both at death) nor move actively.
     * Phenotype step (:mod:`invasim.biology` order): volume → death (necrosis from the oxygen
       at the cell's voxel) → cycle (entry scaled by the oxygen proliferation factor, blocked
@@ -21,11 +23,18 @@ Contract:
     * Simple pressure (PhysiCell's): ``p_i = Σ_j (1 - d_ij/R_ij)² / 0.027288`` over the
       neighbours closer than ``R_ij = r_i + r_j``; the scale makes ``p ≈ 1`` for a cell in a
       compressed 3-D packing (PhysiCell's ``simple_pressure_scale``). Dimensionless.
+      The same neighbours are the cell's contacts (rules' ``contact with ...`` signals),
+      counted by type and by live/dead in the pressure's traversal.
+    * Motility bias direction: ``Σ_s χ_s ∇s`` at the cell's voxel (PhysiCell's advanced
+      chemotaxis), ``χ`` the type's ``chemotactic_sensitivity`` (default +1 for oxygen alone:
+      the oxygen gradient) or the rules' ``chemotactic response to <s>``. Rules on cell-cell
+      adhesion/repulsion give per-cell strengths
+      (:func:`~invasim.physics.mechanics.compute_velocities`).
     * Random numbers are counter-based (:mod:`invasim.core.rng`), keyed by the run seed, the
       cell id and the step counter derived from ``t`` (phenotype: ``t/dt``; mechanics:
       ``t/dt_mechanics + k``), so results are independent of the thread count and a resumed
-      run equals an uninterrupted one bit for bit. The cell-list grid is fixed at start from
-      the largest radius a cell can reach (necrotic swelling of a full-size cell), so the
+      run equals an uninterrupted one bit for bit. The cell-list grid is a function of the
+      largest radius present (:meth:`~invasim.physics.mechanics.Mechanics.rebuild`), so the
       neighbour sums run in the same order after a resume.
     * Metrics: ``n_cells`` (live), ``tumor_radius_um`` (95th percentile of the live cells'
       distances from the centre of mass of all cells, µm), ``n_apoptotic``, ``n_necrotic``,
@@ -210,7 +219,17 @@ class CellType(BaseModel):
     speed_um_per_min: float = Field(0.0, ge=0, description="motility speed [µm/min]")
     persistence_time_min: float = Field(1.0, ge=0, description="motility persistence [min]")
     migration_bias: float = Field(
-        0.0, ge=0, le=1, description="bias of motility up the oxygen gradient [0..1]"
+        0.0,
+        ge=0,
+        le=1,
+        description="bias of motility along the chemotactic direction (default up the oxygen "
+        "gradient) [0..1]",
+    )
+    chemotactic_sensitivity: dict[str, float] = Field(
+        default_factory=dict,
+        description="chemotactic sensitivity per substrate [1]: the bias direction is "
+        "sum_s chi_s grad(s), normalised (PhysiCell's advanced chemotaxis; negative repels); "
+        "empty: +1 towards oxygen, 0 for the other substrates",
     )
     uptake_per_min: dict[str, float] = Field(
         default_factory=lambda: {OXYGEN: 10.0},
@@ -234,6 +253,8 @@ class CellType(BaseModel):
         for table in (self.uptake_per_min, self.secretion_per_min, self.secretion_target):
             if any(not (v >= 0 and math.isfinite(v)) for v in table.values()):
                 raise ValueError("uptake, secretion rates and targets must be finite and >= 0")
+        if any(not math.isfinite(v) for v in self.chemotactic_sensitivity.values()):
+            raise ValueError("chemotactic sensitivities must be finite")
         return self
 
     def cycle_model(self):
@@ -346,7 +367,8 @@ class AgentParams(BaseModel):
                     raise ValueError(f"{kind} name {name!r} must be a letter then [A-Za-z0-9_]")
         known = set(self.substrates)
         for tname, ct in self.cell_types.items():
-            for table in (ct.uptake_per_min, ct.secretion_per_min, ct.secretion_target):
+            for table in (ct.uptake_per_min, ct.secretion_per_min, ct.secretion_target,
+                          ct.chemotactic_sensitivity):  # fmt: skip
                 unknown = sorted(set(table) - known)
                 if unknown:
                     raise ValueError(
@@ -378,14 +400,17 @@ class AgentParams(BaseModel):
 # -- behaviour rules ---------------------------------------------------------------------------
 #: signal templates (rules dictionary) whose values the agent model computes per cell
 RULE_SIGNALS = (
-    "{substrate}", "{substrate} gradient", "pressure", "volume", "dead", "apoptotic",
-    "necrotic", "time",
+    "{substrate}", "{substrate} gradient", "pressure", "volume", "contact with {cell_type}",
+    "contact with live cell", "contact with dead cell", "dead", "apoptotic", "necrotic", "time",
 )  # fmt: skip
+#: the contact signals: counted in the simple pressure's traversal (:meth:`compute_contacts`)
+CONTACT_SIGNALS = ("contact with {cell_type}", "contact with live cell", "contact with dead cell")
 #: behaviour templates the agent model applies; those used during the mechanics/diffusion
 #: sub-steps are evaluated at the start of each phenotype step, the others at its end
 RULE_SUBSTEP_BEHAVIOURS = (
     "{substrate} secretion", "{substrate} secretion target", "{substrate} uptake",
     "migration speed", "migration bias", "migration persistence time",
+    "chemotactic response to {substrate}", "cell-cell adhesion", "cell-cell repulsion",
 )  # fmt: skip
 RULE_PHENOTYPE_BEHAVIOURS = ("cycle entry", "apoptosis", "necrosis")
 
@@ -424,6 +449,7 @@ class RuleSet:
 def rule_base(params: AgentParams, d: RuleDictionary) -> np.ndarray:
     """``[n_types, n_behaviours]`` base values of the behaviours the model applies."""
     base = np.zeros((len(params.cell_types), d.n_behaviours))
+    chi = chemotaxis_table(params)
     for t, ct in enumerate(params.cell_types.values()):
         row = base[t]
         row[d.behaviour("cycle entry").index] = ct.cycle_model().rates[0]
@@ -432,11 +458,30 @@ def rule_base(params: AgentParams, d: RuleDictionary) -> np.ndarray:
         row[d.behaviour("migration speed").index] = ct.speed_um_per_min
         row[d.behaviour("migration bias").index] = ct.migration_bias
         row[d.behaviour("migration persistence time").index] = ct.persistence_time_min
-        for s in params.substrates:
+        row[d.behaviour("cell-cell adhesion").index] = ct.adhesion_um_per_min
+        row[d.behaviour("cell-cell repulsion").index] = ct.repulsion_um_per_min
+        for k, s in enumerate(params.substrates):
             row[d.behaviour(f"{s} secretion").index] = ct.secretion_per_min.get(s, 0.0)
             row[d.behaviour(f"{s} secretion target").index] = ct.secretion_target.get(s, 0.0)
             row[d.behaviour(f"{s} uptake").index] = ct.uptake_per_min.get(s, 0.0)
+            row[d.behaviour(f"chemotactic response to {s}").index] = chi[t, k]
     return base
+
+
+def chemotaxis_table(params: AgentParams) -> np.ndarray:
+    """``[n_types, n_substrates]`` chemotactic sensitivities (substrates in field order).
+
+    A type with an empty ``chemotactic_sensitivity`` has +1 for oxygen and 0 elsewhere (the
+    bias up the oxygen gradient of the model before sensitivities); otherwise its table,
+    0 for the substrates it does not name.
+    """
+    subs = list(params.substrates)
+    out = np.zeros((len(params.cell_types), len(subs)))
+    for t, ct in enumerate(params.cell_types.values()):
+        table = ct.chemotactic_sensitivity or ({OXYGEN: 1.0} if OXYGEN in subs else {})
+        for k, s in enumerate(subs):
+            out[t, k] = table.get(s, 0.0)
+    return out
 
 
 def build_rules(params: AgentParams) -> RuleSet:
@@ -489,15 +534,27 @@ def build_rules(params: AgentParams) -> RuleSet:
 
 # -- kernels -----------------------------------------------------------------------------------
 @njit(parallel=True, cache=True)
-def _pressure_kernel(position, radius, order, bin_start, nb, w, inv_w, tol, cutoff, out):
-    """Per-cell ``Σ (1 - d/R)²`` over overlapping neighbours (each cell sums its own)."""
-    cut2 = cutoff * cutoff
+def _contact_kernel(position, radius, ctype, dead, order, bin_start, nb, w, inv_w, tol, search,
+                    count, pressure, contacts):  # fmt: skip
+    """Simple pressure sums and contact counts, per cell, in one cell-list traversal.
+
+    Over the neighbours closer than ``R = r_i + r_j``: ``Σ (1 - d/R)²`` into ``pressure[i]``
+    and, if ``count``, their number by type into ``contacts[i, :T]``, live into
+    ``contacts[i, T]`` and dead into ``contacts[i, T + 1]``. Each cell writes only its own row,
+    summing its neighbours in cell-list order (thread-count independent); ``search`` (µm) must
+    be at least twice the largest radius.
+    """
+    cut2 = search * search
+    n_types = contacts.shape[1] - 2
     for k in prange(order.shape[0]):
         i = order[k]
         xi, yi, zi, ri = position[i, 0], position[i, 1], position[i, 2], radius[i]
-        xlo, xhi = axis_span(xi, cutoff, inv_w[0], nb[0])
-        ylo, yhi = axis_span(yi, cutoff, inv_w[1], nb[1])
-        zlo, zhi = axis_span(zi, cutoff, inv_w[2], nb[2])
+        xlo, xhi = axis_span(xi, search, inv_w[0], nb[0])
+        ylo, yhi = axis_span(yi, search, inv_w[1], nb[1])
+        zlo, zhi = axis_span(zi, search, inv_w[2], nb[2])
+        if count:
+            for t in range(n_types + 2):
+                contacts[i, t] = 0.0
         s = 0.0
         for jz in range(zlo, zhi + 1):
             gz = bin_gap(zi, jz, w[2], nb[2], tol)
@@ -518,7 +575,13 @@ def _pressure_kernel(position, radius, order, bin_start, nb, w, inv_w, tol, cuto
                     if d2 < big_r * big_r:
                         q = 1.0 - math.sqrt(d2) / big_r
                         s += q * q
-        out[i] = s
+                        if count:
+                            contacts[i, ctype[j]] += 1.0
+                            if dead[j] != 0:
+                                contacts[i, n_types + 1] += 1.0
+                            else:
+                                contacts[i, n_types] += 1.0
+        pressure[i] = s
 
 
 def _steps(a: float, b: float) -> int | None:
@@ -597,9 +660,6 @@ class AgentModel(Model):
             col("relative_max_adhesion_distance"), col("wall_repulsion_um_per_min"),
         )  # fmt: skip
         self.mechanics = Mechanics(self.mech_params, self.extent, p.mechanics_scheme)
-        # fixed cell-list grid (see the module contract)
-        r_bound = float(sphere_radius(np.max(col("volume_um3") * col("relative_rupture_volume"))))
-        self.mechanics.cell_list.set_cutoff(self.mech_params.cutoff(r_bound))
         thr = [t.pressure_threshold if t.pressure_threshold is not None else math.inf
                for t in types]  # fmt: skip
         self.cycle_params = CycleParams.from_models([t.cycle_model() for t in types], thr)
@@ -630,6 +690,16 @@ class AgentModel(Model):
             )
             self._rules_phenotype = any(rs.governs(b) for b in RULE_PHENOTYPE_BEHAVIOURS)
         self._beh: np.ndarray | None = None  # per-cell behaviours during the sub-steps
+        # contact signals read by some rule: counted with the pressure (compute_contacts)
+        self._contact_signals = rs is not None and any(
+            rs.dictionary.signals[int(i)].template in CONTACT_SIGNALS
+            for i in rs.compiled.used_signals
+        )
+        self._contacts: tuple[np.ndarray, np.ndarray] | None = None  # see compute_pressure
+        # per-cell mechanics strengths from rules (compute_velocities' twin kernel)
+        self._cell_mechanics = rs is not None and (
+            rs.governs("cell-cell adhesion") or rs.governs("cell-cell repulsion")
+        )
         self.motile = bool(np.any(col("speed_um_per_min") > 0)) or (
             rs is not None and rs.governs("migration speed")
         )
@@ -641,10 +711,20 @@ class AgentModel(Model):
                 n_types=len(types),
             )  # fmt: skip
         )
+        # chemotaxis: bias direction sum_s chi_s grad(s) (motility normalises it); the
+        # default table, +1 towards oxygen alone, keeps the plain oxygen gradient bit for bit
+        self.chemotaxis = chemotaxis_table(p)
+        chemo_ruled = rs is not None and any(
+            rs.governs(f"chemotactic response to {s}") for s in self.substrate_names
+        )
         self.biased = (
             bool(np.any(col("migration_bias") > 0))
             or (rs is not None and rs.governs("migration bias"))
-        ) and OXYGEN in p.substrates
+        ) and (chemo_ruled or bool(np.any(self.chemotaxis != 0.0)))
+        unit_o2 = np.array([float(s == OXYGEN) for s in self.substrate_names])
+        self._oxygen_bias = (
+            OXYGEN in p.substrates and not chemo_ruled and bool(np.all(self.chemotaxis == unit_o2))
+        )
         self.prolif_thr = col("proliferation_o2_threshold_mmHg")
         self.prolif_sat = col("proliferation_o2_saturation_mmHg")
         self.uptake = {s: col_map(types, "uptake_per_min", s) for s in self.substrate_names}
@@ -787,20 +867,37 @@ class AgentModel(Model):
                 np.where(alive, sec, 0.0), tgt, np.where(alive, upt, 0.0),
             )  # fmt: skip
 
+    def _rebind(self) -> None:
+        """Re-bin the cells by voxel after they moved (rates as bound at the step's start)."""
+        for s in self.substrate_names:
+            self.exchange[s].bind_positions(self.cells.position)
+
     def rule_signals(
         self, fields: dict[str, np.ndarray], t_min: float, pressure: np.ndarray
     ) -> np.ndarray:
-        """``[n, n_signals]`` the signals the rules read, per cell (other columns 0)."""
+        """``[n, n_signals]`` the signals the rules read, per cell (other columns 0).
+
+        Contact counts come from the traversal that computed ``pressure`` when it is the array
+        :meth:`compute_pressure` just returned, else from a new one over the current state.
+        """
         rs = self.rule_set
         c = self.cells
         d = rs.dictionary
         out = np.zeros((c.n, d.n_signals))
         vox = None
+        contacts = None
+        n_types = len(self.type_names)
         for col in rs.compiled.used_signals:
             entry = d.signals[int(col)]
             kind = entry.template
             if kind in ("{substrate}", "{substrate} gradient") and vox is None:
                 vox = voxel_of(c.position, self.mesh)
+            if kind in CONTACT_SIGNALS and contacts is None:
+                cached = self._contacts
+                if cached is not None and cached[0] is pressure:
+                    contacts = cached[1]
+                else:
+                    contacts = self.compute_contacts()[1]
             if kind == "{substrate}":
                 out[:, col] = sample_values(fields[entry.target], vox)
             elif kind == "{substrate} gradient":
@@ -810,6 +907,12 @@ class AgentModel(Model):
                 out[:, col] = pressure
             elif kind == "volume":
                 out[:, col] = c.volume
+            elif kind == "contact with {cell_type}":
+                out[:, col] = contacts[:, d.cell_type(entry.target)]
+            elif kind == "contact with live cell":
+                out[:, col] = contacts[:, n_types]
+            elif kind == "contact with dead cell":
+                out[:, col] = contacts[:, n_types + 1]
             elif kind == "dead":
                 out[:, col] = c.dead != 0
             elif kind == "apoptotic":
@@ -820,6 +923,7 @@ class AgentModel(Model):
                 out[:, col] = t_min
             else:  # pragma: no cover - build_rules admits only RULE_SIGNALS
                 raise AssertionError(f"signal {entry.name!r} not computed")
+        self._contacts = None  # used once, by the evaluation that follows compute_pressure
         return out
 
     def rule_behaviours(
@@ -838,20 +942,27 @@ class AgentModel(Model):
         c = self.cells
         mech = self.mechanics
         mech.rebuild(c)
-        if self._xyzr.shape[0] < c.n:
-            self._xyzr = np.empty((2 * c.n, 4))
+        rs, beh = self.rule_set, self._beh
+        rep = adh = None
+        if beh is not None and self._cell_mechanics:
+            if rs.governs("cell-cell repulsion"):
+                rep = beh[:, rs.column("cell-cell repulsion")]
+            if rs.governs("cell-cell adhesion"):
+                adh = beh[:, rs.column("cell-cell adhesion")]
+        # sorted scratch: x, y, z, r (+ per-cell repulsion, adhesion for the twin kernel)
+        cols = 4 if rep is None and adh is None else 6
+        if self._xyzr.shape[0] < c.n or self._xyzr.shape[1] != cols:
+            self._xyzr = np.empty((2 * c.n, cols))
             self._typ = np.empty(2 * c.n, dtype=np.int32)
         compute_velocities(
-            c, mech.cell_list, self.mech_params, self.extent, (self._xyzr, self._typ)
-        )
+            c, mech.cell_list, self.mech_params, self.extent, (self._xyzr, self._typ),
+            repulsion=rep, adhesion=adh,
+        )  # fmt: skip
         if self.motile:
-            bias = None
-            if self.biased:
-                bias = sample_gradients(fields[OXYGEN], self.mesh, voxel_of(c.position, self.mesh))
-            if self._beh is None:
+            bias = self._bias_directions(fields) if self.biased else None
+            if beh is None:
                 self.motility.step(c, self.dt_mech, self.seed, step, bias)
             else:
-                rs, beh = self.rule_set, self._beh
                 self.motility.step(
                     c, self.dt_mech, self.seed, step, bias,
                     speed=np.ascontiguousarray(beh[:, rs.column("migration speed")]),
@@ -862,22 +973,69 @@ class AgentModel(Model):
                 )  # fmt: skip
         move(c, self.dt_mech, self.params.mechanics_scheme)
 
+    def _bias_directions(self, fields: dict[str, np.ndarray]) -> np.ndarray:
+        """``[n, 3]`` chemotactic directions ``Σ_s χ_s ∇s`` at the cells' voxels (unnormalised).
+
+        ``χ`` per cell: the rules' ``chemotactic response to <s>`` during a ruled step, else the
+        type's sensitivity; the default (oxygen alone, +1) is the oxygen gradient itself.
+        """
+        c = self.cells
+        vox = voxel_of(c.position, self.mesh)
+        if self._oxygen_bias:
+            return sample_gradients(fields[OXYGEN], self.mesh, vox)
+        rs, beh = self.rule_set, self._beh
+        g = np.zeros((c.n, 3))
+        for k, s in enumerate(self.substrate_names):
+            if beh is not None:
+                chi = beh[:, rs.column(f"chemotactic response to {s}")]
+            else:
+                chi = self.chemotaxis[c.type, k]
+            if np.any(chi != 0.0):
+                g += chi[:, None] * sample_gradients(fields[s], self.mesh, vox)
+        return g
+
     def compute_pressure(self) -> np.ndarray:
-        """``[n]`` PhysiCell simple pressure of every cell (dimensionless), from the positions."""
+        """``[n]`` PhysiCell simple pressure of every cell (dimensionless), from the positions.
+
+        When rules read contact signals, the same traversal counts the contacts; the next
+        :meth:`rule_signals` given this very array uses them.
+        """
+        pressure, contacts = self.compute_contacts(self._contact_signals)
+        self._contacts = (pressure, contacts) if contacts is not None else None
+        return pressure
+
+    def compute_contacts(self, counts: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Simple pressure and contact counts of every cell, in one cell-list traversal.
+
+        A neighbour is in contact when its centre is closer than ``r_i + r_j`` (the cells
+        overlap; the same neighbours as the simple pressure).
+
+        Args:
+            counts: also count the contacts (else only the pressure).
+
+        Returns:
+            ``([n] pressure, [n, T + 2] contacts)``: the dimensionless simple pressure, and the
+            number of neighbours in contact of each type (columns ``0..T-1``, dead or alive),
+            alive (column ``T``) and dead (column ``T + 1``), as float64; None without
+            ``counts``.
+        """
         c = self.cells
         out = np.zeros(c.n)
+        contacts = np.zeros((c.n, len(self.type_names) + 2)) if counts else np.zeros((1, 2))
         if c.n:
             self.mechanics.rebuild(c)
             cl = self.mechanics.cell_list
-            _pressure_kernel(c.position, c.radius, cl.order, cl.bin_start, cl.nb, cl.w,
-                             cl.inv_w, cl.tol, cl.cutoff, out)  # fmt: skip
-        return out / SIMPLE_PRESSURE_SCALE
+            # overlap needs d < r_i + r_j <= 2 r_max: search no further than that (the grid
+            # may be coarser); the sums are bit-identical, only empty candidates are skipped
+            search = min(cl.cutoff, 2.0 * float(c.radius.max()))
+            _contact_kernel(c.position, c.radius, c.type, c.dead, cl.order, cl.bin_start, cl.nb,
+                            cl.w, cl.inv_w, cl.tol, search, counts, out, contacts)  # fmt: skip
+        return out / SIMPLE_PRESSURE_SCALE, contacts if counts else None
 
     def step(self, fields: dict[str, np.ndarray], t_min: float) -> None:
         """One phenotype step: mechanics and diffusion sub-steps, then cell life."""
         mech0 = int(round(t_min / self.dt_mech))
         pheno = int(round(t_min / self.dt))
-        # small meshes: all sub-steps on one thread, switched once (see single_thread_if_small)
         if self._rules_substep and self.cells.n:
             # behaviours of the sub-steps, from the state at the start of the step
             press = self.pressure if self.pressure.shape[0] == self.cells.n else None
@@ -885,8 +1043,7 @@ class AgentModel(Model):
                 press = np.zeros(self.cells.n)
             self._beh = self.rule_behaviours(fields, t_min, press)
         try:
-            with single_thread_if_small(self.mesh):
-                self._substeps(fields, mech0)
+            self._substeps(fields, mech0)
         finally:
             self._beh = None
         if self.cells.n:
@@ -896,13 +1053,19 @@ class AgentModel(Model):
         c = self.cells
         for k in range(self.n_mech):
             if c.n:
-                self._bind()
-            for _ in range(self.n_diff):
-                for s in self.substrate_names:
-                    u = fields[s]
-                    if c.n:
-                        self.exchange[s].step(u, self.dt_diff)
-                    self.diffusion[s].step(u)
+                if k == 0:  # volumes and rates change only between phenotype steps
+                    self._bind()
+                else:
+                    self._rebind()
+            # small meshes: the diffusion sub-steps on one thread, switched once per mechanics
+            # step (see single_thread_if_small); the mechanics choose by the cell count
+            with single_thread_if_small(self.mesh):
+                for _ in range(self.n_diff):
+                    for s in self.substrate_names:
+                        u = fields[s]
+                        if c.n:
+                            self.exchange[s].step(u, self.dt_diff)
+                        self.diffusion[s].step(u)
             if c.n:
                 self._mechanics_step(fields, mech0 + k)
 

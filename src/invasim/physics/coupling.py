@@ -20,7 +20,9 @@ Contract:
       ``exchanged`` (amount added to the field by each cell in the step, negative for uptake)
       is returned by :meth:`SecretionUptake.step` on request.
     * The cells are binned by voxel (a stable counting sort, O(n + voxels)) when they move
-      (:meth:`SecretionUptake.bind`, once per mechanics or phenotype step); each diffusion step
+      (:meth:`SecretionUptake.bind`; split into :meth:`~SecretionUptake.bind_rates` when
+      volumes or rates change and the cheap :meth:`~SecretionUptake.bind_positions` when only
+      positions do, e.g. every mechanics step of a phenotype step); each diffusion step
       then costs O(occupied voxels) (the per-voxel affine map ``u ← c1 u + c0`` is computed once
       per bind and ``dt``), parallel over voxels, each touching only its own cells.
     * Sampling: :func:`sample_values` (the value of the cell's voxel) and
@@ -99,6 +101,43 @@ def bin_kernel(voxel, n_voxels):
             b += 1
     start[m] = n
     return order, occupied, start
+
+
+@njit(**_JIT)
+def _rebin_kernel(position, n, nx, ny, nz, h, count, voxel, order, occupied, start):
+    """:func:`voxel_kernel` then :func:`bin_kernel` into caller buffers; returns ``m``.
+
+    ``count`` (``[n_voxels + 1]``) must be all zero on entry and is left all zero.
+    """
+    for c in range(n):
+        i = min(max(int(math.floor(position[c, 0] / h)), 0), nx - 1)
+        j = min(max(int(math.floor(position[c, 1] / h)), 0), ny - 1)
+        k = min(max(int(math.floor(position[c, 2] / h)), 0), nz - 1)
+        v = (k * ny + j) * nx + i
+        voxel[c] = v
+        count[v + 1] += 1
+    # occupied voxels in ascending order, then each one's first slot in ``order``
+    m = 0
+    n_vox = count.shape[0] - 1
+    for v in range(n_vox):
+        if count[v + 1] > 0:
+            occupied[m] = v
+            m += 1
+    pos = 0
+    for b in range(m):
+        v = occupied[b]
+        start[b] = pos
+        cnt = count[v + 1]
+        count[v + 1] = pos  # next free slot of voxel v
+        pos += cnt
+    start[m] = n
+    for c in range(n):
+        v = voxel[c]
+        order[count[v + 1]] = c
+        count[v + 1] += 1
+    for b in range(m):
+        count[occupied[b] + 1] = 0
+    return m
 
 
 @njit(inline="always", **_JIT)
@@ -205,6 +244,11 @@ class SecretionUptake:
         self.parallel = parallel
         self.voxel_volume = float(mesh.h) ** 3
         self.n = 0
+        self._count = np.zeros(mesh.n_voxels + 1, dtype=np.int64)
+        self._voxel = np.empty(0, dtype=np.int64)
+        self._order = np.empty(0, dtype=np.int64)
+        self._occupied = np.empty(0, dtype=np.int64)
+        self._start = np.zeros(1, dtype=np.int64)
         self.bind(np.zeros((0, 3)), np.zeros(0), 0.0, 0.0, 0.0)
 
     def bind(
@@ -216,7 +260,7 @@ class SecretionUptake:
         uptake: np.ndarray | float,
         export: np.ndarray | float = 0.0,
     ) -> None:
-        """Bin the cells by voxel and precompute the per-voxel coefficients.
+        """Bind the cells' volumes and rates (:meth:`bind_rates`) and positions.
 
         Args:
             position: ``[n, 3]`` cell centres, µm.
@@ -225,6 +269,21 @@ class SecretionUptake:
             target: ``[n]`` (or scalar) secretion targets (saturation densities), field units.
             uptake: ``[n]`` (or scalar) uptake rates, 1/min.
             export: ``[n]`` (or scalar) net export rates, field units × µm³ / min.
+        """
+        self.bind_rates(volume, secretion, target, uptake, export)
+        self.bind_positions(position)
+
+    def bind_rates(
+        self,
+        volume: np.ndarray,
+        secretion: np.ndarray | float,
+        target: np.ndarray | float,
+        uptake: np.ndarray | float,
+        export: np.ndarray | float = 0.0,
+    ) -> None:
+        """Copy and check the cells' volumes and rates; call :meth:`bind_positions` next.
+
+        Args: as :meth:`bind` (without the positions).
         """
         n = np.asarray(volume).shape[0]
 
@@ -242,15 +301,46 @@ class SecretionUptake:
         self.export = cell_array(export, "export")
         if np.any(self.secretion < 0) or np.any(self.uptake < 0) or np.any(self.volume < 0):
             raise ValueError("secretion rates, uptake rates and volumes must be >= 0")
-        self.voxel = voxel_of(position, self.mesh) if n else np.zeros(0, dtype=np.int64)
-        self.order, self.occupied, self.start = bin_kernel(self.voxel, self.mesh.n_voxels)
-        m = self.occupied.shape[0]
+        self._ratio = self.volume / self.voxel_volume
+        self._positions_bound = False
+
+    def bind_positions(self, position: np.ndarray) -> None:
+        """Bin the cells (rates as last bound) by voxel and precompute the voxel coefficients.
+
+        The cheap half of :meth:`bind`, for cells that moved while their volumes and rates
+        stayed: one pass of compiled code over reused buffers, no per-cell checks.
+
+        Args:
+            position: ``[n, 3]`` float64 cell centres (µm), the rows of the last
+                :meth:`bind_rates`.
+        """
+        n = self.n
+        position = np.asarray(position, dtype=np.float64)
+        if position.ndim != 2 or position.shape[0] != n or not 1 <= position.shape[1] <= 3:
+            raise ValueError(f"positions must be [{n}, 3] (as bound), got {position.shape}")
+        if position.shape[1] < 3:
+            position = np.concatenate([position, np.zeros((n, 3 - position.shape[1]))], axis=1)
+        mesh = self.mesh
+        if self._voxel.shape[0] < n:
+            cap = max(n, 2 * self._voxel.shape[0])
+            self._voxel = np.empty(cap, dtype=np.int64)
+            self._order = np.empty(cap, dtype=np.int64)
+            self._occupied = np.empty(cap, dtype=np.int64)
+            self._start = np.empty(cap + 1, dtype=np.int64)
+        m = _rebin_kernel(
+            np.ascontiguousarray(position), n, mesh.nx, mesh.ny, mesh.nz,
+            float(mesh.h), self._count, self._voxel, self._order, self._occupied, self._start,
+        )  # fmt: skip
+        self.voxel = self._voxel[:n]
+        self.order = self._order[:n]
+        self.occupied = self._occupied[:m]
+        self.start = self._start[: m + 1]
         self.A, self.B, self.E = np.empty(m), np.empty(m), np.empty(m)
-        ratio = self.volume / self.voxel_volume
         kernel = _coef_par if self._parallel(m) else _coef_ser
-        kernel(self.order, self.start, ratio, self.secretion, self.target, self.uptake,
+        kernel(self.order, self.start, self._ratio, self.secretion, self.target, self.uptake,
                self.export, 1.0 / self.voxel_volume, self.A, self.B, self.E)  # fmt: skip
         self._factors_dt = None
+        self._positions_bound = True
 
     def _parallel(self, m: int) -> bool:
         if self.parallel is None:
@@ -268,6 +358,8 @@ class SecretionUptake:
         """
         if u.shape != self.mesh.array_shape or u.dtype != np.float64 or not u.flags.c_contiguous:
             raise ValueError(f"field must be float64 C-contiguous of shape {self.mesh.array_shape}")
+        if not self._positions_bound:
+            raise RuntimeError("bind_rates was called without bind_positions after it")
         want = exchanged is not None
         if want and exchanged.shape != (self.n,):
             raise ValueError(f"exchanged must have shape ({self.n},), got {exchanged.shape}")

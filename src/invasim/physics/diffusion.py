@@ -206,6 +206,8 @@ class Diffusion:
                 f"{explicit_dt_limit(mesh, D):.6g} min (D={D} µm²/min, h={mesh.h} µm)"
             )
         self.mesh = mesh
+        self._small = mesh.n_voxels < SERIAL_MAX_VOXELS
+        self._shape = mesh.array_shape
         self.D = float(D)
         self.decay = float(decay)
         self.dt = float(dt)
@@ -236,15 +238,15 @@ class Diffusion:
 
     def step(self, u: np.ndarray) -> None:
         """Advance ``u`` (float64, C-contiguous, ``mesh.array_shape``) by one step, in place."""
-        if self.mesh.n_voxels >= SERIAL_MAX_VOXELS or numba.get_num_threads() == 1:
+        if not self._small or numba.get_num_threads() == 1:
             self._step(u)
             return
         with single_thread_if_small(self.mesh):
             self._step(u)
 
     def _step(self, u: np.ndarray) -> None:
-        nz, ny, nx = self.mesh.array_shape
-        if u.shape != (nz, ny, nx) or u.dtype != np.float64 or not u.flags.c_contiguous:
+        nz, ny, nx = shape = self._shape
+        if u.shape != shape or u.dtype != np.float64 or not u.flags.c_contiguous:
             raise ValueError(
                 f"field must be float64 C-contiguous of shape {(nz, ny, nx)}, "
                 f"got {u.dtype} {u.shape}"

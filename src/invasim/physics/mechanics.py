@@ -20,6 +20,21 @@ Contract:
       default; PhysiCell applies only the nearest wall, here every wall in range adds, which
       differs only in corners). A centre outside the box feels the full push. Distances are
       floored at 1e-5 µm as in PhysiCell (coincident centres exert no force).
+    * Per-cell strengths (behaviour rules, :func:`compute_velocities` ``repulsion=``,
+      ``adhesion=``: ``[n]`` µm/min) replace the types' in the pair rules of PhysiCell >= 1.10
+      (``Cell::add_potentials``): ``c_rep,ij = sqrt(c_i c_j)`` and
+      ``c_adh,ij = sqrt(a_i a_j) f[t_i, t_j]``, ``f`` the type-pair factor
+      ``c_adh[t, u] / sqrt(c_adh[t, t] c_adh[u, u])`` (PhysiCell's adhesive affinities; 1 where
+      a diagonal entry is 0). The agent model's matrix is the geometric mean of the types'
+      strengths, so ``f = 1`` and the pair adhesion is PhysiCell's ``sqrt(a_i a_j)``; it is
+      exact, not rescaled (``c_adh[t_i, t_j] m_i m_j`` with ``m = sqrt(a / a_type)`` would
+      divide by a type strength of 0, so a rule could not raise the adhesion of a non-adhesive
+      type). A cell whose strength equals its type's gives bit for bit the per-type numbers
+      (``sqrt(a a) == a`` and ``sqrt(c_t c_u)`` is the matrix entry, both correctly rounded);
+      a missing array is ``c_i = c_rep[t_i]`` (repulsion) or ``a_i = 1`` with ``f = c_adh``
+      (adhesion). Without per-cell arrays the per-type kernel runs, unchanged; with them a
+      twin kernel gathers ``c_i``, ``a_i`` into the sorted scratch beside ``x, y, z, r``
+      (``[n, 6]``) and takes two square roots per interacting pair.
     * Time stepping (:data:`SCHEMES`): ``"ab2"`` (default, PhysiCell's) Adams–Bashforth 2,
       ``x += dt (3/2 v - 1/2 v_prev)`` with ``v_prev = 0`` for a new cell; or ``"euler"``,
       ``x += dt v``. Both shift ``v`` into ``velocity_prev``. :func:`max_stable_dt` gives the
@@ -277,6 +292,129 @@ def _velocities_ser(
 
 
 @njit(inline="always", **_JIT)
+def _gather_pc(k, position, radius, ctype, crep, cadh, order, sorted_xyzr, sorted_type):
+    """:func:`_gather` plus the per-cell repulsion and adhesion strengths (columns 4, 5)."""
+    i = order[k]
+    sorted_xyzr[k, 0] = position[i, 0]
+    sorted_xyzr[k, 1] = position[i, 1]
+    sorted_xyzr[k, 2] = position[i, 2]
+    sorted_xyzr[k, 3] = radius[i]
+    sorted_xyzr[k, 4] = crep[i]
+    sorted_xyzr[k, 5] = cadh[i]
+    sorted_type[k] = ctype[i]
+
+
+@njit(inline="always", **_JIT)
+def _cell_velocity_pc(
+    k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, aff, s_rel, wall,
+    velocity,
+):  # fmt: skip
+    """:func:`_cell_velocity` with per-cell strengths: ``sqrt(c_i c_j)``, ``sqrt(a_i a_j) f``."""
+    xi = xyzr[k, 0]
+    yi = xyzr[k, 1]
+    zi = xyzr[k, 2]
+    ri = xyzr[k, 3]
+    ci = xyzr[k, 4]
+    ai = xyzr[k, 5]
+    ti = typ[k]
+    reach_i = s_rel[ti] * ri
+    cut2 = cutoff * cutoff
+    xlo, xhi = axis_span(xi, cutoff, inv_w[0], nb[0])
+    ylo, yhi = axis_span(yi, cutoff, inv_w[1], nb[1])
+    zlo, zhi = axis_span(zi, cutoff, inv_w[2], nb[2])
+    vx = 0.0
+    vy = 0.0
+    vz = 0.0
+    for jz in range(zlo, zhi + 1):
+        gz = bin_gap(zi, jz, w[2], nb[2], tol)
+        for jy in range(ylo, yhi + 1):
+            gy = bin_gap(yi, jy, w[1], nb[1], tol)
+            if gy * gy + gz * gz >= cut2:
+                continue
+            row = nb[0] * (jy + nb[1] * jz)
+            for m in range(bin_start[row + xlo], bin_start[row + xhi + 1]):
+                dx = xi - xyzr[m, 0]
+                dy = yi - xyzr[m, 1]
+                dz = zi - xyzr[m, 2]
+                d2 = dx * dx + dy * dy + dz * dz
+                if d2 >= cut2 or m == k:
+                    continue
+                rj = xyzr[m, 3]
+                tj = typ[m]
+                s = reach_i + s_rel[tj] * rj
+                if d2 >= s * s:
+                    continue
+                d = math.sqrt(d2)
+                if d < MIN_DISTANCE:
+                    d = MIN_DISTANCE
+                big_r = ri + rj
+                f = 0.0
+                if d < big_r:
+                    q = 1.0 - d / big_r
+                    f = math.sqrt(ci * xyzr[m, 4]) * q * q
+                qa = 1.0 - d / s
+                f -= math.sqrt(ai * xyzr[m, 5]) * aff[ti, tj] * qa * qa
+                f /= d
+                vx += f * dx
+                vy += f * dy
+                vz += f * dz
+    cw = wall[ti]
+    if cw > 0.0:
+        for a in range(dim):
+            xa = xyzr[k, a]
+            w = xa if xa > 0.0 else 0.0
+            push = 0.0
+            if w < ri:
+                q = 1.0 - w / ri
+                push += cw * q * q
+            w = extent[a] - xa
+            w = w if w > 0.0 else 0.0
+            if w < ri:
+                q = 1.0 - w / ri
+                push -= cw * q * q
+            if a == 0:
+                vx += push
+            elif a == 1:
+                vy += push
+            else:
+                vz += push
+    i = order[k]
+    velocity[i, 0] = vx
+    velocity[i, 1] = vy
+    velocity[i, 2] = vz
+
+
+@njit(parallel=True, **_JIT)
+def _velocities_pc_par(
+    position, radius, ctype, crep, cadh, order, bin_start, nb, w, inv_w, tol, cutoff, extent,
+    dim, aff, s_rel, wall, xyzr, typ, velocity,
+):  # fmt: skip
+    n = order.shape[0]
+    for k in prange(n):
+        _gather_pc(k, position, radius, ctype, crep, cadh, order, xyzr, typ)
+    for k in prange(n):
+        _cell_velocity_pc(
+            k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, aff, s_rel,
+            wall, velocity,
+        )  # fmt: skip
+
+
+@njit(**_JIT)
+def _velocities_pc_ser(
+    position, radius, ctype, crep, cadh, order, bin_start, nb, w, inv_w, tol, cutoff, extent,
+    dim, aff, s_rel, wall, xyzr, typ, velocity,
+):  # fmt: skip
+    n = order.shape[0]
+    for k in range(n):
+        _gather_pc(k, position, radius, ctype, crep, cadh, order, xyzr, typ)
+    for k in range(n):
+        _cell_velocity_pc(
+            k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, aff, s_rel,
+            wall, velocity,
+        )  # fmt: skip
+
+
+@njit(inline="always", **_JIT)
 def _move_one(i, position, velocity, velocity_prev, dt, ab2, dim):
     for a in range(dim):
         v = velocity[i, a]
@@ -306,6 +444,29 @@ def use_parallel(n: int, parallel: bool | None) -> bool:
     return bool(parallel)
 
 
+def adhesion_factor(adhesion: np.ndarray) -> np.ndarray:
+    """``[T, T]`` type-pair factor of the per-cell adhesion rule (module contract).
+
+    ``c_adh[t, u] / sqrt(c_adh[t, t] c_adh[u, u])``, 1 where a diagonal entry is 0; exactly 1
+    for a geometric-mean matrix.
+    """
+    adh = np.asarray(adhesion, dtype=np.float64)
+    diag = np.diag(adh)
+    den = np.sqrt(np.outer(diag, diag))
+    return np.divide(adh, den, out=np.ones_like(adh), where=den > 0.0)
+
+
+def _per_cell(a: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    if a.shape != (n,):
+        raise ValueError(f"per-cell {name} must have shape ({n},), got {a.shape}")
+    if n and not (np.all(np.isfinite(a)) and a.min() >= 0.0):
+        raise ValueError(f"per-cell {name} must be finite and >= 0 µm/min")
+    return a
+
+
 def compute_velocities(
     cells: Cells,
     cell_list: CellList,
@@ -313,6 +474,8 @@ def compute_velocities(
     extent: tuple[float, ...],
     scratch: tuple[np.ndarray, np.ndarray] | None = None,
     parallel: bool | None = None,
+    repulsion: np.ndarray | None = None,
+    adhesion: np.ndarray | None = None,
 ) -> None:
     """Overwrite ``cells.velocity`` with the potentials' velocities (µm/min).
 
@@ -323,25 +486,53 @@ def compute_velocities(
         params: mechanical parameters.
         extent: the box ``[0, L]`` per axis (µm), for the walls.
         scratch: ``([>= n, 4] float64, [>= n] int32)`` buffers for the sorted copies of the
-            positions/radii and types; allocated when ``None``.
+            positions/radii and types; allocated when ``None``. With per-cell strengths the
+            first needs 6 columns (a narrower one is replaced by a fresh buffer).
         parallel: kernel choice, see :func:`use_parallel`.
+        repulsion: ``[n]`` per-cell repulsion strengths (µm/min) instead of the types'.
+        adhesion: ``[n]`` per-cell adhesion strengths (µm/min) instead of the types' (pair
+            rule in the module contract).
+
+    Raises:
+        ValueError: a stale cell list, or a per-cell array of the wrong shape, not finite or
+            negative.
     """
     n = cells.n
     if cell_list.n != n:
         raise ValueError(f"cell list holds {cell_list.n} cells, the state {n}: rebuild it")
-    if scratch is None:
-        scratch = (np.empty((n, 4)), np.empty(n, dtype=np.int32))
+    repulsion = _per_cell(repulsion, n, "repulsion")
+    adhesion = _per_cell(adhesion, n, "adhesion")
+    per_cell = repulsion is not None or adhesion is not None
+    cols = 6 if per_cell else 4
+    if scratch is None or scratch[0].shape[1] < cols:
+        scratch = (np.empty((n, cols)), np.empty(n, dtype=np.int32))
     # search only as far as the largest cells present can interact: the grid may be coarser
     # (sized for cells that could swell); pairs beyond it contribute exactly nothing, so the
     # sums are bit-identical, only fewer empty candidates are visited
     reach = params.cutoff(float(cells.radius.max())) if n else 0.0
     search = min(cell_list.cutoff, reach)
-    kernel = _velocities_par if use_parallel(n, parallel) else _velocities_ser
+    par = use_parallel(n, parallel)
+    ext = np.asarray(extent, dtype=np.float64)
+    if not per_cell:
+        kernel = _velocities_par if par else _velocities_ser
+        kernel(
+            cells.position, cells.radius, cells.type, cell_list.order, cell_list.bin_start,
+            cell_list.nb, cell_list.w, cell_list.inv_w, cell_list.tol, search, ext, cells.dim,
+            params.repulsion_matrix, params.adhesion, params.s_rel, params.wall_repulsion,
+            scratch[0], scratch[1], cells.velocity,
+        )  # fmt: skip
+        return
+    if repulsion is None:
+        repulsion = np.ascontiguousarray(params.repulsion[cells.type])
+    if adhesion is None:  # a_i = 1, f = the matrix: c_adh[t_i, t_j] exactly
+        adhesion, aff = np.ones(n), params.adhesion
+    else:
+        aff = adhesion_factor(params.adhesion)
+    kernel = _velocities_pc_par if par else _velocities_pc_ser
     kernel(
-        cells.position, cells.radius, cells.type, cell_list.order, cell_list.bin_start,
-        cell_list.nb, cell_list.w, cell_list.inv_w, cell_list.tol, search,
-        np.asarray(extent, dtype=np.float64), cells.dim, params.repulsion_matrix,
-        params.adhesion, params.s_rel, params.wall_repulsion, scratch[0], scratch[1],
+        cells.position, cells.radius, cells.type, repulsion, adhesion, cell_list.order,
+        cell_list.bin_start, cell_list.nb, cell_list.w, cell_list.inv_w, cell_list.tol, search,
+        ext, cells.dim, aff, params.s_rel, params.wall_repulsion, scratch[0], scratch[1],
         cells.velocity,
     )  # fmt: skip
 
@@ -390,13 +581,17 @@ class Mechanics:
         return self._xyzr, self._typ
 
     def rebuild(self, cells: Cells) -> None:
-        """Re-grid if the largest cell grew past the bins, then rebuild the cell list."""
+        """Fit the grid to the largest cell present, then rebuild the cell list.
+
+        The grid follows the current largest radius (:meth:`CellList.fit_cutoff`, a
+        function of the state), so the neighbour sums run in the same order after a resume.
+        """
         if cells.dim != len(self.extent):
             raise ValueError(f"{cells.dim}-D cells in a {len(self.extent)}-D mechanics domain")
         if cells.n and int(cells.type.max()) >= self.params.n_types:
             raise ValueError(f"cell type {cells.type.max()} >= {self.params.n_types} types")
         r_max = float(cells.radius.max()) if cells.n else 1.0
-        self.cell_list.ensure_cutoff(self.params.cutoff(r_max))
+        self.cell_list.fit_cutoff(self.params.cutoff(r_max))
         self.cell_list.rebuild(cells.position, use_parallel(cells.n, self.parallel))
 
     def sort(self, cells: Cells) -> None:

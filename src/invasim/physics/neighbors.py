@@ -34,6 +34,8 @@ from numba import njit, prange
 _JIT = {"cache": True, "fastmath": False}
 #: default bins per cutoff along x, y, z
 SPLIT = (2, 1, 1)
+#: grid cutoffs per doubling (:func:`grid_cutoff`)
+GRID_LADDER = 16
 
 
 @njit(inline="always", **_JIT)
@@ -106,6 +108,18 @@ def _counting_sort(cell_bin, n, bin_start, order):
     bin_start[0] = 0
 
 
+def grid_cutoff(cutoff: float) -> float:
+    """The grid cutoff (µm) of :meth:`CellList.fit_cutoff` for an interaction distance.
+
+    ``cutoff`` rounded up to the ladder ``2^(k/16)`` µm (steps of 4.4 %), so a slowly
+    changing largest radius re-grids rarely.
+    """
+    if not cutoff > 0.0:
+        raise ValueError(f"cell-list cutoff must be > 0 µm, got {cutoff}")
+    k = math.ceil(GRID_LADDER * math.log2(cutoff) - 1e-9)
+    return float(2.0 ** (k / GRID_LADDER))
+
+
 def grid_shape(
     extent: tuple[float, ...], cutoff: float, split: tuple[int, ...] = SPLIT
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,6 +180,16 @@ class CellList:
         if nbins >= 2**31 - 1:
             raise ValueError(f"cell list of {nbins} bins is too fine for int32 offsets")
         self.bin_start = np.zeros(nbins + 1, dtype=np.int32)
+
+    def fit_cutoff(self, cutoff: float) -> None:
+        """Re-grid for :func:`grid_cutoff` of ``cutoff`` (µm) if the bins differ from it.
+
+        The grid is then a function of the interaction distance the cells need now, not of
+        the history of calls: two runs with the same cells bin them alike.
+        """
+        level = grid_cutoff(cutoff)
+        if level != self.cutoff:
+            self.set_cutoff(level)
 
     def ensure_cutoff(self, cutoff: float) -> None:
         """Re-grid only if ``cutoff`` (µm) exceeds the one the bins were made for."""
