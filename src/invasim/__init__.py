@@ -18,6 +18,7 @@ from invasim.config import Scenario, load_scenario  # noqa: E402
 from invasim.core.simulation import Simulation  # noqa: E402
 from invasim.errors import ConfigError, InvasimError, RunDirError  # noqa: E402
 from invasim.io.run import Run, load_run  # noqa: E402
+from invasim.study.results import load_study  # noqa: E402
 
 __all__ = [
     "ConfigError",
@@ -29,4 +30,5 @@ __all__ = [
     "__version__",
     "load_run",
     "load_scenario",
+    "load_study",
 ]

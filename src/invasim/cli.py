@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from invasim.errors import InvasimError
+from invasim.study.cli import add_study_parser, cmd_study
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,9 +124,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ex.add_argument("--overwrite", action="store_true", help="replace an earlier export")
 
-    pl = sub.add_parser("plot", help="redraw a run's summary figure")
+    add_study_parser(sub)
+    pl = sub.add_parser(
+        "plot", help="redraw a run's summary figure, or a 300 dpi figure of one snapshot"
+    )
     pl.add_argument("run_dir", type=Path, help="a run directory")
-    pl.add_argument("--out", type=Path, help="output image (default RUN_DIR/summary.png)")
+    pl.add_argument(
+        "--time",
+        type=float,
+        metavar="MINUTES",
+        help="a figure of the snapshot at this time (default with --color-by/--field: the last)",
+    )
+    pl.add_argument(
+        "--color-by",
+        metavar="WHAT",
+        help="agent runs: type (default), state, phase, clone, or a numeric cell column",
+    )
+    pl.add_argument("--field", help="the field drawn (default: the run's first field)")
+    pl.add_argument(
+        "--out",
+        type=Path,
+        help="output image (default RUN_DIR/summary.png; a snapshot: RUN_DIR/figure-tTmin.png)",
+    )
+    pl.add_argument("--dpi", type=int, metavar="N", help="snapshot figure resolution (300)")
+
+    rp = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    rp.add_argument("run_dir", type=Path, help="a run directory")
+    rp.add_argument("--out", type=Path, help="the HTML file (default RUN_DIR/report.html)")
+    rp.add_argument(
+        "--times",
+        metavar="T,...",
+        help="snapshot times to show, min, comma-separated (default: 4 evenly spaced)",
+    )
+    rp.add_argument("--no-movie", action="store_true", help="leave the movie out")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar, print only the path")
 
     cm = sub.add_parser("compare", help="overlay the metrics of several runs (arms, replicates)")
     cm.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR", help="run directories")
@@ -259,7 +291,27 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from invasim import load_run
     from invasim.viz.summary import write_summary
 
-    out = write_summary(load_run(args.run_dir), args.out)
+    run = load_run(args.run_dir)
+    if args.time is None and args.color_by is None and args.field is None:
+        if args.dpi is not None:
+            raise InvasimError("--dpi sets the snapshot figure's resolution; add --time, "
+                               "--color-by or --field (the summary is drawn at 150 dpi)")
+        print(write_summary(run, args.out))
+        return 0
+    from invasim.viz.plot import DPI, write_plot
+
+    dpi = DPI if args.dpi is None else args.dpi
+    print(write_plot(run, args.out, args.time, args.color_by, args.field, dpi=dpi))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from invasim import load_run
+    from invasim.viz.report import parse_times, write_report
+
+    run = load_run(args.run_dir)
+    times = parse_times(args.times) if args.times is not None else None
+    out = write_report(run, args.out, times, movie=not args.no_movie, progress=not args.quiet)
     print(out)
     return 0
 
@@ -301,8 +353,10 @@ _COMMANDS = {
     "rules": _cmd_rules,
     "plot": _cmd_plot,
     "compare": _cmd_compare,
+    "study": cmd_study,
     "export": _cmd_export,
     "movie": _cmd_movie,
+    "report": _cmd_report,
 }
 
 

@@ -137,6 +137,15 @@ class Run:
         dt = float(self.meta["dt_min"])
         return [rundir.checkpoint_step(p) * dt for p in rundir.list_checkpoints(self.path)]
 
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for Jupyter: scenario, status, time, seed, last metrics, figure.
+
+        Safe for runs still running or killed: what cannot be read yet is shown as a note.
+        """
+        from invasim.viz.report import notebook_html
+
+        return notebook_html(self)
+
 
 def load_run(path: str | Path) -> Run:
     """Open a run directory written by :meth:`invasim.Simulation.run` or ``invasim run``."""
