@@ -157,9 +157,7 @@ def _completed(folder) -> list[str]:
     done = []
     for p in sorted((folder / "runs").glob("*/run.json")):
         try:
-            if json.loads(p.read_text()).get("status") == "completed" and (
-                p.parent / "summary.png"
-            ).is_file():
+            if json.loads(p.read_text()).get("status") == "completed":
                 done.append(p.parent.name)
         except (OSError, ValueError):
             pass

@@ -169,6 +169,7 @@ class Simulation:
         out: str | Path | None = None,
         progress: bool = True,
         overwrite: bool = False,
+        summary: bool = True,
     ):
         """Run to ``until`` minutes (default: the scenario's ``time.end_min``).
 
@@ -178,6 +179,8 @@ class Simulation:
                 ``overwrite``.
             progress: show a progress bar when standard error is a terminal.
             overwrite: clear a non-empty ``out`` first.
+            summary: draw ``summary.png`` at the end (studies of many short runs skip it:
+                it can cost more than the run; ``invasim plot`` draws it later).
 
         Returns:
             The finished run, as :func:`invasim.load_run` would read it.
@@ -196,7 +199,7 @@ class Simulation:
         writer.start()
         writer.record(self.time_min, self.metrics(), self.fields, self.model.snapshot_tables())
         self._checkpoint(writer)
-        return self._advance(writer, end_min, started, progress)
+        return self._advance(writer, end_min, started, progress, summary)
 
     def _checkpoint(self, writer: rundir.RunWriter) -> None:
         writer.checkpoint(
@@ -207,7 +210,14 @@ class Simulation:
             {"n_records": len(writer.rows), "rng": self.rng.bit_generator.state, "seed": self.seed},
         )
 
-    def _advance(self, writer: rundir.RunWriter, end_min: float, started: str, progress: bool):
+    def _advance(
+        self,
+        writer: rundir.RunWriter,
+        end_min: float,
+        started: str,
+        progress: bool,
+        summary: bool = True,
+    ):
         from invasim.io.run import Run
 
         tc = self.config.time
@@ -253,6 +263,8 @@ class Simulation:
             except RunDirError:
                 pass
         run = Run(writer.path)
+        if not summary:
+            return run
         try:
             from invasim.viz.summary import write_summary
         except ImportError:  # pragma: no cover - the figure module is optional while developing

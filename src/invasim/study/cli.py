@@ -16,6 +16,8 @@ from pathlib import Path
 MODULES: dict[str, str] = {
     "show": "invasim.study.cli",
     "run": "invasim.study.cli",
+    "sensitivity": "invasim.study.sensitivity",
+    "calibrate": "invasim.study.calibrate",
 }
 
 

@@ -53,9 +53,8 @@ def run_status(run_dir: Path) -> str | None:
 
 
 def is_finished(run_dir: Path) -> bool:
-    """A run that completed and wrote its summary figure: ``--resume`` keeps it."""
-    run_dir = Path(run_dir)
-    return run_status(run_dir) == "completed" and (run_dir / rundir.SUMMARY_PNG).is_file()
+    """A run whose ``run.json`` says completed (written last): ``--resume`` keeps it."""
+    return run_status(Path(run_dir)) == "completed"
 
 
 def one_line(text: str) -> str:

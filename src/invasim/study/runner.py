@@ -8,8 +8,9 @@ Contract:
     * A worker process killed mid-run (SIGKILL) is noticed by the scheduler, which gives its task
       to another worker (up to Dask's ``distributed.scheduler.allowed-failures``, default 3);
       the retry starts from an empty directory and its rows are counted once.
-    * ``resume=True`` keeps the runs whose ``run.json`` says ``completed`` (and whose summary
-      figure was written) and runs the others again from the start.
+    * ``resume=True`` keeps the runs whose ``run.json`` says ``completed`` and runs the others
+      again from the start. Runs draw no ``summary.png`` (for a short run it costs more than
+      the run itself; ``invasim plot RUN_DIR`` draws it for any run later).
     * ``results.parquet`` is rewritten whole every few seconds while runs finish, and at the end.
     * Local cluster: ``workers`` processes (default: one per core, at most one per run), one
       run at a time in each, with ``cores // workers`` Numba threads, so workers × threads = cores.
@@ -88,7 +89,9 @@ def execute_run(task: dict[str, Any]) -> list[dict[str, Any]]:
             _set_threads(task.get("threads"))
             _clear(run_dir)
             config = build_config(task)
-            Simulation(config, seed=task["seed"]).run(out=run_dir, progress=False, overwrite=True)
+            Simulation(config, seed=task["seed"]).run(
+                out=run_dir, progress=False, overwrite=True, summary=False
+            )
         except Exception:
             run_dir.mkdir(parents=True, exist_ok=True)
             write_text_atomic(run_dir / res.ERROR_TXT, traceback.format_exc())
