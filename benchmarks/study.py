@@ -6,7 +6,7 @@ Prints one JSON object per line:
   (after one warm-up run, so imports and JIT loading are not counted): ``s_per_run`` and
   ``runs_per_min``.
 * ``startup``: for each worker count, the seconds to start and stop the local cluster with
-  one warm-up run on each worker (imports, Numba cache loads, the first figure), as the first
+  one warm-up run on each worker (imports, Numba cache loads), as the first
   run on each worker of a real study pays them.
 * ``study``: for each worker count, ``run_study`` of the same runs end to end: ``wall_s``,
   ``runs_per_min`` (everything included), ``steady_runs_per_min`` (cluster start and stop
@@ -15,7 +15,7 @@ Prints one JSON object per line:
   parallel slowdown of the machine itself).
 * ``roundtrip``: the latency of a no-op Dask task on a warm 1-worker cluster (Dask's own cost).
 
-Every run writes its full run directory, summary figure included, as ``invasim run`` does;
+Every run writes its full run directory as a study run does (no summary figure);
 ``load_before``/``load_after`` are the 1-minute load averages: on a shared machine figures are
 comparable only when the load is low.
 
@@ -53,10 +53,12 @@ def _serial(spec, root: Path) -> dict:
 
     cfg = invasim.load_scenario(spec.scenario, to_overrides(spec.set))
     design = expand(spec)
-    invasim.Simulation(cfg, seed=0).run(out=root / "warmup", progress=False)
+    invasim.Simulation(cfg, seed=0).run(out=root / "warmup", progress=False, summary=False)
     t0 = time.perf_counter()
     for rec in design.itertuples():
-        invasim.Simulation(cfg, seed=int(rec.seed)).run(out=root / rec.run_id, progress=False)
+        invasim.Simulation(cfg, seed=int(rec.seed)).run(
+            out=root / rec.run_id, progress=False, summary=False
+        )
     wall = time.perf_counter() - t0
     n = len(design)
     return {"case": "serial", "runs": n, "wall_s": round(wall, 3),
@@ -69,7 +71,9 @@ def _warm_worker(spec_data: dict, root: str) -> None:
     from invasim.study.spec import to_overrides
 
     cfg = invasim.load_scenario(spec_data["scenario"], to_overrides(spec_data["set"]))
-    invasim.Simulation(cfg, seed=0).run(out=Path(root) / f"warm-{os.getpid()}", progress=False)
+    invasim.Simulation(cfg, seed=0).run(
+        out=Path(root) / f"warm-{os.getpid()}", progress=False, summary=False
+    )
 
 
 def _startup(spec, workers: int, runs: int, root: Path) -> float:

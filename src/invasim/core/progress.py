@@ -69,3 +69,63 @@ def _fmt_time(t_min: float) -> str:
     if t_min < 2 * 1440:
         return f"{t_min / 60:.4g} h"
     return f"{t_min / 1440:.4g} d"
+
+
+class _Task:
+    """One bar of a :class:`CountProgress` (a no-op without a display)."""
+
+    def __init__(self, progress: Progress | None, task_id) -> None:
+        self._progress, self._id = progress, task_id
+
+    def advance(self) -> None:
+        """One more item done."""
+        if self._progress is not None:
+            self._progress.advance(self._id)
+
+    def update(self, completed: int, **fields: object) -> None:
+        """Set the count done and the bar's text fields."""
+        if self._progress is not None:
+            self._progress.update(self._id, completed=completed, **fields)
+
+
+class CountProgress:
+    """Progress bars over counted items (frames, runs): done/total, elapsed, ETA.
+
+    Silent when disabled or off a terminal. ``unit`` follows the count on each bar and may
+    name the bars' own fields, e.g. ``"runs, {task.fields[failed]} failed"``.
+    """
+
+    def __init__(self, unit: str, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.unit = unit
+        self._progress: Progress | None = None
+
+    def __enter__(self) -> CountProgress:
+        if self.enabled:
+            from rich.progress import MofNCompleteColumn
+
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn(self.unit), TimeElapsedColumn(), TextColumn("ETA"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
+            )  # fmt: skip
+            self._progress.__enter__()
+        return self
+
+    def task(self, label: str, total: int, completed: int = 0, **fields: object) -> _Task:
+        """Start a bar of ``total`` items, ``completed`` of them done."""
+        if self._progress is None:
+            return _Task(None, None)
+        return _Task(
+            self._progress,
+            self._progress.add_task(label, total=total, completed=completed, **fields),
+        )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(exc_type, exc, tb)

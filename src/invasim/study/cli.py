@@ -122,13 +122,42 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         return 130
     folder = Path(table.attrs.get("folder", args.out or "."))
+    runs = table.drop_duplicates("run_id")
+    failed = runs[runs["status"] != "completed"]
+    analysed = _sensitivity(spec, folder, table, failed, args.quiet)
     if args.quiet:
         print(folder)
         return 0
-    runs = table.drop_duplicates("run_id")
-    failed = runs[runs["status"] != "completed"]
     print(f"study {spec.name}: {len(runs)} runs, {len(failed)} failed")
     for _, row in failed.head(5).iterrows():
         print(f"  {row['run_id']} failed: {row['error']}", file=sys.stderr)
+    for metric, text in analysed:
+        print(f"{spec.design.kind} indices of {metric} (sensitivity_{metric}.csv/.png):")
+        print(text)
     print(f"results in {folder}")
     return 0
+
+
+def _sensitivity(spec, folder: Path, table, failed, quiet: bool) -> list[tuple[str, str]]:
+    """A sobol or morris study's indices of every kept metric, written beside its table.
+
+    Skipped (with a note) when runs failed: the estimators need every design point.
+    """
+    if spec.design.kind not in ("sobol", "morris"):
+        return []
+    if len(failed):
+        if not quiet:
+            print(f"note: {len(failed)} runs failed; no sensitivity indices "
+                  f"(rerun them with --resume, then invasim study sensitivity {folder})",
+                  file=sys.stderr)  # fmt: skip
+        return []
+    from invasim.study.sensitivity import format_table, write_sensitivity
+
+    skip = {"run_id", "point", "replicate", "seed", "time_min", "status", "wall_s", "error"}
+    varied = set(spec.vary)
+    metrics = [c for c in table.columns if c not in skip and c not in varied]
+    out = []
+    for metric in metrics:
+        t, _, _ = write_sensitivity(folder, metric, spec.design.kind)
+        out.append((metric, format_table(t)))
+    return out

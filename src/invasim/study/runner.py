@@ -26,7 +26,6 @@ import logging
 import os
 import re
 import shutil
-import sys
 import threading
 import time
 import traceback
@@ -37,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from invasim.core.progress import CountProgress
 from invasim.errors import ConfigError, InvasimError, RunDirError
 from invasim.io.atomic import os_error_line, write_text_atomic
 from invasim.study import results as res
@@ -276,7 +276,9 @@ def _execute(client, todo, threads, writer, progress, name, total) -> None:
     ac = as_completed(list(futures))
     failed = sum(r[0]["status"] == "failed" for r in writer.rows.values() if r)
     done = len(writer.rows)
-    with StudyProgress(name, total, done, progress) as bar:
+    unit = "runs, {task.fields[failed]} failed, {task.fields[running]} running"
+    with CountProgress(unit, progress) as bar:
+        bar_task = bar.task(name, total, completed=done, failed=0, running=0)
         try:
             while not ac.is_empty():
                 batch = ac.next_batch(block=False)
@@ -294,7 +296,8 @@ def _execute(client, todo, threads, writer, progress, name, total) -> None:
                     writer.add(task["run_id"], rows)
                     done += 1
                     failed += bool(rows) and rows[0]["status"] == "failed"
-                bar.update(done, failed, _running(client, ours) if bar.enabled else 0)
+                running = _running(client, ours) if bar.enabled else 0
+                bar_task.update(done, failed=failed, running=running)
         except BaseException:
             client.cancel(list(futures))
             raise
@@ -308,53 +311,6 @@ def _running(client, ours: set) -> int:
     except Exception:  # the scheduler is busy or going away: not worth failing the study over
         return 0
     return sum(min(len(set(keys) & ours), nthreads.get(w, 1)) for w, keys in processing.items())
-
-
-class StudyProgress:
-    """One progress bar for a study: runs done, failed, running, ETA; a no-op when disabled."""
-
-    def __init__(self, label: str, total: int, done: int, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self.label, self.total, self.start = label, total, done
-        self._progress = None
-        self._task = None
-
-    def __enter__(self) -> StudyProgress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("runs, {task.fields[failed]} failed, {task.fields[running]} running"),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-            )
-            self._progress.__enter__()
-            self._task = self._progress.add_task(
-                self.label, total=self.total, completed=self.start, failed=0, running=0
-            )
-        return self
-
-    def update(self, done: int, failed: int, running: int) -> None:
-        """Show the counts."""
-        if self._progress is not None:
-            self._progress.update(self._task, completed=done, failed=failed, running=running)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)  # type: ignore[arg-type]
 
 
 # -- clusters ----------------------------------------------------------------------------------

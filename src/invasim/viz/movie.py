@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from invasim.core.progress import CountProgress
 from invasim.errors import ConfigError, InvasimError, RunDirError
 from invasim.io.atomic import os_error_line
 from invasim.io.run import Run, load_run
@@ -48,46 +48,6 @@ _X264 = ["-crf", "20", "-preset", "medium", "-movflags", "+faststart", "-f", "mp
 
 class MovieFallbackWarning(UserWarning):
     """The MP4 could not be made (no H.264 encoder, or it failed); a GIF was written instead."""
-
-
-# -- progress ----------------------------------------------------------------------------------
-class _Bar:
-    """A rich progress bar over frames; a no-op when disabled or off a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self._progress = None
-
-    def __enter__(self) -> _Bar:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-
-            self._progress = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("frames"), TimeElapsedColumn(), TextColumn("ETA"),
-                TimeRemainingColumn(), console=Console(stderr=True), transient=False,
-            )
-            self._progress.__enter__()
-        return self
-
-    def task(self, label: str, total: int):
-        """Start a bar of ``total`` steps; returns a function advancing it by one."""
-        if self._progress is None:
-            return lambda: None
-        tid = self._progress.add_task(label, total=total)
-        return lambda: self._progress.advance(tid)
-
-    def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
 
 
 # -- arguments ---------------------------------------------------------------------------------
@@ -270,9 +230,11 @@ def write_movie(run: Run | str | Path, out: str | Path | None = None, field: str
     except OSError as exc:
         raise RunDirError(os_error_line(exc, out)) from None
     try:
-        with _Bar(progress) as bar:
-            paths = _render_all(plan, folder, n_workers, bar.task("drawing ", plan.n_frames))
-            advance = bar.task("encoding", plan.n_frames)
+        with CountProgress("frames", progress) as bar:
+            paths = _render_all(
+                plan, folder, n_workers, bar.task("drawing ", plan.n_frames).advance
+            )
+            advance = bar.task("encoding", plan.n_frames).advance
             if fmt == "mp4":
                 try:
                     _encode_mp4(paths, out, plan, fps, advance)
@@ -282,7 +244,7 @@ def write_movie(run: Run | str | Path, out: str | Path | None = None, field: str
                 except Exception as exc:  # no encoder, or ffmpeg failed: whatever it raised
                     reason = _first_line(exc)
                 out = out.with_suffix(".gif")
-                advance = bar.task("GIF     ", plan.n_frames)
+                advance = bar.task("GIF     ", plan.n_frames).advance
                 _encode_gif(paths, out, fps, advance)
                 warnings.warn(MovieFallbackWarning(
                     f"no H.264 MP4 ({reason}); wrote an animated GIF instead: {out}"
