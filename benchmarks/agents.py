@@ -52,6 +52,8 @@ import time
 
 import numpy as np
 
+import invasim  # noqa: F401 - first: sets GOMP_SPINCOUNT before Numba's threads start
+
 SPACING = 15.0  # µm
 MARGIN = 100.0  # µm beyond the packing radius
 ROUND = 20.0  # µm

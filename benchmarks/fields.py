@@ -36,6 +36,8 @@ import time
 
 import numpy as np
 
+import invasim  # noqa: F401 - first: sets GOMP_SPINCOUNT before Numba's threads start
+
 PHYSICELL = {"D": 1e5, "decay": 0.1, "h": 20.0, "dt": 0.01}
 
 

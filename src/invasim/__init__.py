@@ -12,7 +12,19 @@ The public API, the same engine the command line uses::
 
 from __future__ import annotations
 
+import os as _os
+
 __version__ = "0.1.0"
+
+#: spin iterations of an idle OpenMP thread before it sleeps (libgomp, Numba's ``omp`` layer),
+#: unless the user set it. libgomp's default (300000) has a waiting thread spin for about a
+#: millisecond; when another process holds a core, the spinning thread takes the core from the
+#: thread with the work, and the thousands of short parallel regions of an agent step collapse
+#: (2 threads, 1e5 cells in 3-D, one busy neighbour: 1.2 M agent-updates/s by default, 2.7 M/s
+#: at 2000; quiet: medians 5.2 and 5.4 M/s over 4 alternating runs each, benchmarks/README.md).
+#: It must be set before libgomp starts, i.e. before the first parallel kernel runs.
+GOMP_SPINCOUNT = "2000"
+_os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
 
 from invasim.config import Scenario, load_scenario  # noqa: E402
 from invasim.core.simulation import Simulation  # noqa: E402
