@@ -357,7 +357,9 @@ def test_rules_on_repulsion_and_adhesion_set_the_rest_distance():
         cycle_rate_per_min=0.0, repulsion_um_per_min=3.6, adhesion_um_per_min=0.1
     )
     data["params"]["substrates"] = {"oxygen": {"diffusion_um2_per_min": 1000.0}}
-    data["params"]["dt_diffusion_min"] = 0.1
+    # repulsion up to 22.5 µm/min: the stability bound of a packed 2-D tissue is 0.062 min
+    data["params"]["dt_mechanics_min"] = 0.05
+    data["params"]["dt_diffusion_min"] = 0.05
     sim = invasim.Simulation(invasim.load_scenario(data), seed=1)
     m = sim.model
     m.cells.type[1] = 1
@@ -430,3 +432,16 @@ def test_chemotactic_sensitivity_of_the_type():
     msg = str(info.value)
     assert "\n" not in msg and "unknown substrate" in msg and "oxygen" in msg
     assert "glucose" in msg
+
+
+def test_check_bounds_the_mechanics_step_by_a_rule_raising_repulsion():
+    # 12 µm/min (rule at line 182 of this file) is stable at 0.1 min; 400 µm/min is not
+    ok = _data([_rule("pressure", "increases", "cell-cell repulsion", 12.0, 0.5)])
+    invasim.load_scenario(ok)
+    bad = _data([_rule("pressure", "increases", "cell-cell repulsion", 400.0, 0.5)])
+    with pytest.raises(ConfigError, match=r"stability limit .* of cell type 'tumor' \(repulsion "
+                                          r"up to 400 µm/min by the rule params.rules\[0\]"):
+        invasim.load_scenario(bad)
+    # a rule that only lowers repulsion cannot make the step unstable
+    invasim.load_scenario(_data([_rule("pressure", "decreases", "cell-cell repulsion", 0.0,
+                                       0.5)]))

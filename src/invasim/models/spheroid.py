@@ -766,8 +766,15 @@ class AgentModel(Model):
                 f"params.dt_diffusion_min = {p.dt_diffusion_min:g}"
             )
         for name, ct in p.cell_types.items():
+            # the stiffest the type can get: rules that increase its repulsion saturate at
+            # their saturation value (the response lies between base and saturations)
+            rep, by = ct.repulsion_um_per_min, ""
+            for rule in p.rule_set.table if p.rule_set is not None else ():
+                if (rule.cell_type == name and rule.behaviour == "cell-cell repulsion"
+                        and rule.direction == "increases" and rule.saturation > rep):
+                    rep, by = rule.saturation, f" by the rule {rule.origin}"
             mp = MechanicsParams.single_type(
-                ct.repulsion_um_per_min, ct.adhesion_um_per_min,
+                rep, ct.adhesion_um_per_min,
                 ct.relative_max_adhesion_distance, ct.wall_repulsion_um_per_min,
             )  # fmt: skip
             r = float(sphere_radius(ct.volume_um3))
@@ -776,7 +783,7 @@ class AgentModel(Model):
                 problems.append(
                     f"params.dt_mechanics_min = {p.dt_mechanics_min:g} exceeds the mechanics "
                     f"stability limit {limit:.4g} min of cell type {name!r} "
-                    f"(repulsion {ct.repulsion_um_per_min:g} µm/min, radius {r:.3g} µm, "
+                    f"(repulsion {'up to ' if by else ''}{rep:g} µm/min{by}, radius {r:.3g} µm, "
                     f"{p.mechanics_scheme})"
                 )
         for name, sub in p.substrates.items():
