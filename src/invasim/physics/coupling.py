@@ -46,14 +46,20 @@ PARALLEL_MIN_VOXELS = 4096
 _JIT = {"cache": True, "fastmath": False}
 
 
+@njit(inline="always", **_JIT)
+def _voxel_index(position, c, nx, ny, nz, h):
+    """Flat voxel index of row ``c`` of ``position`` (µm), clipped into the mesh."""
+    i = min(max(int(math.floor(position[c, 0] / h)), 0), nx - 1)
+    j = min(max(int(math.floor(position[c, 1] / h)), 0), ny - 1)
+    k = min(max(int(math.floor(position[c, 2] / h)), 0), nz - 1)
+    return (k * ny + j) * nx + i
+
+
 @njit(**_JIT)
 def voxel_kernel(position, nx, ny, nz, h, out):
     """Flat voxel index ``out[n]`` of each ``position[n, 3]`` (µm), clipped into the mesh."""
     for c in range(position.shape[0]):
-        i = min(max(int(math.floor(position[c, 0] / h)), 0), nx - 1)
-        j = min(max(int(math.floor(position[c, 1] / h)), 0), ny - 1)
-        k = min(max(int(math.floor(position[c, 2] / h)), 0), nz - 1)
-        out[c] = (k * ny + j) * nx + i
+        out[c] = _voxel_index(position, c, nx, ny, nz, h)
 
 
 def voxel_of(position: np.ndarray, mesh: Mesh) -> np.ndarray:
@@ -69,57 +75,17 @@ def voxel_of(position: np.ndarray, mesh: Mesh) -> np.ndarray:
 
 
 @njit(**_JIT)
-def bin_kernel(voxel, n_voxels):
-    """Stable counting sort of cells by voxel.
+def _sort_by_voxel(voxel, n, count, order, occupied, start):
+    """Stable counting sort of rows ``0..n-1`` by ``voxel`` into caller buffers; returns ``m``.
 
-    Returns:
-        ``order[n]`` (cells grouped by voxel, in row order within a voxel), ``occupied[m]``
-        (the occupied voxels, ascending) and ``start[m + 1]`` (bin ``b`` is
-        ``order[start[b]:start[b + 1]]``).
+    ``count`` (``[n_voxels + 1]``) must be all zero on entry and is left all zero; ``order``,
+    ``occupied`` and ``start`` need ``n``, ``n`` and ``n + 1`` slots (see :func:`bin_kernel`).
     """
-    n = voxel.shape[0]
-    count = np.zeros(n_voxels + 1, dtype=np.int64)
     for c in range(n):
         count[voxel[c] + 1] += 1
-    m = 0
-    for v in range(n_voxels):
-        if count[v + 1] > 0:
-            m += 1
-        count[v + 1] += count[v]
-    order = np.empty(n, dtype=np.int64)
-    fill = count[:n_voxels].copy()
-    for c in range(n):
-        order[fill[voxel[c]]] = c
-        fill[voxel[c]] += 1
-    occupied = np.empty(m, dtype=np.int64)
-    start = np.empty(m + 1, dtype=np.int64)
-    b = 0
-    for v in range(n_voxels):
-        if count[v + 1] > count[v]:
-            occupied[b] = v
-            start[b] = count[v]
-            b += 1
-    start[m] = n
-    return order, occupied, start
-
-
-@njit(**_JIT)
-def _rebin_kernel(position, n, nx, ny, nz, h, count, voxel, order, occupied, start):
-    """:func:`voxel_kernel` then :func:`bin_kernel` into caller buffers; returns ``m``.
-
-    ``count`` (``[n_voxels + 1]``) must be all zero on entry and is left all zero.
-    """
-    for c in range(n):
-        i = min(max(int(math.floor(position[c, 0] / h)), 0), nx - 1)
-        j = min(max(int(math.floor(position[c, 1] / h)), 0), ny - 1)
-        k = min(max(int(math.floor(position[c, 2] / h)), 0), nz - 1)
-        v = (k * ny + j) * nx + i
-        voxel[c] = v
-        count[v + 1] += 1
     # occupied voxels in ascending order, then each one's first slot in ``order``
     m = 0
-    n_vox = count.shape[0] - 1
-    for v in range(n_vox):
+    for v in range(count.shape[0] - 1):
         if count[v + 1] > 0:
             occupied[m] = v
             m += 1
@@ -138,6 +104,34 @@ def _rebin_kernel(position, n, nx, ny, nz, h, count, voxel, order, occupied, sta
     for b in range(m):
         count[occupied[b] + 1] = 0
     return m
+
+
+@njit(**_JIT)
+def bin_kernel(voxel, n_voxels):
+    """Stable counting sort of cells by voxel.
+
+    Returns:
+        ``order[n]`` (cells grouped by voxel, in row order within a voxel), ``occupied[m]``
+        (the occupied voxels, ascending) and ``start[m + 1]`` (bin ``b`` is
+        ``order[start[b]:start[b + 1]]``).
+    """
+    n = voxel.shape[0]
+    order = np.empty(n, dtype=np.int64)
+    occupied = np.empty(n, dtype=np.int64)
+    start = np.empty(n + 1, dtype=np.int64)
+    m = _sort_by_voxel(voxel, n, np.zeros(n_voxels + 1, dtype=np.int64), order, occupied, start)
+    return order, occupied[:m].copy(), start[: m + 1].copy()
+
+
+@njit(**_JIT)
+def _rebin_kernel(position, n, nx, ny, nz, h, count, voxel, order, occupied, start):
+    """:func:`voxel_kernel` then :func:`bin_kernel` into caller buffers; returns ``m``.
+
+    ``count`` (``[n_voxels + 1]``) must be all zero on entry and is left all zero.
+    """
+    for c in range(n):
+        voxel[c] = _voxel_index(position, c, nx, ny, nz, h)
+    return _sort_by_voxel(voxel, n, count, order, occupied, start)
 
 
 @njit(inline="always", **_JIT)
