@@ -744,8 +744,6 @@ class AgentModel(Model):
             for t in DIRECTION_TRAITS:
                 self.cells.add_trait(t, 0.0)
         self.pressure = np.zeros(0)
-        self._xyzr = np.empty((0, 4))
-        self._typ = np.empty(0, dtype=np.int32)
 
     # -- checks ------------------------------------------------------------------------------
     @classmethod
@@ -958,11 +956,8 @@ class AgentModel(Model):
                 adh = beh[:, rs.column("cell-cell adhesion")]
         # sorted scratch: x, y, z, r (+ per-cell repulsion, adhesion for the twin kernel)
         cols = 4 if rep is None and adh is None else 6
-        if self._xyzr.shape[0] < c.n or self._xyzr.shape[1] != cols:
-            self._xyzr = np.empty((2 * c.n, cols))
-            self._typ = np.empty(2 * c.n, dtype=np.int32)
         compute_velocities(
-            c, mech.cell_list, self.mech_params, self.extent, (self._xyzr, self._typ),
+            c, mech.cell_list, self.mech_params, self.extent, mech.scratch(c.n, cols),
             repulsion=rep, adhesion=adh,
         )  # fmt: skip
         if self.motile:

@@ -573,10 +573,15 @@ class Mechanics:
         self._xyzr = np.empty((0, 4))
         self._typ = np.empty(0, dtype=np.int32)
 
-    def _scratch(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if self._xyzr.shape[0] < n:
+    def scratch(self, n: int, cols: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """Reused ``([>= n, cols] float64, [>= n] int32)`` buffers for :func:`compute_velocities`.
+
+        ``cols`` is 4 (x, y, z, r) or 6 (with per-cell repulsion and adhesion); capacity grows
+        geometrically.
+        """
+        if self._xyzr.shape[0] < n or self._xyzr.shape[1] != cols:
             cap = max(n, 2 * self._xyzr.shape[0])
-            self._xyzr = np.empty((cap, 4))
+            self._xyzr = np.empty((cap, cols))
             self._typ = np.empty(cap, dtype=np.int32)
         return self._xyzr, self._typ
 
@@ -603,7 +608,7 @@ class Mechanics:
         """One mechanics step of ``dt`` minutes: rebuild, velocities, move."""
         self.rebuild(cells)
         compute_velocities(
-            cells, self.cell_list, self.params, self.extent, self._scratch(cells.n), self.parallel
+            cells, self.cell_list, self.params, self.extent, self.scratch(cells.n), self.parallel
         )
         move(cells, dt, self.scheme, self.parallel)
 
