@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 from invasim.errors import ConfigError, RunDirError
 from invasim.io.atomic import write_atomic
 from invasim.io.run import Run, load_run
+from invasim.viz.summary import _time_unit
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last
 OKABE_ITO = (
@@ -162,12 +163,6 @@ def _title(metric: str) -> str:
     if metric.endswith("_um"):
         return metric.removesuffix("_um").replace("_", " ") + " [µm]"
     return metric.replace("_", " ")
-
-
-def _time_unit(span_min: float) -> tuple[str, float]:
-    from invasim.viz.summary import _time_unit as unit
-
-    return unit(span_min)
 
 
 def plot_comparison(
