@@ -14,7 +14,7 @@ from invasim.core.mesh import Mesh
 from invasim.models import REGISTRY, get_model
 from invasim.models import anderson_chaplain as ac
 from invasim.models import gatenby_gawlinski as gg
-from invasim.models.fisher_kpp import PARALLEL_MIN_VOXELS, logistic_exact
+from invasim.models.continuum import PARALLEL_MIN_VOXELS, logistic_exact
 
 NAMES = ("fisher-kpp", "gatenby-gawlinski", "anderson-chaplain")
 

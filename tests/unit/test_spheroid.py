@@ -12,7 +12,8 @@ import pytest
 import invasim
 from invasim.errors import ConfigError
 from invasim.io import rundir
-from invasim.models.spheroid import SIMPLE_PRESSURE_SCALE, AgentModel
+from invasim.models.spheroid import AgentModel
+from invasim.physics.contacts import SIMPLE_PRESSURE_SCALE
 
 
 def _data(**params):

@@ -25,8 +25,8 @@ from invasim.biology import (
 )
 from invasim.core.cells import ALIVE, Cells
 from invasim.core.mesh import Mesh
-from invasim.physics.coupling import SecretionUptake
 from invasim.physics.diffusion import Diffusion
+from invasim.physics.exchange import SecretionUptake
 from invasim.physics.motility import Motility, MotilityParams, msd_theory
 
 DT = 6.0  # phenotype step, min

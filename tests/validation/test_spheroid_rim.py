@@ -14,7 +14,7 @@ either way); and necrotic swelling is off (``relative_rupture_volume`` 1.0001: s
 pushes the rim out by ~5 µm, a mechanical effect not under test). Cells then move 0.2 µm on
 average, 0.8 µm at most.
 
-Uptake. In 2-D the voxels are 20 µm slabs (BioFVM's convention, :mod:`invasim.physics.coupling`),
+Uptake. In 2-D the voxels are 20 µm slabs (BioFVM's convention, :mod:`invasim.physics.exchange`),
 so the cells' uptake is ``λ_eff = q V_c / (A_c h) = 5.62/min`` (``A_c = (√3/2) s²``), and with
 the decay ``k`` the rim's penetration length is ``L = sqrt(D/(λ_eff + k)) = 132 µm``: R/L = 3.4.
 The intact disc has 1.9 mmHg at its centre, so a core dies.

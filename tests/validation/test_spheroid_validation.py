@@ -1,7 +1,7 @@
 """The agent model against theory: oxygen penetration into a packed disc; a necrotic core.
 
 Penetration length. Cells of volume ``V_c`` packed hexagonally at spacing ``s`` in a 2-D domain
-whose voxels are slabs ``h`` deep (BioFVM's 2-D convention, :mod:`invasim.physics.coupling`)
+whose voxels are slabs ``h`` deep (BioFVM's 2-D convention, :mod:`invasim.physics.exchange`)
 take up oxygen at ``q (V_c / V_voxel) u`` per voxel, so on scales above the spacing the uptake
 is ``λ_eff u`` with ``λ_eff = q V_c / (A_c h)``, ``A_c = (√3/2) s²`` the area per cell, plus the
 decay ``k``. The steady state inside a disc of radius ``R`` solves ``u'' + u'/r = u / L²`` with
@@ -82,7 +82,7 @@ def test_spheroid_grows_a_necrotic_core():
     assert np.mean(nec[d < 0.3 * d.max()]) > 5 * np.mean(nec)
     assert np.mean(live[d > d.max() - 100.0]) > 0.95
     # a hypoxic band: oxygen at the live cells spans 38 -> below 10 mmHg
-    from invasim.physics.coupling import sample_values, voxel_of
+    from invasim.physics.exchange import sample_values, voxel_of
 
     o2 = sample_values(sim.fields["oxygen"], voxel_of(c.position, m.mesh))
     assert o2[live].min() < 10.0 and o2[live].max() > 15.0

@@ -22,7 +22,7 @@ Contract:
       exponentially scaled functions so that ``R / L`` of hundreds stays exact
       (:class:`RadialOxygen`).
     * Uptake of packed cells (:func:`packing_uptake`): a cell of volume ``V_c`` taking up at
-      ``q`` (1/min) removes ``q V_c u`` per min (:mod:`invasim.physics.coupling`); spread over
+      ``q`` (1/min) removes ``q V_c u`` per min (:mod:`invasim.physics.exchange`); spread over
       the area (2-D) or volume (3-D) each cell occupies, ``λ_eff = q V_c / (A_c h)`` in 2-D with
       ``A_c = (√3/2) s²`` (hexagonal packing at spacing ``s``) and ``h`` the depth of the slab
       voxels (BioFVM's 2-D convention: a 2-D voxel is ``h³``), ``λ_eff = q V_c / V_s`` in 3-D

@@ -19,7 +19,8 @@ from invasim.biology.cycle import (
     o2_proliferation_factor,
 )
 from invasim.biology.death import DeathParams, advance_death, necrosis_rate_o2
-from invasim.biology.volume import VolumeParams, divide, update_volumes
+from invasim.biology.division import divide
+from invasim.biology.volume import VolumeParams, update_volumes
 
 __all__ = [
     "CycleModel",

@@ -38,7 +38,7 @@ from scipy.ndimage import gaussian_filter
 from invasim.analysis.fronts import front_position, mass
 from invasim.core.mesh import Mesh
 from invasim.models.base import FieldSpec, Model, register
-from invasim.models.fisher_kpp import (
+from invasim.models.continuum import (
     PARALLEL_MIN_VOXELS,
     Geometry,
     Scheme,

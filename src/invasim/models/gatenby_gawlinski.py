@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from invasim.analysis.fronts import front_position, gap_width, mass
 from invasim.core.mesh import Mesh
 from invasim.models.base import FieldSpec, Model, register
-from invasim.models.fisher_kpp import (
+from invasim.models.continuum import (
     PARALLEL_MIN_VOXELS,
     Geometry,
     Scheme,

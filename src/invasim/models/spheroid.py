@@ -52,7 +52,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from numba import njit, prange
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, model_validator
 
 from invasim.biology.cycle import (
@@ -64,19 +63,21 @@ from invasim.biology.cycle import (
     live,
 )
 from invasim.biology.death import DeathParams, advance_death
-from invasim.biology.volume import VolumeParams, divide, update_volumes
+from invasim.biology.division import divide
+from invasim.biology.volume import VolumeParams, update_volumes
 from invasim.core import initial as placement
 from invasim.core.cells import APOPTOTIC, DEFAULT_VOLUME, NECROTIC, Cells, sphere_radius
 from invasim.core.mesh import Mesh
 from invasim.errors import ConfigError
 from invasim.models.base import FieldSpec, Model, register
-from invasim.physics.coupling import SecretionUptake, sample_gradients, sample_values, voxel_of
+from invasim.physics.contacts import SIMPLE_PRESSURE_SCALE, contact_kernel
 from invasim.physics.diffusion import (
     Boundary,
     Diffusion,
     accuracy_dt_limit,
     single_thread_if_small,
 )
+from invasim.physics.exchange import SecretionUptake, sample_gradients, sample_values, voxel_of
 from invasim.physics.mechanics import (
     Mechanics,
     MechanicsParams,
@@ -85,7 +86,6 @@ from invasim.physics.mechanics import (
     move,
 )
 from invasim.physics.motility import DIRECTION_TRAITS, Motility, MotilityParams
-from invasim.physics.neighbors import axis_span, bin_gap
 from invasim.rules import (
     CompiledRules,
     RuleDictionary,
@@ -96,9 +96,6 @@ from invasim.rules import (
     parse_rules_csv,
 )
 
-#: PhysiCell's ``simple_pressure_scale``: 12 (1 - sqrt(pi / (2 sqrt 3)))², the pressure of a
-#: cell with 12 neighbours at the packing density of a hexagonal close packing of disks
-SIMPLE_PRESSURE_SCALE = 0.027288
 #: the substrate whose value drives proliferation and necrosis
 OXYGEN = "oxygen"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -533,57 +530,6 @@ def build_rules(params: AgentParams) -> RuleSet:
 
 
 # -- kernels -----------------------------------------------------------------------------------
-@njit(parallel=True, cache=True)
-def _contact_kernel(position, radius, ctype, dead, order, bin_start, nb, w, inv_w, tol, search,
-                    count, pressure, contacts):  # fmt: skip
-    """Simple pressure sums and contact counts, per cell, in one cell-list traversal.
-
-    Over the neighbours closer than ``R = r_i + r_j``: ``Σ (1 - d/R)²`` into ``pressure[i]``
-    and, if ``count``, their number by type into ``contacts[i, :T]``, live into
-    ``contacts[i, T]`` and dead into ``contacts[i, T + 1]``. Each cell writes only its own row,
-    summing its neighbours in cell-list order (thread-count independent); ``search`` (µm) must
-    be at least twice the largest radius.
-    """
-    cut2 = search * search
-    n_types = contacts.shape[1] - 2
-    for k in prange(order.shape[0]):
-        i = order[k]
-        xi, yi, zi, ri = position[i, 0], position[i, 1], position[i, 2], radius[i]
-        xlo, xhi = axis_span(xi, search, inv_w[0], nb[0])
-        ylo, yhi = axis_span(yi, search, inv_w[1], nb[1])
-        zlo, zhi = axis_span(zi, search, inv_w[2], nb[2])
-        if count:
-            for t in range(n_types + 2):
-                contacts[i, t] = 0.0
-        s = 0.0
-        for jz in range(zlo, zhi + 1):
-            gz = bin_gap(zi, jz, w[2], nb[2], tol)
-            for jy in range(ylo, yhi + 1):
-                gy = bin_gap(yi, jy, w[1], nb[1], tol)
-                if gy * gy + gz * gz >= cut2:
-                    continue
-                row = nb[0] * (jy + nb[1] * jz)
-                for m in range(bin_start[row + xlo], bin_start[row + xhi + 1]):
-                    j = order[m]
-                    if j == i:
-                        continue
-                    dx = xi - position[j, 0]
-                    dy = yi - position[j, 1]
-                    dz = zi - position[j, 2]
-                    big_r = ri + radius[j]
-                    d2 = dx * dx + dy * dy + dz * dz
-                    if d2 < big_r * big_r:
-                        q = 1.0 - math.sqrt(d2) / big_r
-                        s += q * q
-                        if count:
-                            contacts[i, ctype[j]] += 1.0
-                            if dead[j] != 0:
-                                contacts[i, n_types + 1] += 1.0
-                            else:
-                                contacts[i, n_types] += 1.0
-        pressure[i] = s
-
-
 def _steps(a: float, b: float) -> int | None:
     """``a / b`` if it is a whole number (>= 1), else None."""
     k = a / b
@@ -768,8 +714,12 @@ class AgentModel(Model):
             # their saturation value (the response lies between base and saturations)
             rep, by = ct.repulsion_um_per_min, ""
             for rule in p.rule_set.table if p.rule_set is not None else ():
-                if (rule.cell_type == name and rule.behaviour == "cell-cell repulsion"
-                        and rule.direction == "increases" and rule.saturation > rep):
+                if (
+                    rule.cell_type == name
+                    and rule.behaviour == "cell-cell repulsion"
+                    and rule.direction == "increases"
+                    and rule.saturation > rep
+                ):
                     rep, by = rule.saturation, f" by the rule {rule.origin}"
             mp = MechanicsParams.single_type(
                 rep, ct.adhesion_um_per_min,
@@ -1030,7 +980,7 @@ class AgentModel(Model):
             # overlap needs d < r_i + r_j <= 2 r_max: search no further than that (the grid
             # may be coarser); the sums are bit-identical, only empty candidates are skipped
             search = min(cl.cutoff, 2.0 * float(c.radius.max()))
-            _contact_kernel(c.position, c.radius, c.type, c.dead, cl.order, cl.bin_start, cl.nb,
+            contact_kernel(c.position, c.radius, c.type, c.dead, cl.order, cl.bin_start, cl.nb,
                             cl.w, cl.inv_w, cl.tol, search, counts, out, contacts)  # fmt: skip
         return out / SIMPLE_PRESSURE_SCALE, contacts if counts else None
 

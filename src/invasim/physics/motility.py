@@ -198,7 +198,7 @@ class Motility:
             seed: run seed.
             step: mechanics step counter (rng key).
             bias_dir: ``[n, 3]`` bias directions, e.g. a field gradient at the cells
-                (:func:`invasim.physics.coupling.sample_gradients`); None: unbiased.
+                (:func:`invasim.physics.exchange.sample_gradients`); None: unbiased.
             speed, persistence_time, bias: ``[n]`` per-cell overrides (rules) of the types'.
         """
         n, ct, p = cells.n, cells.type, self.params

@@ -1,4 +1,4 @@
-"""Unit tests of invasim.physics.coupling: binning, sources/sinks, mass balance, sampling."""
+"""Unit tests of invasim.physics.exchange: binning, sources/sinks, mass balance, sampling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from invasim.core.mesh import Mesh
-from invasim.physics.coupling import (
+from invasim.physics.exchange import (
     SecretionUptake,
     bin_kernel,
     sample_gradients,
