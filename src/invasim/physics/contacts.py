@@ -7,8 +7,9 @@ Contract:
       (PhysiCell's ``simple_pressure_scale``). Dimensionless.
     * Contacts are counted per type of the neighbour (dead or alive), alive and dead, in the
       same traversal (the rules' ``contact with ...`` signals).
-    * Each cell writes only its own row, summing its neighbours in cell-list order, so the
-      sums do not depend on the thread count.
+    * Each cell writes only its own row, summing its neighbours in the order of the one
+      candidate walk (:mod:`invasim.physics.traversal`), so the sums do not depend on the
+      thread count.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 
 from numba import njit, prange
 
-from invasim.physics.neighbors import axis_span, bin_gap
+from invasim.physics.traversal import candidate_bins, row_slots
 
 #: PhysiCell's ``simple_pressure_scale``: 12 (1 - sqrt(pi / (2 sqrt 3)))², the pressure of a
 #: cell with 12 neighbours at the packing density of a hexagonal close packing of disks
@@ -33,36 +34,30 @@ def contact_kernel(position, radius, ctype, dead, order, bin_start, nb, w, inv_w
     and, if ``count``, their number by type into ``contacts[i, :T]``, live into
     ``contacts[i, T]`` and dead into ``contacts[i, T + 1]``. Each cell writes only its own row,
     summing its neighbours in cell-list order (thread-count independent); ``search`` (µm) must
-    be at least twice the largest radius.
+    be at least twice the largest radius and at most the grid's cutoff.
     """
     cut2 = search * search
     n_types = contacts.shape[1] - 2
     for k in prange(order.shape[0]):
         i = order[k]
         xi, yi, zi, ri = position[i, 0], position[i, 1], position[i, 2], radius[i]
-        xlo, xhi = axis_span(xi, search, inv_w[0], nb[0])
-        ylo, yhi = axis_span(yi, search, inv_w[1], nb[1])
-        zlo, zhi = axis_span(zi, search, inv_w[2], nb[2])
+        xlo, xhi, ylo, yhi, zlo, zhi = candidate_bins(xi, yi, zi, search, nb, inv_w)
         if count:
             for t in range(n_types + 2):
                 contacts[i, t] = 0.0
         s = 0.0
         for jz in range(zlo, zhi + 1):
-            gz = bin_gap(zi, jz, w[2], nb[2], tol)
             for jy in range(ylo, yhi + 1):
-                gy = bin_gap(yi, jy, w[1], nb[1], tol)
-                if gy * gy + gz * gz >= cut2:
-                    continue
-                row = nb[0] * (jy + nb[1] * jz)
-                for m in range(bin_start[row + xlo], bin_start[row + xhi + 1]):
+                lo, hi = row_slots(jy, jz, xlo, xhi, yi, zi, search, bin_start, nb, w, tol)
+                for m in range(lo, hi):
                     j = order[m]
-                    if j == i:
-                        continue
                     dx = xi - position[j, 0]
                     dy = yi - position[j, 1]
                     dz = zi - position[j, 2]
-                    big_r = ri + radius[j]
                     d2 = dx * dx + dy * dy + dz * dz
+                    if d2 >= cut2 or j == i:
+                        continue
+                    big_r = ri + radius[j]
                     if d2 < big_r * big_r:
                         q = 1.0 - math.sqrt(d2) / big_r
                         s += q * q

@@ -11,7 +11,8 @@ Contract:
       of the cells in bin ``b``, in increasing row order: a deterministic function of the
       positions and their row order.
     * Candidates of a point ``p``: the rows ``(jy, jz)`` whose bins come within ``cutoff`` of
-      ``p`` in (y, z) (:func:`axis_span` then :func:`bin_gap`), and in each row the bins
+      ``p`` in (y, z) (:func:`~invasim.physics.traversal.axis_span` then
+      :func:`~invasim.physics.traversal.bin_gap`), and in each row the bins
       ``axis_span(p_x)``, which are consecutive, so each row is one contiguous span of
       ``order``. Every point closer than ``cutoff`` is a candidate, whatever the bin widths
       (bins narrower than the cutoff only make the candidate set tighter, at the price of more
@@ -21,7 +22,10 @@ Contract:
       benchmark packing, the extra rows costing what the candidates saved.
     * Kernels take ``bin_start`` ([nbins + 1] int32), ``order`` ([n] int32), ``nb`` ([3] int64
       bins per axis), ``w`` and ``inv_w`` ([3] float64 bin widths in µm and their inverses,
-      ``inv_w = 0`` for a missing axis) and ``tol`` (µm, the rounding margin of :func:`bin_gap`).
+      ``inv_w = 0`` for a missing axis) and ``tol`` (µm, the rounding margin of :func:`bin_gap`),
+      and walk the candidates with :func:`~invasim.physics.traversal.candidate_bins` and
+      :func:`~invasim.physics.traversal.row_slots`, the one traversal (its module says how
+      to write a pair interaction).
 """
 
 from __future__ import annotations
@@ -31,42 +35,25 @@ import math
 import numpy as np
 from numba import njit, prange
 
+# the bin geometry of the candidate walk lives with the walk; re-exported here
+from invasim.physics.traversal import (
+    axis_span,
+    bin_coord,
+    bin_gap,
+    candidate_bins,
+    row_slots,
+)
+
+__all__ = [
+    "GRID_LADDER", "SPLIT", "CellList", "axis_span", "bin_coord", "bin_gap", "cell_bin_of",
+    "grid_cutoff", "grid_shape", "neighbor_pairs",
+]  # fmt: skip
+
 _JIT = {"cache": True, "fastmath": False}
 #: default bins per cutoff along x, y, z
 SPLIT = (2, 1, 1)
 #: grid cutoffs per doubling (:func:`grid_cutoff`)
 GRID_LADDER = 16
-
-
-@njit(inline="always", **_JIT)
-def bin_coord(x, inv_w, nb):
-    """Bin index along one axis of coordinate ``x`` (µm), clamped to ``[0, nb - 1]``."""
-    f = x * inv_w
-    if f < 0.0:
-        return 0
-    i = int(f)
-    return i if i < nb else nb - 1
-
-
-@njit(inline="always", **_JIT)
-def axis_span(v, cutoff, inv_w, nb):
-    """First and last bin along one axis that hold points within ``cutoff`` of ``v``."""
-    return bin_coord(v - cutoff, inv_w, nb), bin_coord(v + cutoff, inv_w, nb)
-
-
-@njit(inline="always", **_JIT)
-def bin_gap(v, j, w, nb, tol):
-    """Distance (µm) from ``v`` to bin ``j`` of width ``w`` (edge bins extend to infinity).
-
-    ``tol`` (µm) is taken off, so that rounding never prunes a bin that holds a neighbour.
-    """
-    g = 0.0
-    if j > 0 and v < j * w:
-        g = j * w - v
-    elif j < nb - 1 and v > (j + 1) * w:
-        g = v - (j + 1) * w
-    g -= tol
-    return g if g > 0.0 else 0.0
 
 
 @njit(inline="always", **_JIT)
@@ -231,23 +218,17 @@ class CellList:
 
 @njit(**_JIT)
 def _pairs(position, order, bin_start, nb, w, inv_w, tol, cutoff, out, count_only):
-    """Pairs ``i < j`` closer than ``cutoff``; the candidate walk of the module contract."""
+    """Pairs ``i < j`` closer than ``cutoff``, in the order of the candidate walk."""
     cut2 = cutoff * cutoff
     m = 0
     for k in range(order.shape[0]):
         i = order[k]
         x, y, z = position[i, 0], position[i, 1], position[i, 2]
-        xlo, xhi = axis_span(x, cutoff, inv_w[0], nb[0])
-        ylo, yhi = axis_span(y, cutoff, inv_w[1], nb[1])
-        zlo, zhi = axis_span(z, cutoff, inv_w[2], nb[2])
+        xlo, xhi, ylo, yhi, zlo, zhi = candidate_bins(x, y, z, cutoff, nb, inv_w)
         for jz in range(zlo, zhi + 1):
-            gz = bin_gap(z, jz, w[2], nb[2], tol)
             for jy in range(ylo, yhi + 1):
-                gy = bin_gap(y, jy, w[1], nb[1], tol)
-                if gy * gy + gz * gz >= cut2:
-                    continue
-                row = nb[0] * (jy + nb[1] * jz)
-                for q in range(bin_start[row + xlo], bin_start[row + xhi + 1]):
+                lo, hi = row_slots(jy, jz, xlo, xhi, y, z, cutoff, bin_start, nb, w, tol)
+                for q in range(lo, hi):
                     j = order[q]
                     if j <= i:
                         continue
