@@ -156,3 +156,73 @@ def test_new_ids_are_fresh_consecutive_and_shared_with_add():
     assert c.next_id == 9
     # the counter survives a checkpoint round trip
     assert np.array_equal(Cells.from_dict(c.to_dict()).new_ids(2), [9, 10])
+
+
+def test_column_roles_travel_with_the_cells_and_names_are_unique():
+    c = _filled(n=6, traits=["g"])
+    assert c.add_state("last_contact_min", -1.0) == 0
+    assert c.add_internal("rac", 0.5, division="split") == 0
+    assert c.state_names == ["last_contact_min"] and c.internal_names == ["rac"]
+    assert c.role_of("g") == "traits" and c.role_of("rac") == "internal" and c.role_of("q") is None
+    assert np.all(c.state("last_contact_min") == -1.0) and np.all(c.internal("rac") == 0.5)
+    assert c.division_modes("internal") == ["split"] and c.defaults("state") == [-1.0]
+    c.state("last_contact_min")[:] = np.arange(6.0)
+    c.internal("rac")[:] = 10.0 + np.arange(6.0)
+    s = c.add(5, rac=[1, 2, 3, 4, 5])  # grows from capacity 8 to 16
+    assert np.array_equal(c.internal("rac")[s], [1, 2, 3, 4, 5])
+    assert np.all(c.state("last_contact_min")[s] == -1.0) and c.columns("state").shape == (11, 1)
+    c.remove([0, 7])
+    assert np.array_equal(c.state("last_contact_min")[:5], [1, 2, 3, 4, 5])
+    assert np.array_equal(c.internal("rac")[:5], 11.0 + np.arange(5))
+    ids, rac = c.id.copy(), c.internal("rac").copy()
+    order = np.arange(c.n)[::-1]
+    c.permute(order)
+    assert np.array_equal(c.id, ids[order]) and np.array_equal(c.internal("rac"), rac[order])
+    f = c.to_frame()
+    assert list(f.columns[-3:]) == ["g", "last_contact_min", "rac"]
+    for bad in ("g", "rac", "position", "x", "state", ""):
+        with pytest.raises(ValueError):
+            c.add_state(bad)
+    with pytest.raises(ValueError, match="reset"):
+        c.add_internal("p53", division="reset")
+    with pytest.raises(ValueError, match="role"):
+        c.add_column("genes", "p53")
+    with pytest.raises(KeyError, match="state"):
+        c.state("rac")
+
+
+def test_roles_round_trip_through_dict_and_npz(tmp_path):
+    c = _filled(3, n=5, traits=["g"])
+    c.add_state("dx", 0.0, division="reset")
+    c.add_internal("rac", 0.25, division="split")
+    c.columns("state")[:] = np.random.default_rng(2).normal(size=(5, 1))
+    r = Cells.from_dict(c.to_dict())
+    for role in ("traits", "state", "internal"):
+        assert r.names(role) == c.names(role) and r.division_modes(role) == c.division_modes(role)
+        assert np.array_equal(r.columns(role), c.columns(role))
+    # as a checkpoint stores them: every value an array (lists of names become str arrays)
+    np.savez(tmp_path / "c.npz", **{k: np.asarray(v) for k, v in c.to_dict().items()})
+    with np.load(tmp_path / "c.npz") as z:
+        back = Cells.from_dict({k: z[k] for k in z.files})
+    assert back.state_names == ["dx"] and back.division_modes("state") == ["reset"]
+    assert np.array_equal(back.columns("state"), c.columns("state"))
+    assert back.defaults("internal") == [0.25]
+
+
+def test_old_checkpoints_without_roles_load_and_motility_columns_move_to_state():
+    from invasim.physics.motility import DIRECTION_COLUMNS, direction_view
+
+    c = Cells(2, traits=["g", *DIRECTION_COLUMNS])
+    c.add(4)
+    c.traits[:, 1:] = [1.0, 0.0, 0.0]
+    old = c.to_dict()
+    for k in [k for k in old if k.startswith(("state", "internal", "trait_division"))]:
+        del old[k]
+    r = Cells.from_dict(old)
+    assert r.trait_names == ["g", *DIRECTION_COLUMNS] and r.division_modes("traits") == ["copy"] * 4
+    d = direction_view(r)
+    assert r.trait_names == ["g"] and r.state_names == list(DIRECTION_COLUMNS)
+    assert np.array_equal(d, np.tile([1.0, 0.0, 0.0], (4, 1)))
+    assert list(r.to_frame().columns) == list(c.to_frame().columns)
+    with pytest.raises(KeyError):
+        r.move_column("nope", "state")

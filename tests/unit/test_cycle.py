@@ -219,3 +219,49 @@ def test_divide_rejects_bad_rows():
     with pytest.raises(ValueError):
         divide(cells, [3], 0, 0)
     assert divide(cells, [], 0, 0) == slice(3, 3)
+
+
+def test_divide_named_columns_follow_their_division_mode():
+    cells = make_cells(6)  # traits a = 1, b = 2 (copy)
+    cells.add_trait("protein", 8.0, division="split")
+    cells.add_state("dx", 0.0)
+    cells.add_state("since_contact_min", -1.0, division="reset")
+    cells.add_internal("rac", 0.0)
+    cells.add_internal("mrna", 0.0, division="split")
+    for name in ("dx", "since_contact_min", "rac", "mrna"):
+        cells.column(name)[:] = 3.0 + np.arange(6)
+    rows = np.array([0, 3])
+    s = divide(cells, rows, 2, 7, trait_sd=np.array([0.0, 0.0, 0.0]))
+    for daughters in (rows, np.arange(s.start, s.stop)):
+        assert np.array_equal(cells.trait("protein")[daughters], [4.0, 4.0])
+        assert np.array_equal(cells.state("dx")[daughters], [3.0, 6.0])
+        assert np.array_equal(cells.state("since_contact_min")[daughters], [-1.0, -1.0])
+        assert np.array_equal(cells.internal("rac")[daughters], [3.0, 6.0])
+        assert np.array_equal(cells.internal("mrna")[daughters], [1.5, 3.0])
+    assert np.array_equal(cells.traits[:, :2], np.tile([1.0, 2.0], (8, 1)))
+
+
+def test_divide_mutation_rate_and_bounds():
+    rows = np.arange(0, 400, 2)
+    sd = np.array([0.0, 0.5])
+    plain = make_cells(400)
+    divide(plain, rows, 1, 1, trait_sd=sd)
+    always = make_cells(400)  # rate 1 is the behaviour without rates, bit for bit
+    divide(always, rows, 1, 1, trait_sd=sd, mutation_rate=[1.0, 1.0])
+    assert np.array_equal(always.traits, plain.traits)
+    never = make_cells(400)
+    divide(never, rows, 1, 1, trait_sd=sd, mutation_rate=[1.0, 0.0])
+    assert np.all(never.traits == [1.0, 2.0])
+    # bounds: values that mutate out of [1.5, 2.5] are reflected in, the others untouched
+    bounded = make_cells(400)
+    divide(bounded, rows, 1, 1, trait_sd=sd, lower=[-np.inf, 1.5], upper=[np.inf, 2.5])
+    b, free = bounded.trait("b"), plain.trait("b")
+    assert np.all((b >= 1.5) & (b <= 2.5))
+    inside = (free >= 1.5) & (free <= 2.5)
+    assert np.array_equal(b[inside], free[inside]) and np.any(~inside)
+    once = (free > 2.5) & (free < 3.5)  # one reflection; farther ones fold again
+    assert np.any(once) and np.allclose(b[once], 5.0 - free[once], rtol=0, atol=1e-15)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        divide(make_cells(3), [0], 1, 1, trait_sd=sd, mutation_rate=[0.0, 1.5])
+    with pytest.raises(ValueError, match="lower <= upper"):
+        divide(make_cells(3), [0], 1, 1, lower=[0.0, 3.0], upper=[1.0, 2.0])

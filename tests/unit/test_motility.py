@@ -7,7 +7,7 @@ import pytest
 
 from invasim.core.cells import APOPTOTIC, Cells
 from invasim.physics.motility import (
-    DIRECTION_TRAITS,
+    DIRECTION_COLUMNS,
     Motility,
     MotilityParams,
     direction_view,
@@ -30,7 +30,7 @@ def test_speed_and_unit_directions(dim):
     mot = Motility(MotilityParams(speed=2.0, persistence_time=5.0))
     mot.step(cells, 0.1, seed=1, step=0)
     d = direction_view(cells)
-    assert cells.trait_names[1:] == list(DIRECTION_TRAITS)
+    assert cells.trait_names == ["g"] and cells.state_names == list(DIRECTION_COLUMNS)
     assert np.allclose(np.linalg.norm(d[1:], axis=1), 1.0)
     assert np.all(d[0] == 0) and np.all(cells.velocity[0] == 1.0)
     assert np.allclose(cells.velocity[1:] - 1.0, 2.0 * d[1:])

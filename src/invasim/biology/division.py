@@ -6,11 +6,24 @@ Contract:
       random unit vector (in the plane in 2-D) keyed ``(seed, step, mother id, STREAM_DIVISION,
       0 | 1)``. The default separation ``1.5 r`` is PhysiCell's (>= 1.10: the child at ``+r e``,
       the mother moved by ``-r e / 2``); here both move, so the centre of mass is kept. Daughters
-      inherit type, clone id, state and traits, get ``generation + 1``, ``parent_id`` = the
-      mother's id and two new ids (daughter A reuses the mother's row, daughter B is appended by
-      :meth:`Cells.add`); their velocities are zeroed (Adams–Bashforth restarts). Optional hooks:
-      traits flagged *conserved* are halved, and per-trait Gaussian noise (sd per trait) is
-      added to each daughter, keyed ``(seed, step, daughter id, STREAM_MUTATION, trait column)``.
+      inherit type, clone id, state and every named column, get ``generation + 1``,
+      ``parent_id`` = the mother's id and two new ids (daughter A reuses the mother's row,
+      daughter B is appended by :meth:`Cells.add`); their velocities are zeroed
+      (Adams–Bashforth restarts).
+    * Named columns (:data:`~invasim.core.cells.ROLES`) follow their division mode: ``copy``
+      (both daughters get the mother's value), ``split`` (traits and internal columns: half
+      each, so the total is conserved) or ``reset`` (bookkeeping ``state`` columns: both get
+      the column's default). Only traits mutate; ``state`` and ``internal`` columns never do.
+    * Mutation, in this order: traits flagged ``conserved`` (or of mode ``split``) are halved;
+      then each daughter's trait column ``c`` with ``trait_sd[c] > 0`` mutates with probability
+      ``mutation_rate[c]`` (always, when ``mutation_rate`` is None: the behaviour before rates
+      existed), the event drawn as ``uniform(seed, step, daughter id, STREAM_MUTATION_EVENT,
+      c) < mutation_rate[c]``, the step as ``trait_sd[c] * normal(seed, step, daughter id,
+      STREAM_MUTATION, c)`` (absolute, in the trait's unit); finally values outside
+      ``[lower[c], upper[c]]`` are *reflected* back in (:func:`reflect_into`: mirror images at
+      the bounds, folded for steps wider than the interval), which keeps a Gaussian step
+      symmetric near a bound instead of piling mass on it as clipping would. Everything is a
+      pure function of the state and the key, so independent of thread count and cell order.
 """
 
 from __future__ import annotations
@@ -20,12 +33,13 @@ import math
 import numpy as np
 from numba import njit
 
-from invasim.core.cells import Cells, sphere_radius
-from invasim.core.rng import normals, uniform
+from invasim.core.cells import ROLES, Cells, sphere_radius
+from invasim.core.rng import normals, uniform, uniforms
 
-#: rng streams of division orientation and trait mutation
+#: rng streams of division orientation, mutation steps and mutation events
 STREAM_DIVISION = 13
 STREAM_MUTATION = 14
+STREAM_MUTATION_EVENT = 16
 #: daughters' centre distance over the mother's radius (PhysiCell >= 1.10)
 DIVISION_SEPARATION = 1.5
 _JIT = {"cache": True, "fastmath": False}
@@ -48,6 +62,69 @@ def division_directions(ids, seed, step, dim, out):
             out[k, 2] = 0.0
 
 
+def reflect_into(x: np.ndarray, lower, upper) -> np.ndarray:
+    """Fold ``x`` into ``[lower, upper]`` by mirror reflection at the bounds.
+
+    Values inside stay bit for bit; ``x < lower`` becomes ``2 lower - x`` (and likewise at
+    ``upper``), repeated for values more than one interval width away (period ``2 (upper -
+    lower)``). Bounds may be infinite; a zero-width interval maps everything onto it.
+
+    Args:
+        x: values, any shape.
+        lower, upper: bounds broadcast against ``x`` (``lower <= upper``).
+
+    Returns:
+        a new float64 array of ``x``'s shape.
+    """
+    x = np.array(x, dtype=np.float64)
+    lo, hi = (np.broadcast_to(np.asarray(b, dtype=np.float64), x.shape) for b in (lower, upper))
+    out = (x < lo) | (x > hi)
+    if not out.any():
+        return x
+    v, lo, hi = x[out], lo[out], hi[out]
+    y = np.where(np.isinf(hi), 2.0 * lo - v, 2.0 * hi - v)
+    both = np.isfinite(lo) & np.isfinite(hi)
+    if both.any():
+        w = hi[both] - lo[both]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.mod(v[both] - lo[both], 2.0 * w)
+        t = np.where(w > 0.0, np.where(t > w, 2.0 * w - t, t), 0.0)
+        y[both] = lo[both] + t
+    x[out] = np.clip(y, lo, hi)  # a last guard against rounding at the bounds
+    return x
+
+
+def _inherited(cells: Cells, rows: np.ndarray, conserved) -> dict[str, np.ndarray]:
+    """Per role, the daughters' ``[k, n_columns]`` values before mutation."""
+    out = {}
+    for role in ROLES:
+        vals = cells.columns(role)[rows].copy()
+        modes, defaults = cells.division_modes(role), cells.defaults(role)
+        split = np.array([m == "split" for m in modes], dtype=bool)
+        if role == "traits" and conserved is not None:
+            split |= np.asarray(conserved, dtype=bool)
+        if split.any():
+            vals[:, split] *= 0.5
+        for c, m in enumerate(modes):
+            if m == "reset":
+                vals[:, c] = defaults[c]
+        out[role] = vals
+    return out
+
+
+def _mutate(cells, r_d, ids, seed, step, sd, rate) -> None:
+    cols = np.flatnonzero((sd > 0) if rate is None else (sd > 0) & (rate > 0))
+    if cols.size == 0 or r_d.size == 0:
+        return
+    z = normals(seed, step, ids[:, None], STREAM_MUTATION, cols[None, :])
+    if rate is None:  # every daughter mutates: the original expression, bit for bit
+        cells.traits[r_d[:, None], cols[None, :]] += z * sd[cols]
+        return
+    hit = uniforms(seed, step, ids[:, None], STREAM_MUTATION_EVENT, cols[None, :]) < rate[cols]
+    old = cells.traits[r_d[:, None], cols[None, :]]
+    cells.traits[r_d[:, None], cols[None, :]] = np.where(hit, old + z * sd[cols], old)
+
+
 def divide(
     cells: Cells,
     rows: np.ndarray,
@@ -56,10 +133,15 @@ def divide(
     separation: float = DIVISION_SEPARATION,
     trait_sd: np.ndarray | None = None,
     conserved: np.ndarray | None = None,
+    mutation_rate: np.ndarray | None = None,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
 ) -> slice:
     """Divide the cells at ``rows``; returns the slice of the appended daughters (B).
 
     Daughter A of ``rows[k]`` stays in row ``rows[k]``; daughter B is row ``slice.start + k``.
+    Called with only the first four arguments it gives the same bits as before mutation
+    rates and bounds existed (columns of mode ``copy``).
 
     Args:
         cells: the cells.
@@ -68,9 +150,18 @@ def divide(
         seed: run seed.
         step: phenotype step counter (rng key).
         separation: daughters' centre distance over the mother's radius.
-        trait_sd: ``[n_traits]`` standard deviation of the Gaussian noise added to each
-            daughter's traits (mutation); None or zeros for exact copies.
-        conserved: ``[n_traits]`` bool, traits split in half between the daughters.
+        trait_sd: ``[n_traits]`` standard deviation of the Gaussian mutation step of each
+            trait, in the trait's unit; None or zeros for exact copies.
+        conserved: ``[n_traits]`` bool, traits split in half between the daughters (in
+            addition to the trait columns of division mode ``split``).
+        mutation_rate: ``[n_traits]`` probability in [0, 1] that a daughter's trait mutates;
+            None: every daughter mutates (rate 1).
+        lower, upper: ``[n_traits]`` bounds of the traits (±inf for none); daughters' values
+            outside are reflected in (:func:`reflect_into`). None: unbounded.
+
+    Raises:
+        ValueError: rows that are not distinct live rows, a rate outside [0, 1], or
+            ``lower > upper``.
     """
     rows = np.asarray(rows, dtype=np.int64)
     k = rows.shape[0]
@@ -78,15 +169,21 @@ def divide(
         return slice(cells.n, cells.n)
     if np.any(rows < 0) or np.any(rows >= cells.n) or np.unique(rows).shape[0] != k:
         raise ValueError("division rows must be distinct live rows")
+    rate = None if mutation_rate is None else np.asarray(mutation_rate, dtype=np.float64)
+    if rate is not None and not np.all((rate >= 0.0) & (rate <= 1.0)):
+        raise ValueError(f"mutation rates must lie in [0, 1], got {rate}")
+    nt = cells.n_traits
+    lo = np.full(nt, -np.inf) if lower is None else np.asarray(lower, dtype=np.float64)
+    hi = np.full(nt, np.inf) if upper is None else np.asarray(upper, dtype=np.float64)
+    if np.any(lo > hi):
+        raise ValueError(f"trait bounds need lower <= upper, got {lo} and {hi}")
     mother = cells.id[rows].copy()
     e = np.empty((k, 3))
     division_directions(mother, np.int64(seed), np.int64(step), cells.dim, e)
     off = (0.5 * separation * cells.radius[rows])[:, None] * e
     x = cells.position[rows].copy()
     half = 0.5 * cells.volume[rows]
-    traits = cells.traits[rows].copy()
-    if conserved is not None:
-        traits[:, np.asarray(conserved, dtype=bool)] *= 0.5
+    named = _inherited(cells, rows, conserved)
     # daughter A: the mother's row, with a new id (taken from the same counter as add's)
     ids_a = cells.new_ids(k)
     copied = {
@@ -99,7 +196,7 @@ def divide(
         volume=half,
         parent_id=mother,
         **{**copied, "generation": copied["generation"] + 1},
-        **{name: traits[:, c] for c, name in enumerate(cells.trait_names)},
+        **{n: named[r][:, c] for r in ROLES for c, n in enumerate(cells.names(r))},
     )
     # views taken after add: the arrays may have been reallocated
     cells.position[rows] = x - off
@@ -108,13 +205,18 @@ def divide(
     cells.id[rows] = ids_a
     cells.parent_id[rows] = mother
     cells.generation[rows] += 1
-    cells.traits[rows] = traits
+    for r in ROLES:
+        cells.columns(r)[rows] = named[r]
     for f in ("velocity", "velocity_prev"):
         getattr(cells, f)[rows] = 0.0
+    b_rows = np.arange(s.start, s.stop)
     if trait_sd is not None and np.any(np.asarray(trait_sd) > 0):
         sd = np.asarray(trait_sd, dtype=np.float64)
-        cols = np.flatnonzero(sd > 0)
-        for r_d, ids in ((rows, ids_a), (np.arange(s.start, s.stop), cells.id[s])):
-            z = normals(seed, step, ids[:, None], STREAM_MUTATION, cols[None, :])
-            cells.traits[r_d[:, None], cols[None, :]] += z * sd[cols]
+        for r_d, ids in ((rows, ids_a), (b_rows, cells.id[s])):
+            _mutate(cells, r_d, ids, seed, step, sd, rate)
+    bounded = np.flatnonzero(np.isfinite(lo) | np.isfinite(hi))
+    if bounded.size:
+        both = np.concatenate([rows, b_rows])[:, None]
+        block = cells.traits[both, bounded[None, :]]
+        cells.traits[both, bounded[None, :]] = reflect_into(block, lo[bounded], hi[bounded])
     return s

@@ -1,9 +1,11 @@
 """Motility: a persistent random walk biased by field gradients (PhysiCell's form).
 
 Contract:
-    * Each cell keeps a unit motility direction ``d`` (stored in three traits,
-      :data:`DIRECTION_TRAITS`, so it travels with the cell through removal, sorting,
-      division and checkpoints; a zero direction, e.g. of a new cell, is re-drawn at once).
+    * Each cell keeps a unit motility direction ``d``, stored in three bookkeeping columns
+      (role ``state``, :data:`DIRECTION_COLUMNS`, named ``motility_d{x,y,z}`` in the cells
+      table), so it travels with the cell through removal, sorting, division (both daughters
+      copy it; it is never mutated or split like a trait) and checkpoints; a zero direction,
+      e.g. of a new cell, is re-drawn at once.
     * Each mechanics step of ``dt`` min, a live cell with ``speed > 0`` re-orients with
       probability ``1 - exp(-dt / P)`` (``P`` its persistence time, min; ``P <= 0`` re-orients
       every step), drawing ``d = normalise((1 - b) r + b g/|g|)``: ``r`` a uniform random unit
@@ -32,8 +34,10 @@ from invasim.core.rng import uniform
 
 #: rng stream of the motility draws
 STREAM_MOTILITY = 15
-#: the traits that hold the motility direction (unit vector, consecutive columns)
-DIRECTION_TRAITS = ("motility_dx", "motility_dy", "motility_dz")
+#: the ``state`` columns that hold the motility direction (unit vector, consecutive columns)
+DIRECTION_COLUMNS = ("motility_dx", "motility_dy", "motility_dz")
+#: former name, from when the direction was stored as traits
+DIRECTION_TRAITS = DIRECTION_COLUMNS
 #: cells from which the kernel runs in parallel when ``parallel=None``
 PARALLEL_MIN_CELLS = 5000
 _JIT = {"cache": True, "fastmath": False}
@@ -157,14 +161,22 @@ def motility_kernel(
 
 
 def direction_view(cells: Cells) -> np.ndarray:
-    """``[n, 3]`` live view of the motility directions, adding the traits if missing."""
-    if DIRECTION_TRAITS[0] not in cells.trait_names:
-        for name in DIRECTION_TRAITS:
-            cells.add_trait(name, 0.0)
-    c = cells.trait_names.index(DIRECTION_TRAITS[0])
-    if tuple(cells.trait_names[c : c + 3]) != DIRECTION_TRAITS:
-        raise ValueError(f"traits {DIRECTION_TRAITS} must be consecutive columns")
-    return cells.traits[:, c : c + 3]
+    """``[n, 3]`` live view of the motility directions (``state`` columns).
+
+    Adds the columns (default 0: re-drawn at the first step) if missing; columns of these
+    names held as traits (checkpoints and callers from before the ``state`` role) are moved
+    to the ``state`` role with their values, so the cells table reads the same.
+    """
+    for name in DIRECTION_COLUMNS:
+        if cells.role_of(name) is None:
+            cells.add_state(name, 0.0)
+        elif cells.role_of(name) != "state":
+            cells.move_column(name, "state", "copy")
+    names = cells.state_names
+    c = names.index(DIRECTION_COLUMNS[0])
+    if tuple(names[c : c + 3]) != DIRECTION_COLUMNS:
+        raise ValueError(f"state columns {DIRECTION_COLUMNS} must be consecutive")
+    return cells.columns("state")[:, c : c + 3]
 
 
 class Motility:
