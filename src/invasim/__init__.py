@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import os as _os
 
-__version__ = "0.1.0"
-
 #: spin iterations of an idle OpenMP thread before it sleeps (libgomp, Numba's ``omp`` layer),
 #: unless the user set it. libgomp's default (300000) has a waiting thread spin for about a
 #: millisecond; when another process holds a core, the spinning thread takes the core from the
@@ -27,10 +25,22 @@ GOMP_SPINCOUNT = "2000"
 _os.environ.setdefault("GOMP_SPINCOUNT", GOMP_SPINCOUNT)
 
 from invasim.config import Scenario, load_scenario  # noqa: E402
-from invasim.core.simulation import Simulation  # noqa: E402
 from invasim.errors import ConfigError, InvasimError, RunDirError  # noqa: E402
-from invasim.io.run import Run, load_run  # noqa: E402
+from invasim.io.run import Run, load_run, set_notebook_html  # noqa: E402
+from invasim.simulation import Simulation  # noqa: E402
 from invasim.study.results import load_study  # noqa: E402
+from invasim.version import __version__  # noqa: E402
+
+
+def _notebook_html(run: Run) -> str:
+    """A run's HTML view in Jupyter; the figure code is imported at the first display only."""
+    from invasim.viz.report import notebook_html
+
+    return notebook_html(run)
+
+
+# io (below viz) cannot import the report; this package, the top of the stack, wires them
+set_notebook_html(_notebook_html)
 
 __all__ = [
     "ConfigError",

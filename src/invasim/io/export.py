@@ -19,6 +19,9 @@ Contract:
       every other column as point data); ``fields.pvd`` and ``cells.pvd`` index them by
       simulated time (min) for ParaView. VTK strings are ASCII, so units there read ``um``.
     * AnnData: one observation per cell per snapshot, named ``c<id>_s<k>``.
+    * VTK needs the ``vtk`` extra (pyvista), AnnData the ``anndata`` extra; without it the
+      export raises :class:`~invasim.extras.MissingExtraError` (one line naming the extra)
+      before anything is read or written. CSV needs no extra.
     * CSV: ``metrics.csv`` (a copy), ``cells.csv`` (every snapshot, ``time_min`` first),
       ``fields.csv`` (one long table: ``time_min``, voxel centre ``x[, y[, z]]`` µm, one column
       per field) and ``columns.csv`` (table, column, unit, description).
@@ -43,10 +46,14 @@ import pandas as pd
 
 from invasim.core.cells import ALIVE, APOPTOTIC, NECROTIC
 from invasim.errors import InvasimError, RunDirError
+from invasim.extras import require
 from invasim.io.atomic import os_error_line, write_atomic, write_text_atomic
 from invasim.io.run import Run
 
 FORMATS = ("vtk", "anndata", "csv")
+#: the features of the optional formats, as an error about a missing extra names them
+VTK_FEATURE = "invasim export --format vtk"
+ANNDATA_FEATURE = "invasim export --format anndata"
 #: position columns of a cell table, µm
 COORDS = ("x", "y", "z")
 #: identity, lineage, state and clock columns: AnnData ``obs``, never measurements
@@ -292,8 +299,8 @@ def _pvd(entries: Sequence[tuple[float, str]]) -> str:
 
 
 def field_image(run: Run, t: float, fields: Sequence[str]):
-    """The snapshot at ``t`` min of ``fields`` as a :class:`pyvista.ImageData`."""
-    import pyvista as pv
+    """The snapshot at ``t`` min of ``fields`` as a :class:`pyvista.ImageData` (``vtk`` extra)."""
+    pv = require("vtk", "pyvista", VTK_FEATURE)
 
     mesh = run.mesh
     dims = [n + 1 for n in mesh.n] + [1] * (3 - mesh.dim)
@@ -311,8 +318,8 @@ def field_image(run: Run, t: float, fields: Sequence[str]):
 
 
 def cell_points(frame: pd.DataFrame, names: dict[str, list[str]], t: float):
-    """One cell snapshot as a :class:`pyvista.PolyData`: a point per cell, columns as data."""
-    import pyvista as pv
+    """One cell snapshot as a :class:`pyvista.PolyData`: a point per cell (``vtk`` extra)."""
+    pv = require("vtk", "pyvista", VTK_FEATURE)
 
     pts = np.zeros((len(frame), 3))
     for a, c in enumerate(COORDS):
@@ -357,7 +364,11 @@ def export_vtk(
 
     Returns:
         the files written, indexes last.
+
+    Raises:
+        MissingExtraError: pyvista (the ``vtk`` extra) is not installed.
     """
+    require("vtk", "pyvista", VTK_FEATURE)  # before anything is read or staged
     selected = select_times(run, times)
     names = select_fields(run, fields)
     cells = has_cells(run)
@@ -394,10 +405,13 @@ def to_anndata(run: Run, times: Iterable[float] | None = None):
     ``type`` and ``state`` (from ``dead``) as categoricals whose codes are the integer values,
     and ``time_min``. ``obsm["spatial"]``: positions, µm. ``uns``: scenario, model, seed,
     invasim versions, units, snapshot times, type and state names.
-    """
-    import anndata as ad
 
-    from invasim import __version__
+    Raises:
+        MissingExtraError: anndata (the ``anndata`` extra) is not installed.
+    """
+    ad = require("anndata", "anndata", ANNDATA_FEATURE)
+
+    from invasim.version import __version__
 
     if not has_cells(run):
         raise InvasimError(f"{run.path} has no cells; anndata export needs an agent run")
@@ -441,6 +455,7 @@ def export_anndata(
     run: Run, path: str | Path, times: Iterable[float] | None = None, overwrite: bool = False
 ) -> Path:
     """Write the cells of the selected snapshots as one ``.h5ad`` file (:func:`to_anndata`)."""
+    require("anndata", "anndata", ANNDATA_FEATURE)  # before anything is read or checked
     path = Path(path)
     if path.is_dir():
         raise RunDirError(f"--out {path} is a folder; name the .h5ad file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -137,16 +138,34 @@ class Run:
         dt = float(self.meta["dt_min"])
         return [rundir.checkpoint_step(p) * dt for p in rundir.list_checkpoints(self.path)]
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
         """A compact HTML summary for Jupyter: scenario, status, time, seed, last metrics, figure.
 
-        Safe for runs still running or killed: what cannot be read yet is shown as a note.
+        Drawn by the renderer given to :func:`set_notebook_html` (``import invasim`` sets
+        :func:`invasim.viz.report.notebook_html`: the figures live in a layer above this one);
+        ``None`` (Jupyter then shows ``repr``) when none is set. Safe for runs still running
+        or killed: what cannot be read yet is shown as a note.
         """
-        from invasim.viz.report import notebook_html
+        return None if _notebook_html is None else _notebook_html(self)
 
-        return notebook_html(self)
+
+#: the notebook renderer of a run (:meth:`Run._repr_html_`), set by a layer above io
+_notebook_html: Callable[[Run], str] | None = None
+
+
+def set_notebook_html(render: Callable[[Run], str] | None) -> None:
+    """Set how a :class:`Run` shows itself in a notebook: ``render(run)`` returns HTML.
+
+    io reads run directories and draws nothing; the package's ``__init__`` hands it the HTML
+    view of :mod:`invasim.viz.report` here, so the dependency points down, from viz to io.
+    """
+    global _notebook_html
+    _notebook_html = render
 
 
 def load_run(path: str | Path) -> Run:
     """Open a run directory written by :meth:`invasim.Simulation.run` or ``invasim run``."""
     return Run(path)
+
+
+__all__ = ["Run", "load_run", "set_notebook_html"]

@@ -5,7 +5,8 @@ decreases necrosis towards 0 with half-max 3.75 mmHg and Hill power 8". See ``do
 
 * :mod:`~invasim.rules.dictionary`: the signals and behaviours rules may name.
 * :mod:`~invasim.rules.table`: parsing (TOML tables, PhysiCell's ``cell_rules.csv``),
-  validation, conflicts, :func:`describe` and :func:`plot_response`.
+  validation, conflicts, :func:`describe`.
+* :mod:`~invasim.rules.response`: :func:`plot_response`, one rule's response curve.
 * :mod:`~invasim.rules.evaluate`: compiled arrays and the Numba kernel :func:`apply_rules`.
 * :mod:`~invasim.rules.distributions`: per-cell parameters drawn from distributions.
 """
@@ -25,6 +26,7 @@ from invasim.rules.evaluate import (
     evaluate_rules,
     hill,
 )
+from invasim.rules.response import plot_response
 from invasim.rules.table import (
     Rule,
     RuleTable,
@@ -34,7 +36,6 @@ from invasim.rules.table import (
     make_rule,
     parse_rules,
     parse_rules_csv,
-    plot_response,
 )
 
 __all__ = [

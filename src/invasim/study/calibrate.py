@@ -12,7 +12,7 @@ Contract:
       fitted. Empty cells are skipped. Each time must be a whole number of the scenario's
       ``time.dt_min`` and at most ``time.end_min``. Every problem is one-line ConfigError.
     * A particle is simulated in memory (no run directory): the base scenario with the
-      particle's values set, stepped exactly as :class:`~invasim.core.simulation.Simulation`
+      particle's values set, stepped exactly as :class:`~invasim.simulation.Simulation`
       steps it, its metrics read at the observed times; the run's seed derives from the study
       seed and the particle's values. A particle whose scenario does not validate or whose run
       fails gets infinite distance (rejected). Before anything runs, every corner of the prior
@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from invasim.errors import ConfigError, InvasimError, RunDirError
+from invasim.extras import require
 from invasim.io.atomic import write_atomic, write_text_atomic
 from invasim.study.spec import StudySpec, load_plugins, load_study_spec, to_overrides
 
@@ -181,10 +182,10 @@ def simulate_readouts(
 ) -> dict[str, float]:
     """Run a scenario in memory to the last of ``times``; its metrics at each of them.
 
-    The steps are those :meth:`Simulation.run <invasim.core.simulation.Simulation.run>` takes
+    The steps are those :meth:`Simulation.run <invasim.simulation.Simulation.run>` takes
     (time = step × dt), so the readouts equal the run directory's ``metrics.csv`` rows.
     """
-    from invasim.core.simulation import Simulation
+    from invasim.simulation import Simulation
 
     sim = Simulation(config, seed=seed)
     dt = config.time.dt_min
@@ -372,14 +373,9 @@ def calibrate(
     Returns:
         The :class:`Calibration` (also written to the folder).
     """
-    try:
-        import pyabc
-        from pyabc.sampler import DaskDistributedSampler
-    except ImportError as exc:  # pragma: no cover - pyabc is a dependency
-        raise InvasimError(
-            f"calibration needs pyabc ({exc}); install it: pip install pyabc"
-        ) from None
-
+    pyabc = require("studies", "pyabc", "invasim study calibrate")
+    sampler = require("studies", "pyabc.sampler", "invasim study calibrate")
+    require("studies", "distributed", "invasim study calibrate")
     from invasim.config.loader import validate_scenario
     from invasim.study.runner import default_study_dir, open_client
 
@@ -410,7 +406,7 @@ def calibrate(
             population_size=population_size,
             # default_pickle=True: pyabc 0.13's closure path (False) fails to pickle its
             # sampler (KeyError 'client') and the run hangs
-            sampler=DaskDistributedSampler(client, default_pickle=True),
+            sampler=sampler.DaskDistributedSampler(client, default_pickle=True),
         )
         abc.new("sqlite:///" + str(out / ABC_DB), observed_stats(obs))
         history = abc.run(max_nr_populations=populations)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from invasim.config.loader import validate_scenario
 from invasim.config.schema import Scenario
+from invasim.extras import require
 from invasim.study.spec import StudySpec, Vary, coerce
 
 #: spawn keys of the study seed's streams
@@ -106,12 +107,10 @@ def _unit_points(spec: StudySpec) -> np.ndarray:
         b = np.asarray(problem["bounds"], dtype=float)
         return b[:, 0] + u * (b[:, 1] - b[:, 0])
     if d.kind == "sobol":
-        from SALib.sample import sobol
-
+        sobol = require("studies", "SALib.sample.sobol", "a sobol study design")
         second = True if d.calc_second_order is None else d.calc_second_order
         return sobol.sample(problem, int(d.n), calc_second_order=second, seed=seed)  # type: ignore[arg-type]
-    from SALib.sample import morris
-
+    morris = require("studies", "SALib.sample.morris", "a morris study design")
     return morris.sample(
         problem, int(d.trajectories), num_levels=d.levels or 4, seed=seed  # type: ignore[arg-type]
     )

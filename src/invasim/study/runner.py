@@ -38,6 +38,7 @@ import pandas as pd
 
 from invasim.core.progress import CountProgress
 from invasim.errors import ConfigError, InvasimError, RunDirError
+from invasim.extras import require
 from invasim.io.atomic import os_error_line, write_text_atomic
 from invasim.study import results as res
 from invasim.study.spec import StudySpec, load_plugins, load_study_spec, to_overrides
@@ -80,7 +81,7 @@ def build_config(task: dict[str, Any]):
 
 def execute_run(task: dict[str, Any]) -> list[dict[str, Any]]:
     """Run one study run in its directory; returns its table rows (see :func:`run_rows`)."""
-    from invasim.core.simulation import Simulation
+    from invasim.simulation import Simulation
 
     with _RUN_LOCK:
         t0 = time.perf_counter()
@@ -128,15 +129,15 @@ def default_study_dir(name: str) -> Path:
 
 def _spec_text(spec: StudySpec) -> str:
     """The resolved spec as TOML: top-level values, then one table per section."""
-    from invasim.config.loader import _toml_key, _toml_value
+    from invasim.config.loader import toml_key, toml_value
 
     lines = [f"# invasim study {spec.name!r}, resolved", ""]
 
     def emit(table: dict[str, Any], path: list[str]) -> None:
         scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
         if path and (scalars or not table):  # no header for a table of tables only
-            lines.append("[" + ".".join(_toml_key(p) for p in path) + "]")
-        lines.extend(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in scalars.items())
+            lines.append("[" + ".".join(toml_key(p) for p in path) + "]")
+        lines.extend(f"{toml_key(k)} = {toml_value(v)}" for k, v in scalars.items())
         if scalars or (path and not table):
             lines.append("")
         for k, v in table.items():
@@ -212,10 +213,14 @@ def run_study(
 
     Returns:
         The table, as :func:`~invasim.study.load_study` reads it.
+
+    Raises:
+        MissingExtraError: Dask (the ``studies`` extra) is not installed; nothing is written.
     """
     from invasim.config.loader import validate_scenario
     from invasim.study.design import expand
 
+    require("studies", "distributed", "invasim study run")  # before the folder is made
     if not isinstance(spec, StudySpec):
         spec = load_study_spec(spec)
     base, base_dir = spec.base_data()
@@ -263,7 +268,7 @@ def run_study(
 
 
 def _execute(client, todo, threads, writer, progress, name, total) -> None:
-    from distributed import as_completed
+    from distributed import as_completed  # open_client made sure the 'studies' extra is here
 
     for task in todo:
         task["threads"] = threads
@@ -367,10 +372,9 @@ def build_jobqueue_cluster(kind: str, options: dict[str, Any] | None = None):
         ConfigError: an unknown kind or option, or a missing one (``cores``, ``memory``), in
             one line.
     """
-    import dask_jobqueue
-
     if kind not in JOBQUEUE_KINDS:
         raise ConfigError(f"--jobqueue {kind!r}: choose one of {', '.join(JOBQUEUE_KINDS)}")
+    dask_jobqueue = require("studies", "dask_jobqueue", f"invasim study run --jobqueue {kind}")
     cls = getattr(dask_jobqueue, JOBQUEUE_KINDS[kind])
     try:
         return cls(**(options or {}))
@@ -402,8 +406,8 @@ def open_client(
     Dask thread each (default: the cores, at most ``n_tasks``); each run uses ``cores //
     workers`` Numba threads.
     """
-    from distributed import Client, LocalCluster
-
+    distributed = require("studies", "distributed", "running a study on Dask")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if scheduler and jobqueue:
         raise InvasimError("--scheduler and --jobqueue exclude each other: choose one")
     if workers is not None and workers < 1:

@@ -37,6 +37,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from invasim.errors import ConfigError
+from invasim.extras import require
 from invasim.io.atomic import write_atomic, write_text_atomic
 
 #: bootstrap resamples behind every confidence interval
@@ -178,8 +179,7 @@ def sobol_table(
     Raises:
         ConfigError: ``y`` has not the length the design needs.
     """
-    from SALib.analyze import sobol
-
+    sobol = require("studies", "SALib.analyze.sobol", "Sobol sensitivity analysis")
     names = list(problem["names"])
     d = len(names)
     per = 2 * d + 2 if calc_second_order else d + 2
@@ -280,8 +280,7 @@ def morris_table(
     Raises:
         ConfigError: the sample does not have ``r (D+1)`` rows.
     """
-    from SALib.analyze import morris
-
+    morris = require("studies", "SALib.analyze.morris", "Morris sensitivity analysis")
     names = list(problem["names"])
     d = len(names)
     x = np.asarray(x, dtype=float)

@@ -47,11 +47,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from invasim.config.loader import (
-    _toml_value,
-    _validate,
     apply_overrides,
     builtin_names,
     read_scenario_data,
+    toml_value,
+    validate_model,
     validate_scenario,
 )
 from invasim.config.schema import Scenario
@@ -255,7 +255,7 @@ def _flatten(table: Any, prefix: str = "", leaf_tables: bool = False) -> Any:
 
 def to_overrides(values: dict[str, Any]) -> list[str]:
     """``{"time.end_min": 10.0}`` -> ``["time.end_min=10.0"]`` (TOML-typed, as ``--set``)."""
-    return [f"{key}={_toml_value(value)}" for key, value in values.items()]
+    return [f"{key}={toml_value(value)}" for key, value in values.items()]
 
 
 def load_study_spec(
@@ -305,7 +305,7 @@ def validate_study_data(
     raw_vary = data.pop("vary", {})
     if not isinstance(raw_vary, dict):
         raise ConfigError(f"{origin}: vary must be a table of dotted keys, got {raw_vary!r}")
-    spec = _validate(StudySpec, data, origin)
+    spec = validate_model(StudySpec, data, origin)
     assert isinstance(spec, StudySpec)
     vary: dict[str, Vary] = {}
     for key, table in _flatten(raw_vary, leaf_tables=True).items():
@@ -314,7 +314,7 @@ def validate_study_data(
                 f"{origin}: vary.{key} = {table!r}: expected a table with values, range + steps,"
                 " or bounds"
             )
-        item = _validate(Vary, table, origin, f"vary.{key}")
+        item = validate_model(Vary, table, origin, f"vary.{key}")
         assert isinstance(item, Vary)
         vary[key] = item
     spec.vary = vary

@@ -37,15 +37,15 @@ from matplotlib.lines import Line2D
 
 from invasim.errors import RunDirError
 from invasim.io.run import Run
-from invasim.viz.summary import (
-    _RC,
+from invasim.viz.common import (
     DPI,
-    _fmt_time,
-    _length_unit,
-    _range,
-    _snapshots,
-    _time_unit,
-    _value_label,
+    RC,
+    fmt_time,
+    length_unit,
+    snapshots,
+    time_unit,
+    value_label,
+    value_range,
 )
 
 #: live-cell colour of type ``i``: ``TYPE_COLOURS[i % 7]`` (Okabe–Ito, ordered so the first
@@ -147,7 +147,8 @@ def read_cells(run: Run, index: int, extra: Sequence[str] = ()) -> pd.DataFrame 
 
 
 # -- drawing -----------------------------------------------------------------------------------
-def _darker(rgba: np.ndarray, f: float = 0.55) -> np.ndarray:
+def darker(rgba: np.ndarray, f: float = 0.55) -> np.ndarray:
+    """Edge colours: ``[n, 4]`` RGBA colours with their RGB scaled by ``f``."""
     out = rgba.copy()
     out[:, :3] *= f
     return out
@@ -217,17 +218,17 @@ def draw_cells(
         if norm is not None:
             coll.set_norm(norm)
         else:
-            coll.set_clim(*_range([values]))
+            coll.set_clim(*value_range([values]))
         coll.set_edgecolor("face")
     else:
         coll.set_facecolor(faces)
-        coll.set_edgecolor(_darker(faces))
-    coll.set_linewidth(_edge_width(ax, float(np.median(d)) if n else 0.0))
+        coll.set_edgecolor(darker(faces))
+    coll.set_linewidth(edge_width(ax, float(np.median(d)) if n else 0.0))
     ax.add_collection(coll, autolim=False)
     return coll
 
 
-def _edge_width(ax, diameter: float) -> float:
+def edge_width(ax, diameter: float) -> float:
     """Edge line width (points): thin, and none when the discs are only a few pixels wide."""
     fig = ax.get_figure(root=True)
     x0, x1 = ax.get_xlim()
@@ -259,7 +260,7 @@ def setup_axes(ax, run: Run, lunit: tuple[str, float], background: np.ndarray | 
 def panel_title(frame: pd.DataFrame | None, t_min: float, tunit: tuple[str, float],
                 n_drawn: int | None, dim: int) -> str:
     """``t = … · N live`` (3-D: and how many cells the slice cuts)."""
-    head = _fmt_time(t_min, *tunit)
+    head = fmt_time(t_min, *tunit)
     if frame is None:
         return f"{head} · no cells recorded"
     live = int((frame["dead"] == 0).sum()) if "dead" in frame else len(frame)
@@ -334,13 +335,13 @@ def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str =
     name = background_field(run) if field == "auto" else field
     if name is not None and name not in run.field_names:
         raise ValueError(f"unknown field {name!r}; this run has {', '.join(run.field_names)}")
-    bg = _snapshots(run, [name], [k])[name][0] if name is not None else None
-    lunit = _length_unit(max(mesh.extent))
-    tunit = _time_unit(float(times[-1]))
+    bg = snapshots(run, [name], [k])[name][0] if name is not None else None
+    lunit = length_unit(max(mesh.extent))
+    tunit = time_unit(float(times[-1]))
     z0 = float(mesh.centers("z")[mesh.nz // 2]) if mesh.dim == 3 else 0.0
     names = type_names(run.meta)
 
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(RC):
         own = ax is None
         if own:
             ratio = float(np.clip(mesh.extent[1] / mesh.extent[0], 0.25, 4.0))
@@ -349,7 +350,7 @@ def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str =
             ax = fig.add_subplot()
         else:
             fig = ax.get_figure(root=True)
-        vmin, vmax = _range([bg]) if bg is not None else (0.0, 1.0)
+        vmin, vmax = value_range([bg]) if bg is not None else (0.0, 1.0)
         im = setup_axes(ax, run, lunit, bg, vmin, vmax)
         ax.set_ylabel(f"y [{lunit[0]}]")
         coll = draw_cells(ax, frame, dim=mesh.dim, z0=z0, per_um=lunit[1], color_by=color_by)
@@ -360,7 +361,7 @@ def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str =
                 fig.colorbar(coll, ax=ax, label=color_by, shrink=0.8, pad=0.02)
             if im is not None:
                 info = run.field_info[name]
-                fig.colorbar(im, ax=ax, label=_value_label(name, info.get("unit", ""), 30),
+                fig.colorbar(im, ax=ax, label=value_label(name, info.get("unit", ""), 30),
                              shrink=0.8, pad=0.02)
             if color_by in ("state", "type"):
                 fig.legend(handles=legend_handles([frame], names, color_by),

@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from invasim.errors import ConfigError, RunDirError
 from invasim.io.atomic import write_atomic
 from invasim.io.run import Run, load_run
-from invasim.viz.summary import _time_unit
+from invasim.viz.common import time_unit
 
 #: Okabe & Ito (2008) colour-blind-safe palette, black last
 OKABE_ITO = (
@@ -176,7 +176,7 @@ def plot_comparison(
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     span = float(table["time_min"].max() - table["time_min"].min()) if len(table) else 0.0
-    unit, per = _time_unit(span)
+    unit, per = time_unit(span)
     for ax, m in zip(axes, metrics, strict=False):
         for i, arm in enumerate(arms):
             colour = OKABE_ITO[i % len(OKABE_ITO)]

@@ -42,7 +42,15 @@ from invasim.core.mesh import Mesh
 from invasim.errors import ConfigError, RunDirError
 from invasim.io.run import Run
 from invasim.viz import cells as vc
-from invasim.viz.summary import _RC, CMAPS, _length_unit, _range, _snapshots, _value_label
+from invasim.viz.common import (
+    CMAPS,
+    RC,
+    frame_time_unit,
+    length_unit,
+    snapshots,
+    value_label,
+    value_range,
+)
 
 #: the categorical colour-by modes; any numeric column of the cell table is allowed too
 CATEGORIES = ("type", "state", "phase", "clone")
@@ -126,10 +134,6 @@ def value_columns(run: Run) -> list[str]:
             and (pa.types.is_integer(f.type) or pa.types.is_floating(f.type))]
 
 
-def _time_unit(span_min: float) -> tuple[str, float]:
-    return ("h", 60.0) if span_min <= 4 * 1440.0 else ("days", 1440.0)
-
-
 def _even(x: float) -> int:
     return max(2, 2 * int(round(x / 2.0)))
 
@@ -138,7 +142,7 @@ def _phase_labels(run: Run) -> list[str]:
     """Phase names by index, from the run's scenario (``"phase k"`` where unknown)."""
     try:
         types = run.config.model_params.cell_types.values()
-        cycles = [ct.cycle_model().phases for ct in types]
+        cycles = [ct.cycle.cycle_model().phases for ct in types]
     except Exception:  # a hand-made run, or a model without cycles: indices only
         return []
     out = []
@@ -205,7 +209,7 @@ def _value_limits(run: Run, column: str, n: int) -> tuple[float, float]:
         f = vc.read_cells(run, k, (column,))
         if f is not None and column in f:
             arrays.append(f[column].to_numpy(dtype=float))
-    return _range(arrays)
+    return value_range(arrays)
 
 
 def plan_frames(run: Run, field: str | None = None, color_by: str | None = "type",
@@ -251,12 +255,12 @@ def plan_frames(run: Run, field: str | None = None, color_by: str | None = "type
     if field is not None:
         lo, hi = math.inf, -math.inf
         for k in range(len(times)):
-            a = _snapshots(run, [field], [k])[field][0]
+            a = snapshots(run, [field], [k])[field][0]
             a = a[np.isfinite(a)]
             if a.size:
                 lo, hi = min(lo, float(a.min())), max(hi, float(a.max()))
-        vlim = _range([np.array([lo, hi])]) if lo <= hi else (0.0, 1.0)
-        label = _value_label(field, run.field_info[field].get("unit", ""), 28)
+        vlim = value_range([np.array([lo, hi])]) if lo <= hi else (0.0, 1.0)
+        label = value_label(field, run.field_info[field].get("unit", ""), 28)
     classes, lookups, other_used, value_lim = (), (), False, None
     if color_by in CATEGORIES:
         classes, lookups, other_used = _classes(run, color_by, len(times))
@@ -275,7 +279,8 @@ def plan_frames(run: Run, field: str | None = None, color_by: str | None = "type
         path=str(run.path), kind=kind, times=times, mesh=(mesh.dim, tuple(mesh.n), mesh.h),
         field=field, field_label=label, cmap=cmap, vlim=vlim, color_by=color_by,
         classes=classes, lookups=lookups, other_used=other_used, value_lim=value_lim,
-        time_unit=_time_unit(times[-1] - times[0]), size_px=(_even(w_in * dpi), _even(h_in * dpi)),
+        time_unit=frame_time_unit(times[-1] - times[0]),
+        size_px=(_even(w_in * dpi), _even(h_in * dpi)),
         dpi=int(dpi), title="  ·  ".join(p for p in parts if p),
     )
 
@@ -305,7 +310,8 @@ def classify(plan: FramePlan, frame: pd.DataFrame) -> np.ndarray:
     return idx
 
 
-def _draw_cells(ax, plan: FramePlan, frame: pd.DataFrame, z0: float):
+def draw_plan_cells(ax, plan: FramePlan, frame: pd.DataFrame, z0: float):
+    """Draw a cell table into ``ax`` (µm) as ``plan`` colours it; returns the collection and n."""
     cells, radius = vc.slice_cells(frame, plan.mesh[0], z0)
     n = len(cells)
     xy = np.column_stack([cells["x"].to_numpy(float), cells["y"].to_numpy(float)])
@@ -322,13 +328,14 @@ def _draw_cells(ax, plan: FramePlan, frame: pd.DataFrame, z0: float):
         table = np.array([to_rgba(c) for _, c in plan.classes])
         faces = table[classify(plan, cells)] if n else np.zeros((0, 4))
         coll.set_facecolor(faces)
-        coll.set_edgecolor(vc._darker(faces))
-    coll.set_linewidth(vc._edge_width(ax, float(np.median(d)) if n else 0.0))
+        coll.set_edgecolor(vc.darker(faces))
+    coll.set_linewidth(vc.edge_width(ax, float(np.median(d)) if n else 0.0))
     ax.add_collection(coll, autolim=False)
     return coll, n
 
 
-def _scale_bar(ax, length_um: float) -> None:
+def scale_bar(ax, length_um: float) -> None:
+    """A scale bar of a round length near a fifth of ``length_um`` (µm, mm from 1 mm)."""
     from matplotlib.font_manager import FontProperties
     from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 
@@ -343,7 +350,8 @@ def _scale_bar(ax, length_um: float) -> None:
     ax.add_artist(sb)
 
 
-def _corner(ax, text: str, loc: str) -> None:
+def corner_text(ax, text: str, loc: str) -> None:
+    """``text`` in a pale box in corner ``loc`` (``"upper left"``...) of ``ax``."""
     box = AnchoredText(text, loc=loc, prop={"size": 10}, frameon=True, pad=0.3, borderpad=0.5)
     box.patch.set(alpha=0.8, edgecolor="none")
     ax.add_artist(box)
@@ -355,18 +363,18 @@ def _draw(fig: Figure, plan: FramePlan, k: int) -> None:
     run = Run(plan.path)
     t = plan.times[k]
     when = f"t = {t / plan.time_unit[1]:.4g} {plan.time_unit[0]}"
-    arr = _snapshots(run, [plan.field], [k])[plan.field][0] if plan.field else None
+    arr = snapshots(run, [plan.field], [k])[plan.field][0] if plan.field else None
     fig.text(0.015, 0.975, plan.title, ha="left", va="top", fontsize=11)
     if plan.kind == "line":
         ax = fig.add_axes((0.11, 0.13, 0.85, 0.76))
-        lu, per = _length_unit(mesh.extent[0])
+        lu, per = length_unit(mesh.extent[0])
         ax.plot(mesh.centers("x") / per, arr, color=mpl.colormaps["viridis"](0.35), lw=2)
         pad = 0.05 * (plan.vlim[1] - plan.vlim[0])
         ax.set_xlim(0.0, mesh.extent[0] / per)
         ax.set_ylim(plan.vlim[0] - pad, plan.vlim[1] + pad)
         ax.set_xlabel(f"x [{lu}]")
         ax.set_ylabel(plan.field_label)
-        _corner(ax, when, "upper right")
+        corner_text(ax, when, "upper right")
         return
     ax = fig.add_axes((0.02, 0.03, 0.64, 0.88))
     ax.set_xlim(0.0, mesh.extent[0])
@@ -389,7 +397,7 @@ def _draw(fig: Figure, plan: FramePlan, k: int) -> None:
         if frame is None:
             when += "\nno cells recorded"
         else:
-            coll, drawn = _draw_cells(ax, plan, frame, z0)
+            coll, drawn = draw_plan_cells(ax, plan, frame, z0)
             live = int((frame["dead"] == 0).sum()) if "dead" in frame else len(frame)
             when += f"\n{live:,} live cells" + (f", {drawn:,} in the slice" if dim == 3 else "")
         if plan.value_lim is not None:
@@ -398,14 +406,15 @@ def _draw(fig: Figure, plan: FramePlan, k: int) -> None:
                          cax=cax, label=plan.color_by)
         else:
             shown = plan.classes if plan.other_used else plan.classes[:-1]
-            fig.legend(handles=[_handle(c, lab) for lab, c in shown], loc="upper left",
+            fig.legend(handles=[legend_handle(c, lab) for lab, c in shown], loc="upper left",
                        bbox_to_anchor=(0.68, 0.92), frameon=False,
                        title=f"cells by {plan.color_by}")
-    _corner(ax, when, "upper left")
-    _scale_bar(ax, float(mesh.extent[0]))
+    corner_text(ax, when, "upper left")
+    scale_bar(ax, float(mesh.extent[0]))
 
 
-def _handle(colour: str, label: str) -> Line2D:
+def legend_handle(colour: str, label: str) -> Line2D:
+    """A legend entry: a disc of ``colour`` with a darker edge."""
     face = to_rgba(colour)
     edge = tuple(c * 0.55 for c in face[:3]) + (1.0,)
     return Line2D([], [], ls="", marker="o", ms=8, mfc=face, mec=edge, mew=0.6, label=label)
@@ -414,7 +423,7 @@ def _handle(colour: str, label: str) -> Line2D:
 def render_frame(plan: FramePlan, k: int) -> np.ndarray:
     """Frame ``k`` of ``plan`` as an ``[H, W, 3]`` uint8 RGB array of ``plan.size_px``."""
     w, h = plan.size_px
-    with mpl.rc_context({**_RC, "font.size": 10}):
+    with mpl.rc_context({**RC, "font.size": 10}):
         fig = Figure(figsize=(w / plan.dpi, h / plan.dpi), dpi=plan.dpi, facecolor="white")
         canvas = FigureCanvasAgg(fig)
         _draw(fig, plan, k)

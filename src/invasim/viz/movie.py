@@ -6,9 +6,10 @@ Contract:
       the output, in parallel worker processes (``spawn``, so it is safe whatever threads the
       caller runs; in this process for short movies or where no worker can start), then
       encodes them: H.264 in an MP4 (yuv420p, even frame sizes, through the ``ffmpeg`` binary
-      that ships inside the ``imageio-ffmpeg`` wheel), or an animated GIF (Pillow) when asked
-      for, or when the H.264 encoder is missing or fails; then it issues one
-      :class:`MovieFallbackWarning` line saying so.
+      that ships inside the ``imageio-ffmpeg`` wheel, the ``movies`` extra), or an animated GIF
+      (Pillow) when asked for, or when the H.264 encoder is missing (no ``movies`` extra) or
+      fails; then it issues one :class:`MovieFallbackWarning` line saying so (and, without the
+      extra, how to install it).
     * The output is written whole or not at all (a temporary file beside it, then a rename);
       the frame folder is removed whatever happens.
     * A progress bar over frames (rendering, then encoding) on standard error, only when asked
@@ -29,6 +30,7 @@ import numpy as np
 
 from invasim.core.progress import CountProgress
 from invasim.errors import ConfigError, InvasimError, RunDirError
+from invasim.extras import MissingExtraError, require
 from invasim.io.atomic import os_error_line
 from invasim.io.run import Run, load_run
 from invasim.viz.frames import FramePlan, plan_frames, render_to_file
@@ -147,8 +149,7 @@ def _atomic_path(out: Path) -> Iterator[Path]:
 
 def _encode_mp4(paths: Sequence[Path], out: Path, plan: FramePlan, fps: float, advance) -> None:
     """H.264 MP4; raises on any failure of the encoder (the caller falls back to GIF)."""
-    import imageio_ffmpeg
-
+    imageio_ffmpeg = require("movies", "imageio_ffmpeg", "H.264 encoding")
     imageio_ffmpeg.get_ffmpeg_exe()  # RuntimeError when no binary is found
     with _atomic_path(out) as tmp:
         writer = imageio_ffmpeg.write_frames(
@@ -239,6 +240,8 @@ def write_movie(run: Run | str | Path, out: str | Path | None = None, field: str
                 try:
                     _encode_mp4(paths, out, plan, fps, advance)
                     return out
+                except MissingExtraError as exc:  # a lean install: a GIF, and how to get MP4s
+                    reason = str(exc)
                 except InvasimError:
                     raise
                 except Exception as exc:  # no encoder, or ffmpeg failed: whatever it raised

@@ -14,7 +14,7 @@ Contract:
       agree. A legend or a colour bar for the cells, a colour bar for the field, a scale bar in
       µm (mm from 1 mm), and the simulated time in hours (runs up to 4 days) or days.
     * Beside it (``metrics=True``) up to :data:`MAX_PANELS` metric panels over time, lengths
-      together (:mod:`invasim.viz.summary`'s grouping), with a dashed line and a ring on every
+      together (:func:`invasim.viz.panels.metric_groups`), with a dashed line and a ring on every
       curve at T.
     * Errors are :class:`~invasim.errors.InvasimError` of one line: an unknown field or
       colouring (listing the allowed ones), a time that is not a snapshot (naming the range).
@@ -35,16 +35,16 @@ from invasim.io.atomic import write_atomic
 from invasim.io.run import Run
 from invasim.viz import cells as vc
 from invasim.viz import frames as vf
-from invasim.viz.summary import (
-    _FORMATS,
-    _RC,
-    _TITLED,
-    _constants,
-    _length_unit,
-    _metric_groups,
-    _metric_panel,
-    _snapshots,
+from invasim.viz.common import (
+    IMAGE_FORMATS,
+    RC,
+    TITLED_FORMATS,
+    frame_time_unit,
+    intervention_bands,
+    length_unit,
+    snapshots,
 )
+from invasim.viz.panels import constant_metrics, metric_groups, metric_panel
 
 #: resolution of written figures, dots per inch (publication quality)
 DPI = 300
@@ -78,10 +78,10 @@ def _when(plan_: vf.FramePlan, t_min: float) -> str:
 def _map_panel(sf, ax, run: Run, p: vf.FramePlan, k: int) -> None:
     """The cells or the field at snapshot ``k`` with legend, colour bars and scale bar."""
     mesh = run.mesh
-    arr = _snapshots(run, [p.field], [k])[p.field][0] if p.field else None
+    arr = snapshots(run, [p.field], [k])[p.field][0] if p.field else None
     when = _when(p, p.times[k])
     if p.kind == "line":
-        lu, per = _length_unit(mesh.extent[0])
+        lu, per = length_unit(mesh.extent[0])
         ax.plot(mesh.centers("x") / per, arr, color=mpl.colormaps["viridis"](0.35), lw=1.6)
         pad = 0.05 * (p.vlim[1] - p.vlim[0])
         ax.set_xlim(0.0, mesh.extent[0] / per)
@@ -89,7 +89,7 @@ def _map_panel(sf, ax, run: Run, p: vf.FramePlan, k: int) -> None:
         ax.set_xlabel(f"x [{lu}]")
         ax.set_ylabel(p.field_label)
         ax.grid(alpha=0.25, lw=0.5)
-        vf._corner(ax, when, "upper right")
+        vf.corner_text(ax, when, "upper right")
         return
     ax.set_xlim(0.0, mesh.extent[0])
     ax.set_ylim(0.0, mesh.extent[1])
@@ -111,7 +111,7 @@ def _map_panel(sf, ax, run: Run, p: vf.FramePlan, k: int) -> None:
         if frame is None:
             when += "\nno cells recorded"
         else:
-            _, drawn = vf._draw_cells(ax, p, frame, z0)
+            _, drawn = vf.draw_plan_cells(ax, p, frame, z0)
             live = int((frame["dead"] == 0).sum()) if "dead" in frame else len(frame)
             when += f"\n{live:,} live cells" + (f", {drawn:,} in the slice" if mesh.dim == 3
                                                  else "")
@@ -122,11 +122,11 @@ def _map_panel(sf, ax, run: Run, p: vf.FramePlan, k: int) -> None:
         else:
             shown = p.classes if p.other_used else p.classes[:-1]
             if shown:
-                sf.legend(handles=[vf._handle(c, lab) for lab, c in shown],
+                sf.legend(handles=[vf.legend_handle(c, lab) for lab, c in shown],
                           loc="outside lower center", ncols=min(len(shown), 4), frameon=False,
                           title=f"cells by {p.color_by}", handletextpad=0.2, columnspacing=1.0)
-    vf._corner(ax, when, "upper left")
-    vf._scale_bar(ax, float(mesh.extent[0]))
+    vf.corner_text(ax, when, "upper left")
+    vf.scale_bar(ax, float(mesh.extent[0]))
 
 
 def _mark(ax, t: float) -> None:
@@ -151,15 +151,15 @@ def _metric_column(sf, run: Run, p: vf.FramePlan, t_min: float) -> bool:
         return False
     if len(metrics) == 0:
         return False
-    constants = _constants(metrics)
+    constants = constant_metrics(metrics)
     metrics = metrics.drop(columns=list(constants))
-    groups = _metric_groups(metrics, MAX_PANELS)
+    groups = metric_groups(metrics, MAX_PANELS)
     if not groups:
         return False
-    lunit = _length_unit(max(run.mesh.extent))
+    lunit = length_unit(max(run.mesh.extent))
     axes = sf.subplots(len(groups), 1, sharex=True, squeeze=False)[:, 0]
     for j, (ax, group) in enumerate(zip(axes, groups, strict=True)):
-        _metric_panel(ax, metrics, group, p.time_unit, lunit)
+        metric_panel(ax, metrics, group, p.time_unit, lunit, intervention_bands(run))
         _mark(ax, t_min / p.time_unit[1])
         if j < len(groups) - 1:
             ax.set_xlabel("")
@@ -196,7 +196,7 @@ def plot_snapshot(run: Run, time_min: float | None = None, color_by: str | None 
     p = frame_plan if frame_plan is not None else plan(run, color_by, field, dpi)
     t = p.times[k]
     line = p.kind == "line"
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(RC):
         height = 3.2 if line and not metrics else HEIGHT_IN
         fig = Figure(figsize=(WIDTH_IN if metrics else WIDTH_IN * 0.62, height), dpi=dpi,
                      layout="constrained", facecolor="white")
@@ -226,21 +226,21 @@ def plot_metrics(run: Run, dpi: int = 100, ncols: int = 3) -> Figure | None:
         return None
     if len(metrics) == 0:
         return None
-    constants = _constants(metrics)
-    groups = _metric_groups(metrics.drop(columns=list(constants)), 64)
+    constants = constant_metrics(metrics)
+    groups = metric_groups(metrics.drop(columns=list(constants)), 64)
     if not groups:
         return None
     span = float(metrics["time_min"].max() - metrics["time_min"].min())
-    tunit = vf._time_unit(span)
-    lunit = _length_unit(max(run.mesh.extent))
+    tunit = frame_time_unit(span)
+    lunit = length_unit(max(run.mesh.extent))
     ncols = max(1, min(ncols, len(groups)))
     nrows = -(-len(groups) // ncols)
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(RC):
         fig = Figure(figsize=(WIDTH_IN * ncols / 3 + 0.6, 2.3 * nrows + 0.4), dpi=dpi,
                      layout="constrained", facecolor="white")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         for ax, group in zip(axes, groups, strict=False):
-            _metric_panel(ax, metrics, group, tunit, lunit)
+            metric_panel(ax, metrics, group, tunit, lunit, intervention_bands(run))
         for ax in axes[len(groups):]:
             ax.set_axis_off()
         if constants:
@@ -277,13 +277,13 @@ def write_plot(run: Run, out: Path | str | None = None, time_min: float | None =
     t = float(run.times[k])
     path = Path(out) if out is not None else run.path / default_name(t, color_by, field)
     fmt = path.suffix.lower().lstrip(".") or "png"
-    supported = [f for f in _FORMATS if f in FigureCanvasAgg.get_supported_filetypes()]
+    supported = [f for f in IMAGE_FORMATS if f in FigureCanvasAgg.get_supported_filetypes()]
     if fmt not in supported:
         raise RunDirError(f"cannot write {path}: unknown image format {fmt!r}; use one of "
                           f"{', '.join(supported)}")
     fig = plot_snapshot(run, t, color_by, field, dpi=dpi)
     title = f"invasim figure of {run.meta.get('scenario_name', run.path.name)} at t = {t:g} min"
-    extra = {"metadata": {"Title": title}} if fmt in _TITLED else {}
+    extra = {"metadata": {"Title": title}} if fmt in TITLED_FORMATS else {}
     write_atomic(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, **extra))
     return path
 

@@ -167,12 +167,12 @@ def _unit(key: str, doc: str) -> tuple[str, str]:
 
 
 def _value_text(value: Any) -> str:
-    from invasim.config.loader import _toml_value
+    from invasim.config.loader import toml_value
 
     if isinstance(value, str):
         return value
     try:
-        return _toml_value(value)
+        return toml_value(value)
     except TypeError:
         return str(value)
 
@@ -184,7 +184,7 @@ def parameter_rows(run: Run) -> list[dict[str, str]]:
     does), so every default is filled in and described; a scenario that no longer validates
     is listed as stored, without descriptions. Empty for a run without a stored scenario.
     """
-    from invasim.config.loader import _field_doc
+    from invasim.config.loader import field_doc
 
     raw = run.meta.get("scenario")
     if not isinstance(raw, Mapping):
@@ -223,7 +223,7 @@ def parameter_rows(run: Run) -> list[dict[str, str]]:
                 else:
                     row(dotted, value, "", table)
                 continue
-            doc = _field_doc(schema, key) if schema is not None else ""
+            doc = field_doc(schema, key) if schema is not None else ""
             if isinstance(value, Mapping) and value:
                 field = getattr(schema, "model_fields", {}).get(key) if schema else None
                 model, inner = _resolve(field.annotation) if field is not None else (None, None)
@@ -330,13 +330,13 @@ def _metrics_section(run: Run) -> str:
 
 def select_times(run: Run, times: Sequence[float] | None) -> list[float]:
     """The snapshot times shown: ``times`` checked against the run, or evenly spaced ones."""
-    from invasim.viz.summary import _pick
+    from invasim.viz.common import pick
 
     have = run.times
     if len(have) == 0:
         return []
     if times is None:
-        return [float(have[k]) for k in _pick(len(have), N_SNAPSHOTS)]
+        return [float(have[k]) for k in pick(len(have), N_SNAPSHOTS)]
     return [float(have[run.time_index(float(t))]) for t in times]
 
 
@@ -413,7 +413,7 @@ def _movie_section(run: Run, out: Path, movie: bool, progress: bool) -> str:
 
 
 def _provenance_section(run: Run) -> str:
-    from invasim import __version__
+    from invasim.version import __version__
 
     meta = run.meta
     items: list[tuple[str, str, str]] = [
@@ -462,7 +462,7 @@ def report_html(run: Run, times: Sequence[float] | None = None, *, out: Path | N
     Raises:
         RunDirError: a time that is not a snapshot, or a run that cannot be read.
     """
-    from invasim import __version__
+    from invasim.version import __version__
 
     out = Path(out) if out is not None else run.path / "report.html"
     shown = select_times(run, times)  # checks the times before any slow work

@@ -24,7 +24,6 @@ Contract:
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import matplotlib as mpl
@@ -36,7 +35,25 @@ from matplotlib.figure import Figure, SubFigure
 from invasim.errors import RunDirError
 from invasim.io.atomic import write_atomic
 from invasim.io.run import Run
-from invasim.io.rundir import FIELDS_ZARR, METRICS_CSV, SUMMARY_PNG
+from invasim.io.rundir import METRICS_CSV, SUMMARY_PNG
+from invasim.viz import cells as vc
+from invasim.viz.common import (
+    CMAPS,
+    DPI,
+    IMAGE_FORMATS,
+    RC,
+    TITLED_FORMATS,
+    fmt_time,
+    intervention_bands,
+    length_unit,
+    pick,
+    pretty,
+    snapshots,
+    time_unit,
+    value_label,
+    value_range,
+)
+from invasim.viz.panels import constant_metrics, metric_groups, metric_panel
 
 #: the most fields drawn (the first ones in the model's order)
 MAX_FIELDS = 4
@@ -44,112 +61,6 @@ MAX_FIELDS = 4
 MAX_TIMES = 4
 #: the most snapshot times drawn as lines (1-D)
 MAX_LINES = 6
-#: resolution of the written image, dots per inch
-DPI = 150
-#: perceptually uniform, colour-blind-safe colour maps, one per field row
-CMAPS = ("viridis", "magma", "cividis", "plasma")
-
-#: image formats write_summary offers (those needing no LaTeX or raw buffers)
-_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
-#: formats whose files can carry a title
-_TITLED = ("png", "pdf", "svg", "svgz", "ps", "eps")
-
-_RC = {
-    "font.size": 9,
-    "axes.titlesize": 9,
-    "axes.labelsize": 9,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 8,
-    "figure.titlesize": 12,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-}
-
-
-# -- units -------------------------------------------------------------------------------------
-def _length_unit(extent_um: float) -> tuple[str, float]:
-    """Display unit for lengths and µm per unit: mm when the domain is longer than 5 mm."""
-    return ("mm", 1000.0) if extent_um > 5000.0 else ("µm", 1.0)
-
-
-def _time_unit(span_min: float) -> tuple[str, float]:
-    """Display unit for times and minutes per unit, by the length of the run."""
-    if span_min <= 180.0:
-        return "min", 1.0
-    if span_min <= 4 * 24 * 60.0:
-        return "h", 60.0
-    if span_min <= 3 * 365 * 1440.0:
-        return "days", 1440.0
-    return "years", 365.25 * 1440.0
-
-
-def _fmt_time(t_min: float, unit: str, per: float) -> str:
-    return f"t = {t_min / per:.3g} {unit}"
-
-
-def _value_label(name: str, unit: str, width: int | None = None) -> str:
-    """``name [unit]``; a dimensionless ``1 (what)`` unit reads ``name (what)``.
-
-    ``width``: wrap onto lines of about that many characters (colour bars are short).
-    """
-    unit = (unit or "").strip()
-    if unit in ("", "1"):
-        label = f"{name} (dimensionless)"
-    elif unit.startswith("1 (") and unit.endswith(")"):
-        label = f"{name} {unit[2:]}"
-    else:
-        label = f"{name} [{unit}]"
-    return textwrap.fill(label, width) if width else label
-
-
-def _pretty(metric: str) -> str:
-    return metric.removesuffix("_um").replace("_", " ")
-
-
-# -- data --------------------------------------------------------------------------------------
-def _pick(n: int, k: int) -> list[int]:
-    """Up to ``k`` evenly spaced indices of ``range(n)``, first and last included."""
-    if n <= k:
-        return list(range(n))
-    return sorted({int(round(i)) for i in np.linspace(0, n - 1, k)})
-
-
-def _snapshots(run: Run, names: list[str], picks: list[int]) -> dict[str, list[np.ndarray]]:
-    """Snapshots ``picks`` of each field as 1-D or 2-D arrays (3-D: the central z slice).
-
-    Read straight from the Zarr store, slice by slice: a 3-D volume is never loaded whole, and a
-    run killed while appending a record (a field one snapshot longer than ``time``) still reads.
-    """
-    import zarr
-
-    store = run.path / FIELDS_ZARR
-    try:
-        group = zarr.open_group(store, mode="r")
-        kz = run.mesh.nz // 2
-        out = {}
-        for name in names:
-            arr = group[name]
-            out[name] = [
-                np.asarray(arr[k, kz] if run.mesh.dim == 3 else arr[k], dtype=float)
-                for k in picks
-            ]
-    except Exception as exc:  # zarr raises several types for a missing or broken store
-        raise RunDirError(f"cannot read {store}: {exc}") from None
-    return out
-
-
-def _range(arrays: list[np.ndarray]) -> tuple[float, float]:
-    finite = [a[np.isfinite(a)] for a in arrays]
-    finite = [a for a in finite if a.size]
-    if not finite:
-        return 0.0, 1.0
-    lo = float(min(a.min() for a in finite))
-    hi = float(max(a.max() for a in finite))
-    if hi - lo <= 1e-12 * max(1.0, abs(hi)):
-        pad = 0.5 * max(abs(hi), 1.0)
-        return lo - pad, hi + pad
-    return lo, hi
 
 
 # -- panels ------------------------------------------------------------------------------------
@@ -161,28 +72,26 @@ def _field_row_images(sf: SubFigure, run: Run, name: str, snaps: list[np.ndarray
     ext = [0.0, mesh.extent[0] / lper, 0.0, mesh.extent[1] / lper]
     ratio = mesh.extent[1] / mesh.extent[0]
     aspect = "equal" if 0.25 <= ratio <= 4.0 else "auto"
-    vmin, vmax = _range(snaps)
+    vmin, vmax = value_range(snaps)
     axes = sf.subplots(1, len(snaps), squeeze=False, sharex=True, sharey=True)[0]
     im = None
     for j, (ax, arr, t) in enumerate(zip(axes, snaps, times, strict=True)):
         im = ax.imshow(arr, origin="lower", extent=ext, cmap=cmap, vmin=vmin, vmax=vmax,
                        aspect=aspect, interpolation="nearest")
-        ax.set_title(_fmt_time(t, *tunit))
+        ax.set_title(fmt_time(t, *tunit))
         ax.set_xlabel(f"x [{lu}]")
         if j == 0:
             ax.set_ylabel(f"y [{lu}]")
         for side in ("top", "right"):
             ax.spines[side].set_visible(True)
     info = run.field_info[name]
-    sf.colorbar(im, ax=list(axes), label=_value_label(name, info.get("unit", ""), width=30),
+    sf.colorbar(im, ax=list(axes), label=value_label(name, info.get("unit", ""), width=30),
                 shrink=0.9, aspect=15, pad=0.02)
 
 
 def _cells_row(run: Run, names: list[str], snaps: dict[str, list[np.ndarray]],
                picks: list[int]) -> dict | None:
     """The cell tables at snapshots ``picks`` and the background field, or ``None``."""
-    from invasim.viz import cells as vc
-
     if not vc.has_cells(run):
         return None
     bg = vc.background_field(run)
@@ -191,7 +100,7 @@ def _cells_row(run: Run, names: list[str], snaps: dict[str, list[np.ndarray]],
     elif bg in snaps:
         background = snaps[bg]
     else:
-        background = _snapshots(run, [bg], picks)[bg]
+        background = snapshots(run, [bg], picks)[bg]
     return {"frames": [vc.read_cells(run, k) for k in picks], "field": bg,
             "background": background}
 
@@ -199,13 +108,11 @@ def _cells_row(run: Run, names: list[str], snaps: dict[str, list[np.ndarray]],
 def _cells_row_images(sf: SubFigure, run: Run, cells: dict, times: list[float],
                       tunit: tuple[str, float], lunit: tuple[str, float]) -> None:
     """Cells to scale over the background field at each time, its colour bar, a legend."""
-    from invasim.viz import cells as vc
-
     mesh = run.mesh
     z0 = float(mesh.centers("z")[mesh.nz // 2]) if mesh.dim == 3 else 0.0
     backgrounds = cells["background"]
     shown = [b for b in backgrounds if b is not None]
-    vmin, vmax = _range(shown) if shown else (0.0, 1.0)
+    vmin, vmax = value_range(shown) if shown else (0.0, 1.0)
     axes = sf.subplots(1, len(times), squeeze=False, sharex=True, sharey=True)[0]
     im = None
     for j, (ax, frame, bg, t) in enumerate(zip(axes, cells["frames"], backgrounds, times,
@@ -220,7 +127,7 @@ def _cells_row_images(sf: SubFigure, run: Run, cells: dict, times: list[float],
         ax.set_title(vc.panel_title(frame, t, tunit, n_drawn, mesh.dim))
     name = cells["field"]
     if im is not None:
-        label = _value_label(name, run.field_info[name].get("unit", ""), width=30)
+        label = value_label(name, run.field_info[name].get("unit", ""), width=30)
         sf.colorbar(im, ax=list(axes), label=label, shrink=0.9, aspect=15, pad=0.02)
     title = "cells" + (f" over {name}" if name else "")
     if mesh.dim == 3:
@@ -239,87 +146,14 @@ def _field_panel_lines(ax, run: Run, name: str, snaps: list[np.ndarray], times: 
     x = mesh.centers("x") / lper
     colours = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, max(len(snaps), 2)))
     for arr, t, c in zip(snaps, times, colours, strict=False):
-        ax.plot(x, arr, color=c, lw=1.6, label=_fmt_time(t, *tunit))
+        ax.plot(x, arr, color=c, lw=1.6, label=fmt_time(t, *tunit))
     info = run.field_info[name]
     desc = info.get("description", "")
     ax.set_title(f"{name}: {desc}" if desc else name, loc="left")
     ax.set_xlabel(f"x [{lu}]")
-    ax.set_ylabel(_value_label(name, info.get("unit", "")))
+    ax.set_ylabel(value_label(name, info.get("unit", "")))
     ax.set_xlim(0.0, mesh.extent[0] / lper)
     ax.grid(alpha=0.25, lw=0.5)
-
-
-def _metric_groups(metrics, max_panels: int) -> list[list[str]]:
-    """Metric columns per panel, at most ``max_panels`` panels.
-
-    Every ``*_um`` length shares the first panel (``front_um`` first); each other metric has its
-    own, in the table's order.
-    """
-    cols = [c for c in metrics.columns if c != "time_min"] if len(metrics) else []
-    lengths = [c for c in cols if c.endswith("_um")]
-    if "front_um" in lengths:
-        lengths.remove("front_um")
-        lengths.insert(0, "front_um")
-    others = [c for c in cols if c not in lengths]
-    panels = ([lengths] if lengths else []) + [[c] for c in others]
-    return panels[:max_panels]
-
-
-def _constants(metrics) -> dict[str, float]:
-    """Metrics other than lengths that never changed over two or more rows: not worth a panel."""
-    out = {}
-    if len(metrics) < 2:
-        return out
-    for col in metrics.columns:
-        if col == "time_min" or col.endswith("_um"):
-            continue
-        y = metrics[col].to_numpy(dtype=float)
-        if np.isfinite(y).all() and np.ptp(y) <= 1e-9 * np.abs(y).max():
-            out[col] = float(y[-1])
-    return out
-
-
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _scale(y: np.ndarray) -> tuple[np.ndarray, str]:
-    """Values and a label suffix such that the tick labels need no offset text."""
-    finite = np.abs(y[np.isfinite(y)])
-    top = float(finite.max()) if finite.size else 0.0
-    if top == 0.0 or 1e-2 <= top < 1e4:
-        return y, ""
-    e = int(np.floor(np.log10(top)))
-    return y / 10.0**e, f" (×10{str(e).translate(_SUPERSCRIPT)})"
-
-
-def _metric_panel(ax, metrics, group: list[str], tunit: tuple[str, float],
-                  lunit: tuple[str, float]) -> None:
-    tu, tper = tunit
-    lu, lper = lunit
-    t = metrics["time_min"].to_numpy(dtype=float) / tper
-    is_length = group[0].endswith("_um")
-    for k, col in enumerate(group):
-        y = metrics[col].to_numpy(dtype=float)
-        suffix = ""
-        if is_length:
-            y = y / lper
-        else:
-            y, suffix = _scale(y)
-        ax.plot(t, y, color=f"C{k}", lw=1.8, marker="o" if len(t) <= 30 else None, ms=3,
-                label=_pretty(col))
-    if is_length:
-        what = "position / width" if len(group) > 1 else _pretty(group[0])
-        ax.set_ylabel(f"{what} [{lu}]")
-        ax.set_title("invasion front" if "front_um" in group else "lengths", loc="left")
-        if len(group) > 1:
-            ax.legend(frameon=False)
-    else:
-        ax.set_ylabel(_pretty(group[0]) + suffix)
-        ax.set_title(_pretty(group[0]), loc="left")
-    ax.set_xlabel(f"time [{tu}]")
-    ax.grid(alpha=0.25, lw=0.5)
-    if len(t):
-        ax.set_xlim(t[0], t[-1] if t[-1] > t[0] else t[0] + 1.0)
 
 
 def _header(run: Run, n_shown: int, tunit: tuple[str, float], lunit: tuple[str, float],
@@ -332,13 +166,13 @@ def _header(run: Run, n_shown: int, tunit: tuple[str, float], lunit: tuple[str, 
     dims = " × ".join(f"{e / lper:g}" for e in mesh.extent)
     t_end = float(meta.get("time_min", 0.0))
     line = (f"{mesh.dim}-D, {dims} {lu}, voxel {mesh.h:g} µm  ·  "
-            f"{_fmt_time(t_end, *tunit)} ({run.status})")
+            f"{fmt_time(t_end, *tunit)} ({run.status})")
     if mesh.dim == 3:
         line += f"  ·  images: central slice z = {run.mesh.centers('z')[mesh.nz // 2]:g} µm"
     if n_shown < len(run.field_names):
         line += f"  ·  first {n_shown} of {len(run.field_names)} fields"
     if constants:
-        listing = ", ".join(f"{_pretty(k)} = {v:.4g}" for k, v in constants.items())
+        listing = ", ".join(f"{pretty(k)} = {v:.4g}" for k, v in constants.items())
         line += f"\nconstant over the run: {listing}"
     return f"{title}\n{line}"
 
@@ -369,16 +203,16 @@ def plot_summary(run: Run) -> Figure:
     mesh = run.mesh
     names = run.field_names[:MAX_FIELDS]
     span = float(max(times_all[-1], metrics["time_min"].max() if len(metrics) else 0.0))
-    tunit = _time_unit(span)
-    lunit = _length_unit(max(mesh.extent))
-    picks = _pick(len(times_all), MAX_LINES if mesh.dim == 1 else MAX_TIMES)
+    tunit = time_unit(span)
+    lunit = length_unit(max(mesh.extent))
+    picks = pick(len(times_all), MAX_LINES if mesh.dim == 1 else MAX_TIMES)
     times = [float(times_all[k]) for k in picks]
-    snaps = _snapshots(run, names, picks)
+    snaps = snapshots(run, names, picks)
     cells = _cells_row(run, names, snaps, picks) if mesh.dim >= 2 else None
 
-    constants = _constants(metrics)
+    constants = constant_metrics(metrics)
     metrics = metrics.drop(columns=list(constants))
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(RC):
         if mesh.dim == 1:
             fig = _figure_1d(run, names, snaps, times, tunit, lunit, metrics)
         else:
@@ -396,7 +230,7 @@ def _figure_images(run, names, snaps, times, tunit, lunit, metrics, cells=None) 
     panel_w = 2.5
     ratio = float(np.clip(mesh.extent[1] / mesh.extent[0], 0.25, 4.0))
     panel_h = min(panel_w * ratio, 3.6)
-    groups = _metric_groups(metrics, max(ncols - 1, 2))
+    groups = metric_groups(metrics, max(ncols - 1, 2))
     top = int(cells is not None)
     heights = [panel_h + 1.0] * top + [panel_h + 0.75] * len(names)
     heights += [2.6] if groups else []
@@ -415,7 +249,7 @@ def _figure_images(run, names, snaps, times, tunit, lunit, metrics, cells=None) 
     if groups:
         axes = subs[-1].subplots(1, len(groups), squeeze=False)[0]
         for ax, group in zip(axes, groups, strict=True):
-            _metric_panel(ax, metrics, group, tunit, lunit)
+            metric_panel(ax, metrics, group, tunit, lunit, intervention_bands(run))
     return fig
 
 
@@ -427,7 +261,7 @@ def _figure_1d(run, names, snaps, times, tunit, lunit, metrics) -> Figure:
     grid, or else a strip above the panels.
     """
     one = len(names) == 1
-    groups = _metric_groups(metrics, 3 if one else 4)
+    groups = metric_groups(metrics, 3 if one else 4)
     n_cells = len(names) + len(groups)
     legend_cell = not one and n_cells % 2 == 1
     if one:
@@ -445,7 +279,8 @@ def _figure_1d(run, names, snaps, times, tunit, lunit, metrics) -> Figure:
         first = body.add_subplot(gs[0, :])
         _field_panel_lines(first, run, names[0], snaps[names[0]], times, tunit, lunit)
         for j, group in enumerate(groups):
-            _metric_panel(body.add_subplot(gs[1, j]), metrics, group, tunit, lunit)
+            metric_panel(body.add_subplot(gs[1, j]), metrics, group, tunit, lunit,
+                         intervention_bands(run))
     else:
         cells = list(body.subplots(len(heights), 2, squeeze=False).ravel())
         first = cells[0]
@@ -458,7 +293,7 @@ def _figure_1d(run, names, snaps, times, tunit, lunit, metrics) -> Figure:
             ax.legend(handles, labels, frameon=False, loc="center", title="snapshot",
                       ncols=2 if len(labels) > 3 else 1)
         for group in groups:
-            _metric_panel(cells.pop(0), metrics, group, tunit, lunit)
+            metric_panel(cells.pop(0), metrics, group, tunit, lunit, intervention_bands(run))
     if strip is not None:
         handles, labels = first.get_legend_handles_labels()
         strip.legend(handles, labels, loc="center", ncols=len(labels), frameon=False)
@@ -483,7 +318,7 @@ def write_summary(run: Run, out: Path | str | None = None) -> Path:
     """
     path = Path(out) if out is not None else run.path / SUMMARY_PNG
     fmt = path.suffix.lower().lstrip(".") or "png"
-    supported = [f for f in _FORMATS if f in FigureCanvasAgg.get_supported_filetypes()]
+    supported = [f for f in IMAGE_FORMATS if f in FigureCanvasAgg.get_supported_filetypes()]
     if fmt not in supported:
         raise RunDirError(
             f"cannot write {path}: unknown image format {fmt!r}; use one of "
@@ -491,7 +326,7 @@ def write_summary(run: Run, out: Path | str | None = None) -> Path:
         )
     fig = plot_summary(run)
     title = f"invasim summary of {run.meta.get('scenario_name', run.path.name)}"
-    extra = {"metadata": {"Title": title}} if fmt in _TITLED else {}
+    extra = {"metadata": {"Title": title}} if fmt in TITLED_FORMATS else {}
     write_atomic(path, lambda f: fig.savefig(f, format=fmt, dpi=DPI, **extra))
     return path
 

@@ -1,4 +1,4 @@
-"""The simulation loop: a model stepping its fields, recorded into a run directory.
+"""The simulation runner: a model stepping its fields, recorded into a run directory.
 
 ``Simulation`` owns the state (fields, step counter, random generator) and drives the model;
 it writes records at the output interval and checkpoints at the checkpoint interval. Time is
@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from invasim import __version__
 from invasim.config.loader import apply_overrides, validate_scenario
 from invasim.config.schema import Scenario
 from invasim.core.progress import RunProgress
 from invasim.errors import InvasimError, RunDirError
 from invasim.io import rundir
 from invasim.models import REGISTRY
+from invasim.version import __version__
 
 
 def _now() -> str:
