@@ -12,6 +12,10 @@ Contract:
       decorated function in the module that computes it, not a change to either.
     * A readout that cannot read what it needs (a run killed before its first metrics row)
       returns ``None``; a :class:`~invasim.errors.RunDirError` it raises is treated the same.
+    * This module presents; it does not measure. A value that is a function of one snapshot
+      (a count, the tumour radius) is computed by the snapshot readouts of
+      :mod:`invasim.analysis.readouts` (the functions behind ``metrics.csv``), and a metric's
+      unit is the one registered there.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from invasim.analysis.readouts import compute, description_of, find, unit_of
+from invasim.analysis.snapshot import Snapshot
 from invasim.errors import RunDirError
 from invasim.io.run import Run
 
@@ -124,7 +130,14 @@ def metrics_or_none(run: Run) -> pd.DataFrame | None:
 
 
 def metric_unit(name: str) -> str:
-    """The unit a metric's name carries (``*_um``: µm), else ``""``."""
+    """A metric's unit: the registered one, else the one its name carries, else ``""``.
+
+    Registered: a readout of :mod:`invasim.analysis.readouts` (``n_tumor``: cells); by name:
+    ``*_um`` is µm.
+    """
+    unit = unit_of(name)
+    if unit is not None:
+        return unit
     return "µm" if name.endswith("_um") else ""
 
 
@@ -174,45 +187,40 @@ def invasion_readout(run: Run) -> dict[str, Reading] | None:
 
 @register("cells", "Cells", order=20)
 def cells_readout(run: Run) -> dict[str, Reading] | None:
-    """Counts at the last cell snapshot: live (by type), apoptotic, necrotic; tumour radius."""
-    from invasim.viz.cells import has_cells, read_cells, type_label, type_names
+    """Counts at the last cell snapshot: live (by type), apoptotic, necrotic; tumour radius.
+
+    The values are the snapshot readouts of :mod:`invasim.analysis.readouts` (the functions
+    behind the agent model's metrics), recomputed from the stored snapshot.
+    """
+    from invasim.viz.cells import has_cells
 
     if not has_cells(run):
         return None
     n = len(sorted((run.path / "cells").glob("[0-9]*.parquet")))
-    frame = read_cells(run, n - 1)
-    if frame is None:
+    times = run.times
+    if len(times) == 0:
         return None
-    try:
-        t = float(run.times[n - 1])
-    except (RunDirError, IndexError):
-        t = float(frame["time_min"].iloc[0]) if "time_min" in frame and len(frame) else math.nan
-    where = f"cell table at t = {t:g} min"
-    dead = frame["dead"].to_numpy() if "dead" in frame else np.zeros(len(frame), np.int8)
-    live = dead == 0
-    out = {"cells": Reading(len(frame), note=where), "live": Reading(int(live.sum()))}
-    if "type" in frame:
-        names = type_names(run.meta)
-        types = frame["type"].to_numpy()
-        keys = sorted(set(np.unique(types).tolist()) | set(range(len(names or []))))
-        if len(keys) > 1:
-            for k in keys:
-                out[f"live {type_label(k, names)}"] = Reading(int((live & (types == k)).sum()))
-    out["apoptotic"] = Reading(int((dead == 1).sum()))
-    out["necrotic"] = Reading(int((dead == 2).sum()))
-    out["necrotic fraction"] = Reading(float((dead == 2).mean()) if len(frame) else 0.0,
-                                       note="necrotic / all cells")
-    m = metrics_or_none(run)
-    if m is not None and "tumor_radius_um" in m:
-        out["tumour radius"] = Reading(float(m["tumor_radius_um"].iloc[-1]), "µm",
-                                       "tumor_radius_um, last metrics row")
-    elif live.any() and {"x", "y"} <= set(frame):
-        cols = [c for c in ("x", "y", "z") if c in frame and run.mesh.dim > "xyz".index(c)]
-        pos = frame[cols].to_numpy(float)
-        d = np.linalg.norm(pos[live] - pos.mean(axis=0), axis=1)
-        out["tumour radius"] = Reading(float(np.percentile(d, 95)), "µm",
-                                       "95th percentile of live cells' distance from the centre")
+    snap = Snapshot.from_run(run, float(times[min(n, len(times)) - 1]))
+    v = compute(snap, _CELL_READOUTS)
+    where = f"cell table at t = {snap.t_min:g} min"
+    n_all = v["n_cells"] + v["n_apoptotic"] + v["n_necrotic"]
+    out = {"cells": Reading(int(n_all), note=where), "live": Reading(int(v["n_cells"]))}
+    per_type = find("n_<type>").names(snap)
+    if len(per_type) > 1:
+        for name, key in zip(snap.type_names, per_type, strict=True):
+            out[f"live {name}"] = Reading(int(v[key]))
+    out["apoptotic"] = Reading(int(v["n_apoptotic"]))
+    out["necrotic"] = Reading(int(v["n_necrotic"]))
+    out["necrotic fraction"] = Reading(v["necrotic_fraction"], note="necrotic / all cells")
+    if v["n_cells"]:
+        out["tumour radius"] = Reading(v["tumor_radius_um"], unit_of("tumor_radius_um"),
+                                       "tumor_radius_um: " + description_of("tumor_radius_um"))
     return out
+
+
+#: the snapshot readouts the Cells section shows
+_CELL_READOUTS = ("n_cells", "n_apoptotic", "n_necrotic", "necrotic_fraction", "tumor_radius_um",
+                  "n_<type>")
 
 
 @register("metrics", "Final metrics", order=90)
