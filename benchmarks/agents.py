@@ -8,8 +8,8 @@ the centre; domain half-width = packing radius + 100 µm rounded up to 20 µm; a
 
 Engines (``--engine``):
 
-* ``full`` (default): the real agent model (``invasim.models.spheroid.AgentModel``), built
-  directly from an ``AgentParams`` and a ``Mesh`` (no CLI, no output): voxels 20 µm, one
+* ``full`` (default): the real agent model (``invasim.models.agents.AgentModel``), built
+  directly from its params and a ``Mesh`` (no CLI, no output): voxels 20 µm, one
   substrate ``oxygen`` (D = 1e5 µm²/min, decay 0.1/min, initial 38, walls ``--boundary``),
   uptake 10/min by every cell, flow-cytometry cycle 300/480/240/60 min, apoptosis 5.3e-5/min;
   time steps diffusion ``--dt-diffusion`` (PhysiCell's 0.01 min; ``default``: invasim's
@@ -175,32 +175,38 @@ def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, schem
     Returns ``(model, fields, info)``; ``info`` holds the time steps, the mesh and whether
     ``AgentModel.check`` accepts the parameters.
     """
+    from invasim.agents.fields import DiffusingField
+    from invasim.agents.params import DEFAULT_PROCESSES, params_schema
     from invasim.core import initial as placement
     from invasim.core.mesh import Mesh
-    from invasim.models.spheroid import AgentModel, AgentParams, CellPlacement, CellType, Substrate
+    from invasim.models.agents import AgentModel
     from invasim.physics.diffusion import Boundary, accuracy_dt_limit
 
     pts = placement.ball(dim, SPACING, (0.0,) * dim, n=n)
     r_pack = float(np.sqrt((pts**2).sum(1)).max()) if n else 0.0
     half = math.ceil((r_pack + MARGIN) / ROUND) * ROUND
     mesh = Mesh(dim, (int(round(2 * half / VOXEL)),) * dim, VOXEL)
-    sub = Substrate(diffusion_um2_per_min=1e5, decay_per_min=0.1, boundary=boundary,
-                    boundary_value=38.0, initial=38.0)  # fmt: skip
+    sub = DiffusingField(diffusion_um2_per_min=1e5, decay_per_min=0.1, boundary=boundary,
+                         boundary_value=38.0, initial=38.0)  # fmt: skip
     limit = accuracy_dt_limit(mesh, sub.diffusion_um2_per_min, scheme,
                               Boundary(sub.boundary, sub.boundary_value))  # fmt: skip
     if dt_diffusion == "default":  # largest accurate step dividing the mechanics step
         dt_diffusion = DT / math.ceil(DT / limit - 1e-9)
-    ct = CellType(
-        cycle="flow_cytometry_separated", cycle_durations_min=[300.0, 480.0, 240.0, 60.0],
-        apoptosis_rate_per_min=5.31667e-5, volume_um3=2494.0, adhesion_um_per_min=0.4,
-        repulsion_um_per_min=10.0, relative_max_adhesion_distance=1.25,
-        uptake_per_min={"oxygen": 10.0},
-    )  # fmt: skip
-    params = AgentParams(
-        dt_diffusion_min=float(dt_diffusion), dt_mechanics_min=DT, diffusion_scheme=scheme,
-        substrates={"oxygen": sub}, cell_types={"default": ct},
-        initial=CellPlacement(geometry="ball", n_cells=n, spacing_um=SPACING),
-    )  # fmt: skip
+    ct = {
+        "cycle": {"model": "flow_cytometry_separated",
+                  "durations_min": [300.0, 480.0, 240.0, 60.0]},
+        "death": {"apoptosis_rate_per_min": 5.31667e-5},
+        "volume": {"volume_um3": 2494.0},
+        "mechanics": {"adhesion_um_per_min": 0.4, "repulsion_um_per_min": 10.0,
+                      "relative_max_adhesion_distance": 1.25},
+        "secretion": {"uptake_per_min": {"oxygen": 10.0}},
+    }  # fmt: skip
+    params = params_schema(DEFAULT_PROCESSES).model_validate({
+        "dt_diffusion_min": float(dt_diffusion), "dt_mechanics_min": DT,
+        "diffusion": {"scheme": scheme}, "fields": {"oxygen": sub},
+        "cell_types": {"default": ct},
+        "initial": {"geometry": "ball", "n_cells": n, "spacing_um": SPACING},
+    })  # fmt: skip
     problems = AgentModel.check(params, mesh, PHENOTYPE_DT)
     accuracy = [p for p in problems if "accuracy limit" in p]
     if len(problems) > len(accuracy):
@@ -226,12 +232,11 @@ class _Profile:
 
     def __init__(self, model) -> None:
         self.s: dict[str, float] = {}
+        procs = {q.name: q for q in model.processes}
         for name, obj, attr in (
-            [("bind", model, "_bind"), ("bind", model, "_rebind"),
-             ("mechanics", model, "_mechanics_step"),
-             ("phenotype", model, "_phenotype")]
-            + [("exchange", e, "step") for e in model.exchange.values()]
-            + [("diffusion", d, "step") for d in model.diffusion.values()]
+            ("bind", procs["secretion"], "bind"), ("mechanics", procs["mechanics"], "step"),
+            ("mechanics", procs["motility"], "step"), ("phenotype", model, "_phenotype"),
+            ("exchange", procs["secretion"], "step"), ("diffusion", procs["diffusion"], "step"),
         ):  # fmt: skip
             setattr(obj, attr, self._wrap(name, getattr(obj, attr)))
 
@@ -311,7 +316,8 @@ def one_full_case(args: argparse.Namespace) -> dict:
         "peak_mem_mb": round(_rss_mb(), 1),
         "base_mem_mb": round(base, 1),
         "bytes_per_cell": round(
-            (c.nbytes() + model.mechanics.nbytes() + field_bytes) / max(n, 1), 1
+            (c.nbytes() + model.state.neighbours.nbytes() + model.behaviours.values.nbytes
+             + field_bytes) / max(n, 1), 1
         ),
         "rss_per_cell_bytes": round((_rss_mb() - base) * 2**20 / max(n, 1), 1),
         "domain_um": info["domain_um"],

@@ -166,6 +166,16 @@ def build_parser() -> argparse.ArgumentParser:
     cm.add_argument("--out", type=Path, default=Path("comparison"),
                     help="output folder for comparison.csv and comparison.png "
                          "(default ./comparison)")  # fmt: skip
+
+    rd = sub.add_parser("readouts", help="recompute a run's readouts from its stored snapshots")
+    rd.add_argument("run_dir", type=Path, nargs="?", help="a run directory")
+    rd.add_argument("--name", dest="names", action="append", metavar="NAME",
+                    help="a readout (repeatable; default: all that apply; see --list)")
+    rd.add_argument("--time", dest="times", type=float, action="append", metavar="MINUTES",
+                    help="only the snapshot at this time (repeatable; default: all)")
+    rd.add_argument("--out", type=Path, help="also write the table to FILE.csv or FILE.parquet")
+    rd.add_argument("--list", action="store_true",
+                    help="list the readouts (of RUN_DIR's last snapshot if given) and exit")
     return p
 
 
@@ -332,6 +342,29 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_readouts(args: argparse.Namespace) -> int:
+    from invasim import load_run
+    from invasim.analysis import readouts as rd
+
+    if args.list:
+        snap = rd.Snapshot.from_run(load_run(args.run_dir)) if args.run_dir else None
+        print("\n".join(rd.describe(snap)))
+        return 0
+    if args.run_dir is None:
+        raise InvasimError("readouts needs a run directory (or --list)")
+    out = rd.check_table_path(args.out) if args.out is not None else None
+    table = rd.table(load_run(args.run_dir), args.names, args.times)
+    if out is not None:
+        from invasim.io.atomic import write_atomic
+
+        data = rd.table_bytes(table, out)
+        write_atomic(out, lambda f: f.write(data))
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.10g}"))
+    if out is not None:
+        print(f"wrote {out}")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from invasim.viz.compare import compare_runs
 
@@ -357,6 +390,7 @@ _COMMANDS = {
     "export": _cmd_export,
     "movie": _cmd_movie,
     "report": _cmd_report,
+    "readouts": _cmd_readouts,
 }
 
 

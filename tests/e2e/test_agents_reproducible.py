@@ -32,10 +32,10 @@ TUMOR = "params.cell_types.tumor"
 # ("live" cycle: 11 % a step at full oxygen), 3 % apoptosis a step, apoptotic cells removed
 # a step later, and random motility biased up the oxygen gradient
 LIFE = [
-    f"{TUMOR}.cycle=live", f"{TUMOR}.cycle_rate_per_min=0.02",
-    f"{TUMOR}.apoptosis_rate_per_min=0.005", f"{TUMOR}.apoptosis_duration_min=6.0",
-    f"{TUMOR}.speed_um_per_min=0.5", f"{TUMOR}.persistence_time_min=5.0",
-    f"{TUMOR}.migration_bias=0.3",
+    f"{TUMOR}.cycle.model=live", f"{TUMOR}.cycle.rate_per_min=0.02",
+    f"{TUMOR}.death.apoptosis_rate_per_min=0.005", f"{TUMOR}.death.apoptosis_duration_min=6.0",
+    f"{TUMOR}.motility.speed_um_per_min=0.5", f"{TUMOR}.motility.persistence_time_min=5.0",
+    f"{TUMOR}.motility.migration_bias=0.3",
     "time.output_interval_min=6.0", "time.checkpoint_interval_min=12.0",
 ]  # fmt: skip
 # spheroid-2d as shipped (50 x 50 voxels, ~1500 cells), 10 phenotype steps of 6 min:

@@ -15,11 +15,16 @@ import invasim
 from invasim.config import load_scenario
 
 GOLDEN = Path(__file__).parents[1] / "data" / "golden"
+#: frozen arrays the engine no longer writes, and why
+RETIRED = {
+    "metric/front_um": "duplicated tumor_radius_um (issue 9); that column is still compared",
+}
 T = "params.cell_types.tumor"
 LIFE = [
-    f"{T}.cycle=live", f"{T}.cycle_rate_per_min=0.02", f"{T}.apoptosis_rate_per_min=0.005",
-    f"{T}.apoptosis_duration_min=6.0", f"{T}.speed_um_per_min=0.5",
-    f"{T}.persistence_time_min=5.0", f"{T}.migration_bias=0.3",
+    f"{T}.cycle.model=live", f"{T}.cycle.rate_per_min=0.02",
+    f"{T}.death.apoptosis_rate_per_min=0.005", f"{T}.death.apoptosis_duration_min=6.0",
+    f"{T}.motility.speed_um_per_min=0.5", f"{T}.motility.persistence_time_min=5.0",
+    f"{T}.motility.migration_bias=0.3",
 ]  # fmt: skip
 _RULES = [
     ("oxygen", "decreases", "cycle entry", 0.0, 20.0, 4),
@@ -37,7 +42,9 @@ RULES = "params.rules=[" + ", ".join(
 CASES = {
     "2d_plain": ("spheroid-2d", ["time.end_min=120.0"], 1),
     "2d_life": ("spheroid-2d", [*LIFE, "time.end_min=60.0"], 5),
-    "2d_rules": ("spheroid-2d", [*LIFE, f"{T}.migration_bias=0.5", RULES, "time.end_min=60.0"], 7),
+    "2d_rules": ("spheroid-2d", [
+        *LIFE, f"{T}.motility.migration_bias=0.5", RULES, "time.end_min=60.0",
+    ], 7),
     "3d_life": ("spheroid-3d", [
         *LIFE, "mesh.extent_um=[480.0, 480.0, 480.0]", "mesh.voxel_um=40.0",
         "params.dt_diffusion_min=0.01", "params.initial.radius_um=90.0", "time.end_min=18.0",
@@ -60,6 +67,8 @@ def frozen_run_differences(name: str, out: Path) -> list[str]:
     frozen = np.load(GOLDEN / f"{name}.npz")
     diffs = []
     for key in frozen.files:
+        if key in RETIRED:
+            continue
         if key not in now:
             diffs.append(f"{key}: missing")
             continue

@@ -1,4 +1,4 @@
-"""The agent model: params validation, check(), determinism over threads, checkpoint/resume."""
+"""The agent engine: params validation, check(), determinism over threads, checkpoint/resume."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 import invasim
 from invasim.errors import ConfigError
 from invasim.io import rundir
-from invasim.models.spheroid import AgentModel
+from invasim.models.agents import AgentModel
 from invasim.physics.contacts import SIMPLE_PRESSURE_SCALE
+from invasim.processes.contacts import pressure_and_contacts
 
 
 def _data(**params):
@@ -23,17 +24,19 @@ def _data(**params):
         "dt_mechanics_min": 0.1,
         "cell_types": {
             "tumor": {
-                "cycle": "live",
-                "cycle_rate_per_min": 0.01,
-                "apoptosis_rate_per_min": 0.002,
-                "apoptosis_duration_min": 24.0,
-                "pressure_threshold": 2.0,
-                "speed_um_per_min": 0.5,
-                "persistence_time_min": 5.0,
-                "migration_bias": 0.3,
-                "uptake_per_min": {"oxygen": 10.0},
+                "cycle": {"model": "live", "rate_per_min": 0.01, "pressure_threshold": 2.0},
+                "death": {"apoptosis_rate_per_min": 0.002, "apoptosis_duration_min": 24.0},
+                "motility": {
+                    "speed_um_per_min": 0.5,
+                    "persistence_time_min": 5.0,
+                    "migration_bias": 0.3,
+                },
+                "secretion": {"uptake_per_min": {"oxygen": 10.0}},
             },
-            "stroma": {"cycle": "live", "cycle_rate_per_min": 0.0, "uptake_per_min": {}},
+            "stroma": {
+                "cycle": {"model": "live", "rate_per_min": 0.0},
+                "secretion": {"uptake_per_min": {}},
+            },
         },
         "initial": {"geometry": "ball", "n_cells": 80},
     }
@@ -62,12 +65,12 @@ def test_defaults_and_metric_names():
     m = sim.model
     assert isinstance(m, AgentModel)
     assert m.metric_names[:2] == ("n_cells", "tumor_radius_um")
-    assert {"n_tumor", "n_stroma", "necrotic_fraction", "oxygen_min", "front_um"} <= set(
-        m.metric_names
-    )
+    names = set(m.metric_names)
+    assert {"n_tumor", "n_stroma", "necrotic_fraction", "oxygen_min", "pressure_max"} <= names
+    assert "front_um" not in names  # it duplicated tumor_radius_um
     met = sim.metrics()
     assert met["n_cells"] == 80 and met["n_tumor"] == 80 and met["n_stroma"] == 0
-    assert met["front_um"] == met["tumor_radius_um"] > 0
+    assert met["tumor_radius_um"] > 0
     assert met["oxygen_min"] == 38.0
     assert m.n_mech == 60 and m.n_diff == 10
 
@@ -78,11 +81,17 @@ def test_defaults_and_metric_names():
         ({"dt_mechanics_min": -0.1}, "dt_mechanics_min"),
         ({"cell_types": {}}, "at least one cell type"),
         ({"initial": {"geometry": "ball", "n_cells": 5, "cell_type": "ghost"}}, "'ghost'"),
-        ({"cell_types": {"tumor": {"uptake_per_min": {"glucose": 1.0}}}}, "unknown substrate"),
-        ({"cell_types": {"tumor": {"volume_um3": 0.0}}}, "volume_um3"),
-        ({"cell_types": {"tumor": {"necrosis_max_threshold_mmHg": 6.0}}}, "necrosis_max"),
-        ({"cell_types": {"tumor": {"cycle": "ki67"}}}, "cycle"),
+        (
+            {"cell_types": {"tumor": {"secretion": {"uptake_per_min": {"glucose": 1.0}}}}},
+            "unknown field",
+        ),
+        ({"cell_types": {"tumor": {"volume": {"volume_um3": 0.0}}}}, "volume_um3"),
+        ({"cell_types": {"tumor": {"death": {"necrosis_max_threshold_mmHg": 6.0}}}}, "necrosis"),
+        ({"cell_types": {"tumor": {"cycle": {"model": "ki67"}}}}, "cycle.model"),
         ({"cell_types": {"tumor": {"bogus": 1.0}}}, "bogus"),
+        ({"cell_types": {"tumor": {"cycle": {"rate_permin": 1.0}}}}, "mean 'rate_per_min'"),
+        ({"processes": ["cycle", "mechanics"]}, "needs 'division'"),
+        ({"processes": ["mechanix"]}, "did you mean 'mechanics'"),
         ({"initial": {"geometry": "ball"}}, "exactly one of n_cells"),
         ({"initial": {"geometry": "ball", "n_cells": 5000}}, "outside the domain"),
         ({"cell_types": {"bad name": {}}}, "must be a letter"),
@@ -134,10 +143,10 @@ def test_short_run_deterministic_and_thread_independent():
     if numba.config.NUMBA_NUM_THREADS < 2:  # pragma: no cover
         pytest.skip("needs 2 Numba threads")
     a, b, c = _run_state(1), _run_state(2), _run_state(2)
-    ca, cb = a.model.cells.to_dict(), b.model.cells.to_dict()
+    ca, cb = a.model.state.cells.to_dict(), b.model.state.cells.to_dict()
     for k in ("position", "velocity", "volume", "dead", "phase", "id", "traits"):
         np.testing.assert_array_equal(ca[k], cb[k])
-        np.testing.assert_array_equal(ca[k], c.model.cells.to_dict()[k])
+        np.testing.assert_array_equal(ca[k], c.model.state.cells.to_dict()[k])
     np.testing.assert_array_equal(a.fields["oxygen"], b.fields["oxygen"])
     # the life events really happened
     assert ca["next_id"] > 80 and np.any(ca["dead"] != 0)
@@ -149,13 +158,13 @@ def test_short_run_deterministic_and_thread_independent():
 def test_pressure_is_physicell_simple_pressure():
     sim = invasim.Simulation(_scenario(initial={"geometry": "ball", "n_cells": 7}), seed=1)
     m = sim.model
-    c = m.cells
+    c = m.state.cells
     c.position[:] = [[200.0, 200.0, 0.0]] + [[0, 0, 0]] * 6
     r = c.radius[0]
     ang = np.arange(6) * np.pi / 3
     c.position[1:, 0] = 200.0 + 1.8 * r * np.cos(ang)
     c.position[1:, 1] = 200.0 + 1.8 * r * np.sin(ang)
-    p = m.compute_pressure()
+    p = pressure_and_contacts(m.state, False)[0]
     np.testing.assert_allclose(p[0], 6 * (1 - 0.9) ** 2 / SIMPLE_PRESSURE_SCALE, rtol=1e-12)
 
 
@@ -164,11 +173,13 @@ def test_extra_state_round_trip():
     m = sim.model
     state = copy.deepcopy(m.extra_state())
     frame = m.snapshot_tables()["cells"]
-    assert len(frame) == m.cells.n and {"x", "y", "type", "dead", "id"} <= set(frame)
+    assert len(frame) == m.state.cells.n
+    assert {"x", "y", "type", "dead", "id", "pressure"} <= set(frame)
     other = invasim.Simulation(_scenario(), seed=11).model
     other.restore_extra_state(state)
-    for k, v in m.cells.to_dict().items():
-        w = other.cells.to_dict()[k]
+    np.testing.assert_array_equal(other.state.pressure, m.state.pressure)
+    for k, v in m.state.cells.to_dict().items():
+        w = other.state.cells.to_dict()[k]
         if isinstance(v, np.ndarray):
             np.testing.assert_array_equal(v, w)
         else:

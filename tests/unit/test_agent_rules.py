@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import invasim
+from invasim.agents.params import DEFAULT_PROCESSES, params_schema
 from invasim.errors import ConfigError
 from invasim.io import rundir
-from invasim.models.spheroid import AgentParams
+from invasim.processes.contacts import pressure_and_contacts
 
 
 def _rule(signal, direction, behaviour, saturation, half_max, hill_power=4.0, **kw):
@@ -27,10 +28,17 @@ def _rule(signal, direction, behaviour, saturation, half_max, hill_power=4.0, **
     }
 
 
-def _data(rules=None, end=60.0, **tumor):
-    """A small, fast 2-D scenario: a fast live cycle, no death, a fixed seed."""
-    ct = {"cycle": "live", "cycle_rate_per_min": 0.01, "apoptosis_rate_per_min": 0.0}
-    ct.update(tumor)
+def _data(rules=None, end=60.0, **tables):
+    """A small, fast 2-D scenario: a fast live cycle, no death, a fixed seed.
+
+    ``tables``: the tumour's sub-tables per process, merged into these defaults.
+    """
+    ct = {
+        "cycle": {"model": "live", "rate_per_min": 0.01},
+        "death": {"apoptosis_rate_per_min": 0.0},
+    }
+    for key, table in tables.items():
+        ct.setdefault(key, {}).update(table)
     params = {
         "dt_diffusion_min": 0.01,
         "dt_mechanics_min": 0.1,
@@ -63,7 +71,7 @@ def _final_cells(data, steps=10):
 
 
 def test_no_rules_means_no_rule_set():
-    assert AgentParams().rule_set is None
+    assert params_schema(DEFAULT_PROCESSES)().rule_set is None
     assert invasim.load_scenario(_data()).model_params.rule_set is None
 
 
@@ -97,11 +105,11 @@ def test_apoptosis_and_uptake_rules_apply():
             _rule("time", "increases", "apoptosis", 0.05, 6.0),
             _rule("oxygen", "increases", "oxygen uptake", 0.0, 1.0),
         ],
-        cycle_rate_per_min=0.0,
+        cycle={"rate_per_min": 0.0},
     )
     cells = _final_cells(data, steps=4)
     assert np.count_nonzero(cells.dead) > 20
-    free = invasim.Simulation(invasim.load_scenario(_data(cycle_rate_per_min=0.0)), seed=5)
+    free = invasim.Simulation(invasim.load_scenario(_data(cycle={"rate_per_min": 0.0})), seed=5)
     ruled = invasim.Simulation(invasim.load_scenario(data), seed=5)
     for sim in (free, ruled):
         sim.model.step(sim.fields, sim.time_min)
@@ -124,7 +132,7 @@ def test_apoptosis_and_uptake_rules_apply():
         ),
         (
             [_rule("oxygen", "decreases", "cell-cell adhesion elastic constant", 0.0, 10.0)],
-            ["params.rules[0]", "not applied by the agent model", "'cell-cell adhesion'"],
+            ["params.rules[0]", "not read by the listed processes", "'cell-cell adhesion'"],
         ),
         (
             [_rule("contact with tumour", "decreases", "cycle entry", 0.0, 1.0)],
@@ -145,7 +153,8 @@ def test_rule_errors_are_one_line_config_errors(rules, needles):
 def test_cycle_entry_rule_needs_a_positive_base_rate():
     with pytest.raises(ConfigError, match="base rate 0"):
         invasim.load_scenario(
-            _data([_rule("oxygen", "decreases", "cycle entry", 0.0, 10.0)], cycle_rate_per_min=0)
+            _data([_rule("oxygen", "decreases", "cycle entry", 0.0, 10.0)],
+                  cycle={"rate_per_min": 0.0})
         )
 
 
@@ -160,7 +169,7 @@ def test_csv_rules_resolve_beside_the_scenario_file(tmp_path):
         for k, v in data[section].items():
             if not isinstance(v, dict):
                 lines.append(f"{k} = {json.dumps(v)}")
-    lines += ["[params.cell_types.tumor]", 'cycle = "live"', "cycle_rate_per_min = 0.01"]
+    lines += ["[params.cell_types.tumor.cycle]", 'model = "live"', "rate_per_min = 0.01"]
     lines += ["[params.initial]", 'geometry = "ball"', "n_cells = 10"]
     path = tmp_path / "scenario.toml"
     path.write_text("\n".join(lines) + "\n")
@@ -183,7 +192,8 @@ def test_resume_equals_uninterrupted_with_rules(tmp_path):
         _rule("oxygen", "decreases", "chemotactic response to oxygen", -1.0, 30.0),
     ]
     sc = invasim.load_scenario(
-        _data(rules, speed_um_per_min=0.5, persistence_time_min=5.0, migration_bias=0.5)
+        _data(rules, motility={"speed_um_per_min": 0.5, "persistence_time_min": 5.0,
+                               "migration_bias": 0.5})
     )
     full = invasim.Simulation(sc, seed=9).run(out=tmp_path / "full", progress=False)
     part = invasim.Simulation(sc, seed=9).run(until=42, out=tmp_path / "part", progress=False)
@@ -200,26 +210,27 @@ def test_resume_equals_uninterrupted_with_rules(tmp_path):
         assert resumed.cells(t).equals(full.cells(t))
 
 
-def test_a_signal_the_model_does_not_compute_fails_with_one_line(monkeypatch):
-    # every dictionary signal is computed today; the check must still guard later additions
-    from invasim.models import spheroid
-
-    kept = tuple(s for s in spheroid.RULE_SIGNALS if not s.startswith("contact"))
-    monkeypatch.setattr(spheroid, "RULE_SIGNALS", kept)
+def test_a_signal_no_listed_process_computes_fails_with_one_line():
+    # contacts are computed by the contacts process: without it, a contact rule cannot run
+    data = _data([_rule("contact with tumor", "decreases", "cycle entry", 0.0, 1.0)])
+    data["params"]["processes"] = ["secretion", "diffusion", "mechanics", "volume", "death",
+                                   "cycle", "division"]  # fmt: skip
     with pytest.raises(ConfigError) as info:
-        invasim.load_scenario(_data([_rule("contact with tumor", "decreases", "cycle entry",
-                                           0.0, 1.0)]))  # fmt: skip
+        invasim.load_scenario(data)
     msg = str(info.value)
-    assert "\n" not in msg and "not computed by the agent model" in msg
-    assert "'pressure'" in msg and "contact with" not in msg.split("computes")[1]
+    assert "\n" not in msg and "not computed by the listed processes" in msg
+    assert "'oxygen'" not in msg.split("compute")[0]
+    assert "'volume'" in msg and "contact with" not in msg.split("they compute")[1]
 
 
 # -- contact signals ---------------------------------------------------------------------------
 def _two_types(rules, dim=2, n_cells=60, **params):
     """A scenario with types tumor (live cycle) and stroma; ``rules`` use both."""
     data = _data(rules)
-    data["params"]["cell_types"]["stroma"] = {"cycle": "live", "cycle_rate_per_min": 0.005,
-                                              "apoptosis_rate_per_min": 0.0}  # fmt: skip
+    data["params"]["cell_types"]["stroma"] = {
+        "cycle": {"model": "live", "rate_per_min": 0.005},
+        "death": {"apoptosis_rate_per_min": 0.0},
+    }
     data["params"]["initial"] = {"geometry": "ball", "n_cells": n_cells}
     data["params"].update(params)
     if dim == 3:
@@ -272,7 +283,7 @@ def test_contact_counts_match_brute_force(dim):
     n = 700 if dim == 2 else 900
     for seed in range(2):
         cells = _random_packing(m, n, seed)
-        pressure, contacts = m.compute_contacts()
+        pressure, contacts = pressure_and_contacts(m.state, True)
         want, touch, d = _brute_force_contacts(cells, 2)
         assert want[:, :2].sum() > 2 * n and want[:, 3].sum() > 0.1 * n  # many contacts, dead
         np.testing.assert_array_equal(contacts, want)
@@ -280,8 +291,8 @@ def test_contact_counts_match_brute_force(dim):
         big_r = cells.radius[:, None] + cells.radius[None]
         q = np.where(touch, 1.0 - d / big_r, 0.0)
         np.testing.assert_allclose(pressure, (q**2).sum(1) / 0.027288, rtol=1e-12, atol=0)
-        np.testing.assert_array_equal(m.compute_pressure(), pressure)
-        assert m.compute_contacts(counts=False)[1] is None
+        np.testing.assert_array_equal(pressure_and_contacts(m.state, False)[0], pressure)
+        assert pressure_and_contacts(m.state, False)[1] is None
 
 
 @pytest.mark.skipif(__import__("numba").config.NUMBA_NUM_THREADS < 2, reason="needs 2 threads")
@@ -296,7 +307,7 @@ def test_contact_counts_are_thread_independent():
     try:
         for threads in (1, 2):
             numba.set_num_threads(threads)
-            runs.append(m.compute_contacts())
+            runs.append(pressure_and_contacts(m.state, True))
     finally:
         numba.set_num_threads(old)
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
@@ -308,21 +319,23 @@ def test_contact_rules_set_the_behaviours_from_the_counts():
     m = sim.model
     cells = _random_packing(m, 500, 2)
     want, _, _ = _brute_force_contacts(cells, 2)
-    beh = m.rule_behaviours(sim.fields, 0.0, m.compute_pressure())
-    rs = m.rule_set
+    m.state.pressure = pressure_and_contacts(m.state, False)[0]
+    for phase in ("motion", "life"):
+        m.behaviours.fill(m.state, phase, 0.0)
+    beh = m.behaviours
 
     def hill(s, h, p):
         return s**p / (h**p + s**p)
 
     tumor, dead = cells.type == 0, cells.dead != 0
     live_tumor = tumor & ~dead
-    entry = beh[:, rs.column("cycle entry")]
+    entry = beh.column("cycle entry")
     np.testing.assert_allclose(entry[live_tumor],
                                0.01 * (1 - hill(want[live_tumor, 1], 1.5, 2)), rtol=1e-12)
-    apo = beh[:, rs.column("apoptosis")]
+    apo = beh.column("apoptosis")
     np.testing.assert_allclose(apo[live_tumor], 0.01 * hill(want[live_tumor, 3], 1.0, 2),
                                rtol=1e-12, atol=1e-300)
-    speed = beh[:, rs.column("migration speed")]
+    speed = beh.column("migration speed")
     np.testing.assert_allclose(speed[live_tumor], hill(want[live_tumor, 2], 3.0, 1), rtol=1e-12)
     # rules that do not apply to dead cells leave them at the base; stroma has no rules
     assert np.all(entry[tumor & dead] == 0.01) and np.all(apo[tumor & dead] == 0.0)
@@ -352,11 +365,11 @@ def test_rules_on_repulsion_and_adhesion_set_the_rest_distance():
         _rule("volume", "increases", "cell-cell adhesion", 1.6, 1.0),
     ]
     data = _two_types(rules, n_cells=2)
-    data["params"]["cell_types"]["tumor"]["cycle_rate_per_min"] = 0.0
-    data["params"]["cell_types"]["stroma"].update(
-        cycle_rate_per_min=0.0, repulsion_um_per_min=3.6, adhesion_um_per_min=0.1
-    )
-    data["params"]["substrates"] = {"oxygen": {"diffusion_um2_per_min": 1000.0}}
+    types = data["params"]["cell_types"]
+    types["tumor"]["cycle"]["rate_per_min"] = 0.0
+    types["stroma"]["cycle"]["rate_per_min"] = 0.0
+    types["stroma"]["mechanics"] = {"repulsion_um_per_min": 3.6, "adhesion_um_per_min": 0.1}
+    data["params"]["fields"] = {"oxygen": {"diffusion_um2_per_min": 1000.0}}
     # repulsion up to 22.5 µm/min: the stability bound of a packed 2-D tissue is 0.062 min
     data["params"]["dt_mechanics_min"] = 0.05
     data["params"]["dt_diffusion_min"] = 0.05
@@ -382,13 +395,16 @@ def _drift(rules=None, sensitivity=None, steps=1):
     """Mean displacement of a few far-apart cells after ``steps`` phenotype steps, with bias 1
     (every cell moves along the chemotactic direction), oxygen rising along x (0.05 mmHg/µm)
     and an attractant rising along y (0.1 /µm); fields frozen (no diffusion, decay, uptake)."""
-    tumor = {"speed_um_per_min": 0.5, "persistence_time_min": 0.0, "migration_bias": 1.0,
-             "uptake_per_min": {}, "cycle_rate_per_min": 0.0}  # fmt: skip
+    tumor = {
+        "motility": {"speed_um_per_min": 0.5, "persistence_time_min": 0.0, "migration_bias": 1.0},
+        "secretion": {"uptake_per_min": {}},
+        "cycle": {"rate_per_min": 0.0},
+    }
     if sensitivity is not None:
-        tumor["chemotactic_sensitivity"] = sensitivity
+        tumor["motility"]["chemotactic_sensitivity"] = sensitivity
     data = _data(rules, **tumor)
     frozen = {"diffusion_um2_per_min": 0.0, "decay_per_min": 0.0, "boundary": "no-flux"}
-    data["params"]["substrates"] = {"oxygen": frozen, "attractant": {**frozen, "unit": "1"}}
+    data["params"]["fields"] = {"oxygen": frozen, "attractant": {**frozen, "unit": "1"}}
     data["params"]["mechanics_scheme"] = "euler"
     data["params"]["initial"] = {"geometry": "layer", "spacing_um": 60.0,
                                  "lo_um": [140.0, 140.0], "hi_um": [261.0, 261.0]}  # fmt: skip
@@ -428,9 +444,9 @@ def test_chemotactic_sensitivity_of_the_type():
     v = _drift(sensitivity={"oxygen": -2.0, "attractant": 0.5})  # -0.1 x + 0.05 y
     np.testing.assert_allclose(_direction(v), _direction([-2.0, 1.0]), atol=1e-9)
     with pytest.raises(ConfigError) as info:
-        invasim.load_scenario(_data(chemotactic_sensitivity={"glucose": 1.0}))
+        invasim.load_scenario(_data(motility={"chemotactic_sensitivity": {"glucose": 1.0}}))
     msg = str(info.value)
-    assert "\n" not in msg and "unknown substrate" in msg and "oxygen" in msg
+    assert "\n" not in msg and "unknown field" in msg and "oxygen" in msg
     assert "glucose" in msg
 
 

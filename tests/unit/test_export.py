@@ -42,7 +42,7 @@ def agent2d(tmp_path_factory):
     return _simulate(root, "spheroid-2d", [
         "mesh.extent_um=[200, 160]", "params.initial.geometry=table",
         f"params.initial.path={table}", "time.output_interval_min=6",
-        "params.cell_types.stroma={speed_um_per_min=1.0}",
+        "params.cell_types.stroma={motility={speed_um_per_min=1.0}}",
     ], until=12)  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from invasim.errors import ConfigError, RunDirError
 from invasim.io.run import load_run
 from invasim.viz import readouts as ro
 from invasim.viz import report as rp
-from invasim.viz.summary import _pick
+from invasim.viz.common import pick
 
 SECTIONS = ("scenario", "readouts", "metrics", "snapshots", "movie", "provenance")
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -154,10 +154,10 @@ def test_parameter_rows_follow_the_scenario_and_its_schema(run):
     assert MeshConfig.model_fields["voxel_um"].description == "voxel side [µm]"
     assert rows["mesh.extent_um"]["unit"] == "µm"
     assert rows["time.dt_min"]["source"] == data["sources"]["time.dt_min"]
-    assert rows["params.substrates.oxygen.initial"]["unit"] == "mmHg"  # the substrate's unit
+    assert rows["params.fields.oxygen.initial"]["unit"] == "mmHg"  # the substrate's unit
     # a cell type added by the user is described by the cell-type schema
-    assert "volume" in rows["params.cell_types.stroma.volume_um3"]["description"]
-    assert rows["params.cell_types.stroma.uptake_per_min"]["value"] == "{ oxygen = 10.0 }"
+    assert "volume" in rows["params.cell_types.stroma.volume.volume_um3"]["description"]
+    assert rows["params.cell_types.stroma.secretion.uptake_per_min"]["value"] == "{ oxygen = 10.0 }"
 
 
 def test_parameter_rows_of_a_run_without_scenario(tmp_path):
@@ -186,7 +186,7 @@ def test_report_is_one_offline_html5_file_with_every_section(run):
         assert (rgb.min(axis=-1) < 245).mean() > 0.05
     # the snapshots: four evenly spaced by default (here all three), captioned with their time
     shown = [a for a in imgs if a["alt"].startswith("snapshot at")]
-    want = [TIMES[k] for k in _pick(len(TIMES), rp.N_SNAPSHOTS)]
+    want = [TIMES[k] for k in pick(len(TIMES), rp.N_SNAPSHOTS)]
     assert [a["alt"] for a in shown] == [f"snapshot at t = {t:g} min" for t in want]
     # the movie: made in the run directory, embedded byte for byte
     (source,) = page.all("source")

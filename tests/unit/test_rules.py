@@ -75,7 +75,8 @@ def test_signal_synonyms_resolve_to_canonical(d, spelling, canonical):
         ("chemotactic sensitivity to oxygen", "chemotactic response to oxygen"),
         ("oxygen secretion saturation density", "oxygen secretion target"),
         ("adhesive affinity to cell type 0", "adhesive affinity to tumor"),
-        ("cell-membrane repulsion", "cell-BM repulsion"),
+        ("cell-membrane repulsion", "wall repulsion"),
+        ("cell-BM repulsion", "wall repulsion"),
     ],
 )
 def test_behaviour_synonyms_resolve_to_canonical(d, spelling, canonical):

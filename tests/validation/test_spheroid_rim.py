@@ -100,9 +100,9 @@ def _scenario():
     raw["params"]["initial"]["radius_um"] = R0
     raw["time"].update(end_min=T_END, output_interval_min=T_END, checkpoint_interval_min=T_END)
     t = raw["params"]["cell_types"]["tumor"]
-    t.update(cycle="live", cycle_rate_per_min=0.0, apoptosis_rate_per_min=0.0,
-             relative_rupture_volume=1.0001)  # fmt: skip
-    t["necrosis_max_rate_per_min"] *= RATE_FACTOR
+    t["cycle"].update(model="live", rate_per_min=0.0)
+    t["death"].update(apoptosis_rate_per_min=0.0, relative_rupture_volume=1.0001)
+    t["death"]["necrosis_max_rate_per_min"] *= RATE_FACTOR
     return invasim.load_scenario(raw)
 
 
@@ -170,13 +170,13 @@ def test_viable_rim_matches_reaction_diffusion_balance():
 
     # predictions, from the scenario's parameters and the initial disc
     p, mesh = m.params, m.mesh
-    ct, o2 = p.cell_types["tumor"], p.substrates["oxygen"]
+    ct, o2 = p.cell_types["tumor"], p.fields["oxygen"]
     D, k, u_wall = o2.diffusion_um2_per_min, o2.decay_per_min, o2.boundary_value
-    lam = packing_uptake(ct.uptake_per_min["oxygen"], ct.volume_um3, p.initial.spacing_um, 2,
-                         mesh.h)  # fmt: skip
+    lam = packing_uptake(ct.secretion.uptake_per_min["oxygen"], ct.volume.volume_um3,
+                         p.initial.spacing_um, 2, mesh.h)  # fmt: skip
     Rw = box_wall_radius(mesh.extent[:2], com0[:2])
-    rmax, thr, thr_max = (ct.necrosis_max_rate_per_min, ct.necrosis_threshold_mmHg,
-                          ct.necrosis_max_threshold_mmHg)  # fmt: skip
+    rmax, thr, thr_max = (ct.death.necrosis_max_rate_per_min, ct.death.necrosis_threshold_mmHg,
+                          ct.death.necrosis_max_threshold_mmHg)  # fmt: skip
     s = p.initial.spacing_um
 
     def rate(u):

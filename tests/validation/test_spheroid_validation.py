@@ -33,8 +33,8 @@ def _scenario(radius_um: float, end_min: float, life: bool = True):
     )
     if not life:
         t = raw["params"]["cell_types"]["tumor"]
-        t.update(cycle="live", cycle_rate_per_min=0.0, apoptosis_rate_per_min=0.0,
-                 necrosis_max_rate_per_min=0.0)  # fmt: skip
+        t["cycle"].update(model="live", rate_per_min=0.0)
+        t["death"].update(apoptosis_rate_per_min=0.0, necrosis_max_rate_per_min=0.0)
     return invasim.load_scenario(raw)
 
 
@@ -48,9 +48,10 @@ def test_oxygen_penetration_length_in_packed_disc():
     p = m.params
     ct = p.cell_types["tumor"]
     s, h = p.initial.spacing_um, m.mesh.h
-    D = p.substrates["oxygen"].diffusion_um2_per_min
-    lam = ct.uptake_per_min["oxygen"] * ct.volume_um3 / (math.sqrt(3) / 2 * s * s * h)
-    L_theory = math.sqrt(D / (lam + p.substrates["oxygen"].decay_per_min))
+    D = p.fields["oxygen"].diffusion_um2_per_min
+    uptake, volume = ct.secretion.uptake_per_min["oxygen"], ct.volume.volume_um3
+    lam = uptake * volume / (math.sqrt(3) / 2 * s * s * h)
+    L_theory = math.sqrt(D / (lam + p.fields["oxygen"].decay_per_min))
     # cells barely moved (they start at rest)
     com = m.cells.position.mean(axis=0)
     assert np.linalg.norm(com[:2] - 500.0) < 1.0

@@ -161,7 +161,7 @@ def o2_proliferation_factor(
 @njit(**_JIT)
 def cycle_kernel(
     phase, time_in_phase, dead, ctype, cid, rates, fixed, n_phases, pressure_threshold,
-    multiplier, pressure, seed, step, dt, divides,
+    multiplier, pressure, seed, step, dt, divides, entry_rate,
 ):  # fmt: skip
     """Advance the cycle of the live cells by ``dt``; returns the number of divisions.
 
@@ -174,9 +174,12 @@ def cycle_kernel(
         pressure: ``[n]`` pressures, or an empty array for none.
         seed, step: rng key words. dt: phenotype step, min.
         divides: ``[n]`` uint8 output, 1 where the cell divides this step.
+        entry_rate: ``[n]`` per-cell cycle-entry rates (1/min) replacing the first phase's
+            rate times the multiplier, or an empty array for none.
     """
     n = phase.shape[0]
     has_mult = multiplier.shape[0] > 0
+    has_entry = entry_rate.shape[0] > 0
     has_press = pressure.shape[0] > 0
     count = 0
     for i in range(n):
@@ -188,7 +191,9 @@ def cycle_kernel(
         time_in_phase[i] += dt
         r = rates[t, p]
         if p == 0:
-            if has_mult:
+            if has_entry:
+                r = entry_rate[i]
+            elif has_mult:
                 r *= multiplier[i]
             if has_press and pressure[i] > pressure_threshold[t]:
                 r = 0.0
@@ -217,6 +222,7 @@ def advance_cycle(
     step: int,
     multiplier: np.ndarray | None = None,
     pressure: np.ndarray | None = None,
+    entry_rate: np.ndarray | None = None,
 ) -> np.ndarray:
     """One phenotype step of the cycle; returns the rows that divide (int64, ascending).
 
@@ -228,6 +234,8 @@ def advance_cycle(
         step: phenotype step counter (rng key).
         multiplier: ``[n]`` cycle-entry rate multipliers (rules, oxygen), default 1.
         pressure: ``[n]`` per-cell pressure for contact inhibition, default none.
+        entry_rate: ``[n]`` per-cell cycle-entry rates (1/min; the behaviour matrix's
+            ``cycle entry``), replacing the first phase's rate and ``multiplier``.
     """
     n = cells.n
     if n and int(cells.type.max()) >= params.n_types:
@@ -235,11 +243,12 @@ def advance_cycle(
     empty = np.empty(0)
     mult = empty if multiplier is None else _per_cell(multiplier, n, "multiplier")
     press = empty if pressure is None else _per_cell(pressure, n, "pressure")
+    entry = empty if entry_rate is None else _per_cell(entry_rate, n, "entry_rate")
     divides = np.empty(n, dtype=np.uint8)
     cycle_kernel(
         cells.phase, cells.time_in_phase, cells.dead, cells.type, cells.id, params.rates,
         params.fixed, params.n_phases, params.pressure_threshold, mult, press,
-        np.int64(seed), np.int64(step), float(dt), divides,
+        np.int64(seed), np.int64(step), float(dt), divides, entry,
     )  # fmt: skip
     return np.flatnonzero(divides).astype(np.int64)
 

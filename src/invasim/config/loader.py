@@ -11,6 +11,7 @@ import difflib
 import json
 import math
 import tomllib
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -151,23 +152,26 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     """Keys allowed in the table at ``loc`` (one level above an unknown key)."""
     current: Any = model
     for part in loc[:-1]:
-        field = getattr(current, "model_fields", {}).get(str(part))
-        if field is None:
-            return []
-        ann = field.annotation
-        current = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+        if isinstance(current, _MappingOf):  # a table of named entries: skip the name
+            current = current.value
+            continue
+        current = _sub_schema(current, str(part))
         if current is None:
             return []
     return sorted(getattr(current, "model_fields", {}))
 
 
-def _validate(
+def validate_model(
     schema: type[BaseModel],
     data: Any,
     origin: str,
     prefix: str = "",
     context: dict[str, Any] | None = None,
 ) -> BaseModel:
+    """``schema`` validated strictly from ``data``; the first problem as one-line ConfigError.
+
+    The line reads ``<origin>: <prefix><key path>: <what is wrong and what is allowed>``.
+    """
     try:
         return schema.model_validate(data, strict=True, context=context)
     except ConfigError as exc:  # raised by a validator (e.g. behaviour rules), already one line
@@ -196,7 +200,7 @@ def validate_scenario(
     """
     from invasim.models import REGISTRY
 
-    scenario = _validate(Scenario, data, origin)
+    scenario = validate_model(Scenario, data, origin)
     assert isinstance(scenario, Scenario)
     if scenario.model not in REGISTRY:
         hint = difflib.get_close_matches(scenario.model, list(REGISTRY), n=1)
@@ -207,7 +211,11 @@ def validate_scenario(
         )
     model_cls = REGISTRY[scenario.model]
     context = {"base_dir": None if base_dir is None else str(base_dir)}
-    params = _validate(model_cls.Params, scenario.params, origin, "params", context)
+    try:
+        schema = model_cls.params_schema(scenario.params)
+    except ConfigError as exc:
+        raise ConfigError(f"{origin}: {exc}") from None
+    params = validate_model(schema, scenario.params, origin, "params", context)
     scenario._model_params = params
     for key in scenario.sources:
         if _lookup(scenario.to_data(), key) is _MISSING:
@@ -261,7 +269,8 @@ def load_scenario(
 
 
 # -- writing TOML ------------------------------------------------------------------------------
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """``value`` written as a TOML value (inline tables and arrays, floats that read back)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -276,28 +285,46 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        inner = ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
+        inner = ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items())
         return "{ " + inner + " }" if inner else "{}"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
-def _toml_key(key: str) -> str:
+def toml_key(key: str) -> str:
+    """``key`` as a TOML key: bare when it can be, quoted otherwise."""
     bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
     return key if bare else json.dumps(key)
 
 
-def _field_doc(schema: Any, key: str) -> str:
+def field_doc(schema: Any, key: str) -> str:
+    """The description of field ``key`` of pydantic model ``schema`` ("" if none)."""
     fields = getattr(schema, "model_fields", {})
     field = fields.get(key)
     return (field.description or "") if field is not None else ""
 
 
+class _MappingOf:
+    """The schema of a table of named entries (``dict[str, Model]``): each entry a ``value``."""
+
+    def __init__(self, value: type[BaseModel]) -> None:
+        self.value = value
+
+
 def _sub_schema(schema: Any, key: str) -> Any:
+    """The schema of sub-table ``key`` of ``schema``: a model, a :class:`_MappingOf` or None."""
+    if isinstance(schema, _MappingOf):
+        return schema.value
     field = getattr(schema, "model_fields", {}).get(key)
     ann = field.annotation if field is not None else None
-    return ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    if typing.get_origin(ann) is dict:
+        value = typing.get_args(ann)[1]
+        if isinstance(value, type) and issubclass(value, BaseModel):
+            return _MappingOf(value)
+    return None
 
 
 def dump_toml(scenario: Scenario) -> str:
@@ -311,7 +338,7 @@ def dump_toml(scenario: Scenario) -> str:
         "": Scenario,
         "mesh": type(scenario.mesh),
         "time": type(scenario.time),
-        "params": REGISTRY[scenario.model].Params,
+        "params": REGISTRY[scenario.model].params_schema(data.get("params", {})),
     }
 
     def emit(table: dict[str, Any], path: str, schema: Any) -> None:
@@ -322,10 +349,10 @@ def dump_toml(scenario: Scenario) -> str:
             lines.append(f"[{path}]")
         for key, value in scalars.items():
             dotted = f"{path}.{key}" if path else key
-            doc = _field_doc(schema, key)
+            doc = field_doc(schema, key)
             src = sources.get(dotted)
             note = " — ".join(s for s in (doc, f"source: {src}" if src else "") if s)
-            text = f"{_toml_key(key)} = {_toml_value(value)}"
+            text = f"{toml_key(key)} = {toml_value(value)}"
             lines.append(f"{text}  # {note}" if note else text)
         if path or scalars:
             lines.append("")
@@ -338,6 +365,6 @@ def dump_toml(scenario: Scenario) -> str:
     if sources:
         lines.append("[sources]")
         for key, value in sources.items():
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+            lines.append(f"{toml_key(key)} = {toml_value(value)}")
         lines.append("")
     return "\n".join(lines)

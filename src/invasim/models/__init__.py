@@ -11,7 +11,7 @@ def _load_builtin() -> None:
     # imported for their registration side effect
     import importlib
 
-    for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain", "spheroid", "ishigami"):
+    for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain", "agents", "ishigami"):
         importlib.import_module(f"invasim.models.{mod}")
 
 

@@ -70,6 +70,15 @@ class Model:
         self.mesh = mesh
         self.dt = dt
 
+    @classmethod
+    def params_schema(cls, raw: dict) -> type[BaseModel]:
+        """The schema of the scenario's ``[params]`` (``raw``, before validation).
+
+        ``Params`` unless the schema depends on the params themselves (the agent model's does:
+        on the processes it lists). Raises ``ConfigError`` for what makes no schema.
+        """
+        return cls.Params
+
     # -- static checks -------------------------------------------------------------------------
     @classmethod
     def check(cls, params: BaseModel, mesh: Mesh, dt: float) -> list[str]:

@@ -371,10 +371,12 @@ _B("relative maximum adhesion distance", "dimensionless",
    "largest adhesion distance, as a multiple of the cell radius", (), lower=0.0)
 _B("cell-cell repulsion", "µm/min", "cell-cell repulsion strength",
    ("cell-cell repulsion strength",), lower=0.0)
-_B("cell-BM adhesion", "µm/min", "adhesion strength to the domain boundary (basement membrane)",
-   ("cell-membrane adhesion",), lower=0.0)
-_B("cell-BM repulsion", "µm/min", "repulsion strength from the domain boundary",
-   ("cell-membrane repulsion", "cell-boundary repulsion"), lower=0.0)
+# the domain walls: PhysiCell calls them "BM" (cell_BM_repulsion_strength); invasim's basement
+# membrane is a tissue layer of its own, so the walls are "wall" here, PhysiCell's names synonyms
+_B("wall adhesion", "µm/min", "adhesion strength to the domain walls",
+   ("cell-BM adhesion", "cell-membrane adhesion"), lower=0.0)
+_B("wall repulsion", "µm/min", "repulsion strength from the domain walls",
+   ("cell-BM repulsion", "cell-membrane repulsion", "cell-boundary repulsion"), lower=0.0)
 _B("cell attachment rate", "1/min", "rate of forming attachments with touching cells", (),
    **_RATE)
 _B("cell detachment rate", "1/min", "rate of breaking attachments", (), **_RATE)

@@ -1,0 +1,103 @@
+"""The layers of the behaviour matrix, built for a scenario's processes and schedule.
+
+Contract (see :mod:`invasim.agents.behaviours` for the order): :func:`build_behaviours` makes
+the matrix's columns (the behaviours the listed processes read), each column's phase (read
+before or after the phenotype fill), the per-type values, which columns can vary within a type
+(written by a trait, an internal model, a rule or an intervention), and the layer functions:
+
+1. cell type: the type's values, then the processes' environment-dependent defaults
+   (:meth:`~invasim.agents.process.Process.type_behaviours`);
+2. traits: ``[params.traits.<name>] scales = [...]`` multiply those behaviours by the trait;
+3. internal models: :meth:`~invasim.agents.process.Process.internal_behaviours` of the
+   processes that declare ``writes``;
+4. rules (:func:`~invasim.agents.signals.rules_layer`);
+5. interventions (:func:`~invasim.agents.interventions.behaviour_layer`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from invasim.agents import interventions as iv
+from invasim.agents.behaviours import Behaviours
+from invasim.agents.params import behaviour_table, dictionary
+from invasim.agents.process import SENSE_BEFORE, Process
+from invasim.agents.signals import rules_layer
+
+
+def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) -> Behaviours:
+    """The behaviour matrix of scenario params ``p`` run by ``processes``."""
+    d = dictionary(p)
+    entries, base = behaviour_table(p, d)
+    d = dictionary(p)
+    entries, base = behaviour_table(p, d)
+    phase_of = {}
+    for q in processes:  # life: read after the phenotype fill; motion: before it
+        acts = q.clock == "phenotype" and q.order >= SENSE_BEFORE
+        for template in q.behaviours:
+            phase_of[template] = "life" if acts else "motion"
+    cols = [e.index for e in entries]
+    rs = p.rule_set
+    varies = np.zeros(len(entries), dtype=bool)
+    if rs is not None:
+        varies |= rs.governed[:, cols].any(axis=0)
+    for change in p.interventions:  # a drug may act on one type: not per-type any more
+        if isinstance(change, iv.ChangeBehaviour):
+            varies |= np.array([e.name == change.behaviour for e in entries], dtype=bool)
+    writers = {e.template: q for q in processes for e in entries
+               if e.template in q.behaviours}  # fmt: skip
+    beh = Behaviours(
+        names=[e.name for e in entries],
+        units=[e.unit for e in entries],
+        base=np.ascontiguousarray(base[:, cols]),
+        phase=[phase_of[e.template] for e in entries],
+        varies=varies,
+    )
+    env = [q for q in processes if type(q).type_behaviours is not Process.type_behaviours]
+
+    def cell_type_layer(state, b, columns, t_min):
+        t = state.cells.type
+        for k in columns:
+            b.values[k] = b.base[t, k]
+        wanted = {b.names[k] for k in columns}
+        for q in env:
+            if any(e.name in wanted and writers.get(e.template) is q for e in entries):
+                q.type_behaviours(state, b)
+
+    beh.layers.append(("cell type", cell_type_layer))
+    scaled = [(name, b) for name, tr in p.traits.items() for b in tr.scales]
+    if scaled:
+        for k, e in enumerate(entries):
+            if any(e.name == b for _, b in scaled):
+                varies[k] = True
+
+        def trait_layer(state, b, columns, t_min):
+            wanted = {b.names[k] for k in columns}
+            for name, behaviour in scaled:
+                if behaviour in wanted:
+                    b.column(behaviour)[:] *= state.cells.trait(name)
+
+        beh.layers.append(("traits", trait_layer))
+    internal = [q for q in processes if q.writes]
+    if internal:
+        written = {q.name: {e.name for e in entries if e.template in q.writes
+                            or e.name in q.writes} for q in internal}  # fmt: skip
+        for k, e in enumerate(entries):
+            if any(e.name in w for w in written.values()):
+                varies[k] = True
+
+        def internal_layer(state, b, columns, t_min):
+            wanted = {b.names[k] for k in columns}
+            for q in internal:
+                if written[q.name] & wanted:
+                    q.internal_behaviours(state, b)
+
+        beh.layers.append(("internal models", internal_layer))
+    if rs is not None:
+        beh.layers.append(("rules", rules_layer(rs, [e.index for e in entries], processes)))
+    if any(isinstance(x, iv.ChangeBehaviour) for x in p.interventions):
+        beh.layers.append(("interventions", iv.behaviour_layer(p.interventions,
+                                                                type_names)))  # fmt: skip
+    return beh

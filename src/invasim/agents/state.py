@@ -1,0 +1,133 @@
+"""The state of an agent simulation: plain data that every process reads and writes.
+
+Contract:
+    * :class:`AgentState` holds the cells (:class:`~invasim.core.cells.Cells`, a struct of
+      arrays), the fields (named float64 arrays of the mesh's shape, the simulation's own
+      dict), the neighbour grid (a cell list fitted to the largest cell present, with reusable
+      scratch buffers), the last simple pressure and contact counts, the behaviour matrix
+      (:class:`~invasim.agents.behaviours.Behaviours`), the clocks' steps and counters, and the
+      rows the cell-life processes mark for division and removal during a phenotype step.
+    * Random numbers are counter-based (:mod:`invasim.core.rng`): keyed by the run ``seed``,
+      the cell id and a step counter derived from the time (``mech_step``, ``pheno_step``),
+      so results do not depend on the thread count, and a resumed run equals an
+      uninterrupted one.
+    * What a checkpoint needs: the cells and ``pressure`` (:meth:`to_arrays`); everything else
+      is rebuilt from them and the fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from invasim.core.cells import Cells
+from invasim.core.mesh import Mesh
+from invasim.physics.exchange import sample_gradients, sample_values, voxel_of
+from invasim.physics.mechanics import Mechanics
+
+
+@dataclass
+class AgentState:
+    """Everything an agent simulation evolves (plain data; see the module contract).
+
+    Attributes:
+        mesh: the fields' mesh.
+        extent: the box ``[0, L]`` per axis, µm.
+        seed: the run seed (random-number key).
+        type_names: cell type names; a cell's ``type`` indexes this list.
+        dt: phenotype step, min; ``dt_mech`` mechanics step; ``dt_diff`` diffusion step.
+        n_mech: mechanics steps per phenotype step; ``n_diff`` diffusion steps per mechanics.
+        fields: field name -> ``(nz, ny, nx)`` float64 array (the simulation's dict).
+        field_units: field name -> unit.
+        cells: the cells.
+        neighbours: the cell list and scratch buffers
+            (:class:`~invasim.physics.mechanics.Mechanics`, used for its grid only).
+        pressure: ``[n]`` simple pressure of each cell from the last phenotype step (1).
+        contacts: ``[n, T + 2]`` contact counts (per type, live, dead) from the contacts
+            process, valid between that process and the behaviour fill; else None.
+        behaviours: the behaviour matrix (set by the engine).
+        t: current time, min.
+        step_start: start time of the current phenotype step, min.
+        mech_step: mechanics step counter of the current mechanics step.
+        pheno_step: phenotype step counter of the current phenotype step.
+        dividing: rows chosen to divide in this phenotype step (int64).
+        removing: rows to remove at the end of this phenotype step (int64).
+        wants: what some rule needs computed (``"contacts"``: contact counts).
+    """
+
+    mesh: Mesh
+    extent: tuple[float, ...]
+    seed: int
+    type_names: list[str]
+    dt: float
+    dt_mech: float
+    dt_diff: float
+    n_mech: int
+    n_diff: int
+    fields: dict[str, np.ndarray]
+    field_units: dict[str, str]
+    cells: Cells
+    neighbours: Mechanics
+    pressure: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    contacts: np.ndarray | None = None
+    behaviours: object = None
+    t: float = 0.0
+    step_start: float = 0.0
+    mech_step: int = 0
+    pheno_step: int = 0
+    dividing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    removing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    wants: dict[str, bool] = field(default_factory=dict)
+    _voxels: np.ndarray | None = None
+
+    @property
+    def n_types(self) -> int:
+        """Number of cell types."""
+        return len(self.type_names)
+
+    # -- sampling the fields at the cells ------------------------------------------------------
+    def voxels(self) -> np.ndarray:
+        """``[n]`` flat voxel index of each cell centre (cached until :meth:`moved`)."""
+        if self._voxels is None or self._voxels.shape[0] != self.cells.n:
+            self._voxels = voxel_of(self.cells.position, self.mesh)
+        return self._voxels
+
+    def moved(self) -> None:
+        """Forget what depends on the cells' positions or rows (voxels, contact counts)."""
+        self._voxels = None
+        self.contacts = None
+
+    def field_at_cells(self, name: str) -> np.ndarray:
+        """``[n]`` the field ``name`` at each cell's voxel."""
+        return sample_values(self.fields[name], self.voxels())
+
+    def gradient_at_cells(self, name: str) -> np.ndarray:
+        """``[n, 3]`` the gradient of field ``name`` at each cell's voxel (unit/µm)."""
+        return sample_gradients(self.fields[name], self.mesh, self.voxels())
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The cells' arrays and counters (``Cells.to_dict``) and the last pressures."""
+        out = {}
+        for k, v in self.cells.to_dict().items():
+            if k.endswith("_names"):
+                out[k] = np.array(v, dtype=str) if v else np.zeros(0, dtype="<U1")
+            elif k.endswith("_defaults"):
+                out[k] = np.asarray(v, dtype=np.float64)
+            else:
+                out[k] = np.asarray(v)
+        out["pressure"] = self.pressure.copy()
+        return out
+
+    @staticmethod
+    def cells_from_arrays(arrays: dict[str, np.ndarray]) -> tuple[Cells, np.ndarray]:
+        """The cells and pressures stored by :meth:`to_arrays`."""
+        d = dict(arrays)
+        pressure = np.asarray(d.pop("pressure", np.zeros(0)), dtype=np.float64).copy()
+        for k in list(d):
+            if k.endswith("_names"):
+                d[k] = [str(t) for t in np.atleast_1d(d[k])]
+            elif k.endswith("_defaults"):
+                d[k] = [float(t) for t in np.atleast_1d(d[k])]
+        return Cells.from_dict(d), pressure

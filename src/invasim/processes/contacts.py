@@ -1,0 +1,84 @@
+"""Contacts: each cell's simple pressure and its contacts, counted in one traversal.
+
+Contract:
+    * PhysiCell's simple pressure ``p_i = Σ_j (1 − d_ij/R_ij)² / 0.027288`` over the cells
+      closer than ``R_ij = r_i + r_j`` (:mod:`invasim.physics.contacts`), dimensionless (≈ 1 in
+      a compressed 3-D packing); the same neighbours are the cell's contacts, counted by type,
+      live and dead (only when some rule reads them).
+    * Signals: ``pressure`` (the value of the last phenotype step, carried by the daughters of
+      a division), ``contact with <type>``, ``contact with live cell``,
+      ``contact with dead cell`` (counted in this step's traversal when the behaviours are
+      filled right after it; from a fresh traversal over the current positions otherwise).
+    * Clock: phenotype, first (it senses: the behaviours of the step are filled after it).
+    * Metric: ``pressure_max`` (the readout of the ``pressure`` cell column).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from invasim.agents.process import ORDER, Process, register_process
+from invasim.physics.contacts import SIMPLE_PRESSURE_SCALE, contact_kernel
+
+CONTACT_SIGNALS = ("contact with {cell_type}", "contact with live cell", "contact with dead cell")
+
+
+def pressure_and_contacts(state, counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Simple pressure ``[n]`` and, if ``counts``, contacts ``[n, T + 2]`` (float64).
+
+    Contact columns: ``0..T-1`` neighbours in contact of each type (dead or alive), ``T``
+    alive, ``T + 1`` dead.
+    """
+    c = state.cells
+    out = np.zeros(c.n)
+    contacts = np.zeros((c.n, state.n_types + 2)) if counts else np.zeros((1, 2))
+    if c.n:
+        grid = state.neighbours
+        grid.rebuild(c)
+        cl = grid.cell_list
+        # overlap needs d < r_i + r_j <= 2 r_max: search no further than that (the grid may be
+        # coarser); the sums are bit-identical, only empty candidates are skipped
+        search = min(cl.cutoff, 2.0 * float(c.radius.max()))
+        contact_kernel(c.position, c.radius, c.type, c.dead, cl.order, cl.bin_start, cl.nb,
+                       cl.w, cl.inv_w, cl.tol, search, counts, out, contacts)  # fmt: skip
+    return out / SIMPLE_PRESSURE_SCALE, contacts if counts else None
+
+
+@register_process
+class ContactsProcess(Process):
+    """Simple pressure and contact counts."""
+
+    name: ClassVar[str] = "contacts"
+    title: ClassVar[str] = "simple pressure and contacts of every cell"
+    clock: ClassVar[str] = "phenotype"
+    order: ClassVar[float] = ORDER["phenotype"]["contacts"]
+    signals: ClassVar[tuple[str, ...]] = ("pressure", *CONTACT_SIGNALS)
+    metric_names: ClassVar[tuple[str, ...]] = ("pressure_max",)
+    references: ClassVar[tuple[str, ...]] = (
+        "Ghaffarizadeh A et al. (2018) PhysiCell. PLoS Comput Biol 14:e1005991",
+    )
+
+    def setup(self, state) -> None:
+        """Count contacts only if some rule reads them (set by the engine)."""
+        self.count = getattr(state, "wants", {}).get("contacts", False)
+
+    def step(self, state, dt: float) -> None:
+        """Pressure (and contacts) from the current positions."""
+        state.pressure, state.contacts = pressure_and_contacts(state, self.count)
+
+    def signal_values(self, state, template: str, target: str | None) -> np.ndarray:
+        """Pressure, or contact counts (see the module contract)."""
+        n = state.cells.n
+        if template == "pressure":
+            p = state.pressure
+            return p if p.shape[0] == n else np.zeros(n)
+        if state.contacts is None or state.contacts.shape[0] != n:
+            state.contacts = pressure_and_contacts(state, True)[1]
+        contacts = state.contacts
+        if template == "contact with {cell_type}":
+            return contacts[:, state.type_names.index(target)]
+        if template == "contact with live cell":
+            return contacts[:, state.n_types]
+        return contacts[:, state.n_types + 1]

@@ -1,0 +1,88 @@
+"""Diffusion: the diffusing fields diffuse and decay, one LOD solve per diffusion step.
+
+Contract:
+    * Every field of kind ``diffusing`` (``[params.fields.<name>]``) obeys
+      ``∂u/∂t = D ∇²u − λ u`` (plus the sources and sinks of the secretion process, which
+      runs before it on the diffusion clock), with Dirichlet (far-field value) or no-flux walls,
+      solved by :class:`~invasim.physics.diffusion.Diffusion` (LOD Crank–Nicolson by default;
+      BioFVM's LOD backward Euler on request).
+    * Clock: diffusion, after secretion. Small meshes run their sweeps on one thread
+      (:func:`~invasim.physics.diffusion.single_thread_if_small`).
+    * :meth:`DiffusionProcess.check`: the diffusion step must meet the scheme's accuracy limit
+      for every field (one line naming the field, the limit and the remedy).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from invasim.agents.process import ORDER, Process, register_process
+from invasim.core.mesh import Mesh
+from invasim.physics.diffusion import Boundary, Diffusion, accuracy_dt_limit
+
+
+class DiffusionParams(BaseModel):
+    """``[params.diffusion]``: the solver of the diffusing fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: Literal["lod-cn", "lod-be"] = Field(
+        "lod-cn", description="diffusion scheme (invasim.physics.diffusion)"
+    )
+
+
+def diffusing_fields(params: Any) -> dict[str, Any]:
+    """The fields of kind ``diffusing``, by name, in scenario order."""
+    return {k: f for k, f in params.fields.items() if f.kind == "diffusing"}
+
+
+@register_process
+class DiffusionProcess(Process):
+    """Diffusion and decay of the diffusing fields."""
+
+    name: ClassVar[str] = "diffusion"
+    title: ClassVar[str] = "diffusing fields diffuse and decay"
+    clock: ClassVar[str] = "diffusion"
+    order: ClassVar[float] = ORDER["diffusion"]["diffusion"]
+    Params: ClassVar[type[BaseModel]] = DiffusionParams
+    references: ClassVar[tuple[str, ...]] = (
+        "Ghaffarizadeh A, Friedman SH, Macklin P (2016) BioFVM: an efficient, parallelized "
+        "diffusive transport solver for 3-D biological simulations. Bioinformatics 32:1256-1258",
+    )
+
+    @classmethod
+    def check(cls, params: Any, mesh: Mesh, dt: float) -> list[str]:
+        """The diffusion step against the scheme's accuracy limit, per field."""
+        problems = []
+        scheme = params.diffusion.scheme
+        for name, f in diffusing_fields(params).items():
+            bc = Boundary(f.boundary, f.boundary_value)
+            D = f.diffusion_um2_per_min
+            limit = accuracy_dt_limit(mesh, D, scheme, bc)
+            if params.dt_diffusion_min > limit * (1 + 1e-12):
+                h_min = math.sqrt(params.dt_diffusion_min * D / (limit * D / mesh.h**2))
+                problems.append(
+                    f"params.dt_diffusion_min = {params.dt_diffusion_min:g} exceeds the "
+                    f"{scheme} accuracy limit {limit:.4g} min for {name} "
+                    f"(D = {D:.4g} µm²/min, h = {mesh.h:g} µm, {f.boundary} walls); use "
+                    f"dt_diffusion_min <= {limit:.4g} or mesh.voxel_um >= {h_min:.4g}"
+                )
+        return problems
+
+    def setup(self, state) -> None:
+        """One solver per diffusing field."""
+        self.solvers = {
+            name: Diffusion(
+                state.mesh, f.diffusion_um2_per_min, f.decay_per_min, state.dt_diff,
+                Boundary(f.boundary, f.boundary_value), self.table.scheme,
+            )  # fmt: skip
+            for name, f in diffusing_fields(self.params).items()
+        }
+
+    def step(self, state, dt: float) -> None:
+        """One diffusion step of every diffusing field."""
+        for name, solver in self.solvers.items():
+            solver.step(state.fields[name])

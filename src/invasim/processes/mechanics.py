@@ -1,0 +1,149 @@
+"""Mechanics: cell–cell repulsion and adhesion and wall repulsion give each cell a velocity.
+
+Contract:
+    * PhysiCell's potentials (:mod:`invasim.physics.mechanics`): repulsion
+      ``c_rep (1 − d/R)²`` within ``R = r_i + r_j`` and adhesion ``c_adh (1 − d/S)²`` within
+      ``S`` (the relative maximum adhesion distance times the radii), summed over the
+      neighbours found in the state's cell list; domain walls repel within a radius. Between
+      types, adhesion is the geometric mean of the two types' strengths.
+    * Behaviours (per cell, from the behaviour matrix): ``cell-cell adhesion`` and
+      ``cell-cell repulsion`` (µm/min). Where no layer after the cell type can change them,
+      the per-type kernel runs (same values, fewer bytes); otherwise the per-cell one.
+      Cell type sub-table ``[params.cell_types.<type>.mechanics]``.
+    * Clock: mechanics, first: it overwrites ``cells.velocity``; motility adds to it; the
+      engine then moves the cells (``params.mechanics_scheme``, Adams–Bashforth 2).
+    * :meth:`MechanicsProcess.check`: the mechanics step against the stability limit of the
+      stiffest each type can get (a rule raising repulsion counts at its saturation).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from invasim.agents.process import ORDER, Process, register_process
+from invasim.core.cells import sphere_radius
+from invasim.core.mesh import Mesh
+from invasim.physics.mechanics import MechanicsParams, compute_velocities, max_stable_dt
+
+
+class MechanicsCell(BaseModel):
+    """``[params.cell_types.<type>.mechanics]``: PhysiCell's mechanics of a cell type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repulsion_um_per_min: float = Field(
+        10.0, ge=0, description="cell–cell repulsion strength [µm/min] (PhysiCell)"
+    )
+    adhesion_um_per_min: float = Field(
+        0.4,
+        ge=0,
+        description="cell–cell adhesion strength [µm/min] (PhysiCell); between "
+        "types the geometric mean",
+    )
+    relative_max_adhesion_distance: float = Field(
+        1.25, ge=1, description="adhesion reach over the radius [1] (PhysiCell)"
+    )
+    wall_repulsion_um_per_min: float = Field(
+        100.0,
+        ge=0,
+        description="repulsion from the domain walls [µm/min] (PhysiCell's "
+        "cell_BM_repulsion_strength, which acts on the domain edges)",
+    )
+
+
+def mechanics_params(params: Any) -> MechanicsParams:
+    """The per-type :class:`~invasim.physics.mechanics.MechanicsParams` of a scenario."""
+    cells = [ct.mechanics for ct in params.cell_types.values()]
+    col = lambda f: np.array([getattr(m, f) for m in cells], dtype=np.float64)  # noqa: E731
+    adh = col("adhesion_um_per_min")
+    return MechanicsParams(
+        col("repulsion_um_per_min"), np.sqrt(np.outer(adh, adh)),
+        col("relative_max_adhesion_distance"), col("wall_repulsion_um_per_min"),
+    )  # fmt: skip
+
+
+@register_process
+class MechanicsProcess(Process):
+    """Velocities from the cell–cell and cell–wall potentials."""
+
+    name: ClassVar[str] = "mechanics"
+    title: ClassVar[str] = "cell–cell repulsion and adhesion, wall repulsion"
+    clock: ClassVar[str] = "mechanics"
+    order: ClassVar[float] = ORDER["mechanics"]["mechanics"]
+    CellParams: ClassVar[type[BaseModel]] = MechanicsCell
+    behaviours: ClassVar[tuple[str, ...]] = ("cell-cell adhesion", "cell-cell repulsion")
+    references: ClassVar[tuple[str, ...]] = (
+        "Ghaffarizadeh A, Heiland R, Friedman SH, Mumenthaler SM, Macklin P (2018) PhysiCell: "
+        "an open source physics-based cell simulator for 3-D multicellular systems. PLoS Comput "
+        "Biol 14:e1005991",
+    )
+
+    @classmethod
+    def neighbour_reach(cls, params: Any) -> float:
+        """Largest interaction reach over the radius sum: the cell list's factor."""
+        return max(ct.mechanics.relative_max_adhesion_distance
+                   for ct in params.cell_types.values())  # fmt: skip
+
+    @classmethod
+    def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
+        """Adhesion and repulsion strengths of the type."""
+        m = cell.mechanics
+        return {"cell-cell adhesion": m.adhesion_um_per_min,
+                "cell-cell repulsion": m.repulsion_um_per_min}  # fmt: skip
+
+    @classmethod
+    def check(cls, params: Any, mesh: Mesh, dt: float) -> list[str]:
+        """The mechanics step against each type's stability limit."""
+        problems = []
+        scheme = params.mechanics_scheme
+        rules = params.rule_set.table if params.rule_set is not None else ()
+        for name, ct in params.cell_types.items():
+            m = ct.mechanics
+            # the stiffest the type can get: rules that increase its repulsion saturate at
+            # their saturation value (the response lies between base and saturations)
+            rep, by = m.repulsion_um_per_min, ""
+            for rule in rules:
+                if (rule.cell_type == name and rule.behaviour == "cell-cell repulsion"
+                        and rule.direction == "increases" and rule.saturation > rep):
+                    rep, by = rule.saturation, f" by the rule {rule.origin}"
+            mp = MechanicsParams.single_type(
+                rep, m.adhesion_um_per_min,
+                m.relative_max_adhesion_distance, m.wall_repulsion_um_per_min,
+            )  # fmt: skip
+            r = float(sphere_radius(ct.volume.volume_um3))
+            limit = max_stable_dt(mp, r, mesh.dim, scheme)
+            if params.dt_mechanics_min > limit:
+                problems.append(
+                    f"params.dt_mechanics_min = {params.dt_mechanics_min:g} exceeds the "
+                    f"mechanics stability limit {limit:.4g} min of cell type {name!r} "
+                    f"(repulsion {'up to ' if by else ''}{rep:g} µm/min{by}, radius "
+                    f"{r:.3g} µm, {scheme})"
+                )
+        return problems
+
+    def setup(self, state) -> None:
+        """The per-type tables."""
+        self.mech_params = mechanics_params(self.params)
+
+    def step(self, state, dt: float) -> None:
+        """Overwrite the cells' velocities with the potentials' (cell list rebuilt first)."""
+        c = state.cells
+        if not c.n:
+            return
+        grid = state.neighbours
+        grid.rebuild(c)
+        beh = state.behaviours
+        rep = adh = None
+        if beh.varies_within_type("cell-cell repulsion"):
+            rep = beh.column("cell-cell repulsion")
+        if beh.varies_within_type("cell-cell adhesion"):
+            adh = beh.column("cell-cell adhesion")
+        # sorted scratch: x, y, z, r (+ per-cell repulsion, adhesion for the per-cell kernel)
+        cols = 4 if rep is None and adh is None else 6
+        compute_velocities(
+            c, grid.cell_list, self.mech_params, state.extent, grid.scratch(c.n, cols),
+            repulsion=rep, adhesion=adh,
+        )  # fmt: skip
