@@ -165,3 +165,34 @@ def test_interventions_are_bands_on_the_metric_plots(tmp_path):
     assert intervention_bands(run) == [(12.0, 30.0, "cytostatic"), (36.0, 36.0, "remove")]
     path = write_summary(run)
     assert path.stat().st_size > 10_000
+
+
+def test_a_field_intervention_changes_the_far_field_over_its_window():
+    hypoxia = {"kind": "field", "field": "oxygen", "parameter": "boundary_value", "value": 5.0,
+               "from_min": 12.0, "until_min": 36.0}  # fmt: skip
+    faster = {"kind": "field", "field": "oxygen", "parameter": "decay_per_min", "mode": "scale",
+              "value": 2.0, "from_min": 24.0}  # fmt: skip
+    data = _data([hypoxia, faster])
+    data["params"]["cell_types"]["tumor"]["cycle"]["rate_per_min"] = 0.0
+    sim = invasim.Simulation(invasim.load_scenario(data), seed=2)
+    diffusion = next(q for q in sim.model.processes if q.name == "diffusion")
+    seen = {}
+    for _ in range(8):
+        sim.model.step(sim.fields, sim.time_min)
+        sim.step_index += 1
+        seen[sim.time_min] = (dict(diffusion.current["oxygen"]), sim.fields["oxygen"].mean())
+    # the step ending at t started at t - 6: the window is judged at the step's start
+    assert seen[12.0][0]["boundary_value"] == 38.0 and seen[18.0][0]["boundary_value"] == 5.0
+    assert seen[36.0][0]["boundary_value"] == 5.0 and seen[42.0][0]["boundary_value"] == 38.0
+    assert seen[24.0][0]["decay_per_min"] == 0.1 and seen[30.0][0]["decay_per_min"] == 0.2
+    assert seen[48.0][0]["decay_per_min"] == 0.2  # open window
+    assert seen[36.0][1] < 15.0 < seen[48.0][1]  # the far field fell to 5 mmHg, then back up
+
+
+def test_a_field_intervention_is_checked_against_the_accuracy_limit():
+    faster = {"kind": "field", "field": "oxygen", "parameter": "diffusion_um2_per_min",
+              "mode": "scale", "value": 100.0}  # fmt: skip
+    with pytest.raises(ConfigError, match="accuracy limit"):
+        invasim.load_scenario(_data([faster]))
+    with pytest.raises(ConfigError, match="not a diffusing field"):
+        invasim.load_scenario(_data([{**faster, "field": "glucose"}]))

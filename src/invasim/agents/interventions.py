@@ -9,6 +9,10 @@ Contract:
         (:mod:`invasim.agents.behaviours`): it acts on whatever the earlier layers set, so a
         drug that halves MMP secretion halves the rules' value too. It is on in the phenotype
         steps that start at ``t`` with ``from_min <= t < until_min`` (both of a step's fills).
+      - ``field``: set (``mode = "set"``) or scale (``"scale"``) a diffusing field's
+        ``diffusion_um2_per_min``, ``decay_per_min`` or ``boundary_value`` over a window
+        (hypoxia at the far field, a drug that speeds a substrate's clearance); the diffusion
+        process rebuilds that field's solver when the window opens and closes.
       - ``remove``: at ``at_min``, remove the cells (of ``cell_type``, or all) whose centre lies
         in ``region`` (a resection).
       - ``add_cells``: at ``at_min``, add cells of ``cell_type`` packed in ``region`` (a ball or
@@ -97,6 +101,48 @@ class ChangeBehaviour(_Timed):
         return self.from_min, self.until_min
 
 
+class ChangeField(_Timed):
+    """Set or scale a diffusing field's parameter over a time window."""
+
+    kind: Literal["field"]
+    field: str = Field(description="a diffusing field")
+    parameter: Literal["diffusion_um2_per_min", "decay_per_min", "boundary_value"] = Field(
+        description="which parameter [its unit: µm²/min, 1/min, the field's unit]"
+    )
+    mode: Literal["set", "scale"] = Field("set", description="set to value, or multiply by it")
+    value: float = Field(ge=0, description="the value, or the factor")
+    from_min: float = Field(0.0, ge=0, description="start [min]")
+    until_min: float | None = Field(None, description="end [min] (exclusive); unset: never")
+
+    @model_validator(mode="after")
+    def _window(self) -> ChangeField:
+        if self.until_min is not None and not self.until_min > self.from_min:
+            raise ValueError("until_min must exceed from_min")
+        return self
+
+    def window(self) -> tuple[float, float | None]:
+        """``(start, end)`` of the intervention, min (end None: open)."""
+        return self.from_min, self.until_min
+
+    def on(self, t_min: float) -> bool:
+        """Whether it is on in the phenotype step that starts at ``t_min``."""
+        return self.from_min <= t_min and (self.until_min is None or t_min < self.until_min)
+
+
+def field_parameters(interventions: list, name: str, spec: Any, t_min: float) -> dict:
+    """The diffusing field ``name``'s ``D``, decay and boundary value in the step at ``t_min``.
+
+    ``spec``: its :class:`~invasim.agents.fields.DiffusingField`; the interventions of kind
+    ``field`` that are on apply in list order.
+    """
+    out = {k: float(getattr(spec, k))
+           for k in ("diffusion_um2_per_min", "decay_per_min", "boundary_value")}  # fmt: skip
+    for iv in interventions:
+        if isinstance(iv, ChangeField) and iv.field == name and iv.on(t_min):
+            out[iv.parameter] = iv.value if iv.mode == "set" else out[iv.parameter] * iv.value
+    return out
+
+
 class _Event(_Timed):
     at_min: float = Field(ge=0, description="when [min]: the start of a phenotype step")
 
@@ -133,7 +179,7 @@ class Bolus(_Event):
 
 
 Intervention = Annotated[
-    ChangeBehaviour | RemoveCells | AddCells | Bolus, Field(discriminator="kind")
+    ChangeBehaviour | ChangeField | RemoveCells | AddCells | Bolus, Field(discriminator="kind")
 ]
 
 
@@ -154,6 +200,14 @@ def check(interventions: list, params: Any, mesh: Mesh, dt: float, names: set[st
                 f"{key}.behaviour = {iv.behaviour!r} is not read by the listed processes; "
                 f"they read: {', '.join(sorted(names))}"
             )
+        if isinstance(iv, ChangeField):
+            spec = params.fields.get(iv.field)
+            if spec is None or spec.kind != "diffusing":
+                diffusing = [k for k, f in params.fields.items() if f.kind == "diffusing"]
+                problems.append(
+                    f"{key}.field = {iv.field!r} is not a diffusing field; diffusing fields: "
+                    f"{', '.join(diffusing)}"
+                )
         if isinstance(iv, Bolus) and iv.field not in params.fields:
             problems.append(
                 f"{key}.field = {iv.field!r} is not a field; fields: {', '.join(params.fields)}"

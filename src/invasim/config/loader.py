@@ -153,7 +153,10 @@ def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     current: Any = model
     for part in loc[:-1]:
         if isinstance(current, _MappingOf):  # a table of named entries: skip the name
-            current = current.value
+            members = _models_of(current.value)
+            current = members[0] if len(members) == 1 else None
+            if current is None:
+                return []
             continue
         current = _sub_schema(current, str(part))
         if current is None:
@@ -312,18 +315,36 @@ class _MappingOf:
         self.value = value
 
 
-def _sub_schema(schema: Any, key: str) -> Any:
-    """The schema of sub-table ``key`` of ``schema``: a model, a :class:`_MappingOf` or None."""
+def _models_of(ann: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation stands for (one, a union's members, or none)."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return [ann]
+    if typing.get_origin(ann) is typing.Annotated:
+        return _models_of(typing.get_args(ann)[0])
+    return [m for a in typing.get_args(ann) for m in _models_of(a)] if typing.get_args(ann) else []
+
+
+def _sub_schema(schema: Any, key: str, value: Any = None) -> Any:
+    """The schema of sub-table ``key`` of ``schema``: a model, a :class:`_MappingOf` or None.
+
+    A union of tables (e.g. the kinds of a field) is resolved by the table's ``kind``.
+    """
     if isinstance(schema, _MappingOf):
-        return schema.value
+        members = _models_of(schema.value)
+        if len(members) > 1 and isinstance(value, dict):
+            for m in members:
+                kind = m.model_fields.get("kind")
+                if kind is not None and kind.default == value.get("kind"):
+                    return m
+        return members[0] if members else None
     field = getattr(schema, "model_fields", {}).get(key)
     ann = field.annotation if field is not None else None
     if isinstance(ann, type) and issubclass(ann, BaseModel):
         return ann
     if typing.get_origin(ann) is dict:
-        value = typing.get_args(ann)[1]
-        if isinstance(value, type) and issubclass(value, BaseModel):
-            return _MappingOf(value)
+        value_ann = typing.get_args(ann)[1]
+        if _models_of(value_ann):
+            return _MappingOf(value_ann)
     return None
 
 
@@ -358,7 +379,7 @@ def dump_toml(scenario: Scenario) -> str:
             lines.append("")
         for key, value in tables.items():
             dotted = f"{path}.{key}" if path else key
-            sub = schemas.get(dotted) or _sub_schema(schema, key)
+            sub = schemas.get(dotted) or _sub_schema(schema, key, value)
             emit(value, dotted, sub)
 
     emit(data, "", Scenario)

@@ -8,8 +8,12 @@ Contract:
       BioFVM's LOD backward Euler on request).
     * Clock: diffusion, after secretion. Small meshes run their sweeps on one thread
       (:func:`~invasim.physics.diffusion.single_thread_if_small`).
+    * Interventions of kind ``field`` change a field's ``D``, decay or far-field value over a
+      window; the solver of that field is rebuilt when its parameters change (checked once per
+      phenotype step).
     * :meth:`DiffusionProcess.check`: the diffusion step must meet the scheme's accuracy limit
-      for every field (one line naming the field, the limit and the remedy).
+      for every field, with the largest ``D`` an intervention can give it (one line naming the
+      field, the limit and the remedy).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from invasim.agents.interventions import field_parameters
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
 from invasim.physics.diffusion import Boundary, Diffusion, accuracy_dt_limit
@@ -60,7 +65,12 @@ class DiffusionProcess(Process):
         scheme = params.diffusion.scheme
         for name, f in diffusing_fields(params).items():
             bc = Boundary(f.boundary, f.boundary_value)
-            D = f.diffusion_um2_per_min
+            D = max([f.diffusion_um2_per_min] + [
+                iv.value if iv.mode == "set" else iv.value * f.diffusion_um2_per_min
+                for iv in params.interventions
+                if getattr(iv, "kind", "") == "field" and iv.field == name
+                and iv.parameter == "diffusion_um2_per_min"
+            ])  # fmt: skip
             limit = accuracy_dt_limit(mesh, D, scheme, bc)
             if params.dt_diffusion_min > limit * (1 + 1e-12):
                 h_min = math.sqrt(params.dt_diffusion_min * D / (limit * D / mesh.h**2))
@@ -74,15 +84,29 @@ class DiffusionProcess(Process):
 
     def setup(self, state) -> None:
         """One solver per diffusing field."""
-        self.solvers = {
-            name: Diffusion(
-                state.mesh, f.diffusion_um2_per_min, f.decay_per_min, state.dt_diff,
-                Boundary(f.boundary, f.boundary_value), self.table.scheme,
-            )  # fmt: skip
-            for name, f in diffusing_fields(self.params).items()
-        }
+        self.fields = diffusing_fields(self.params)
+        self.changes = [iv for iv in self.params.interventions if iv.kind == "field"]
+        self.current: dict[str, dict] = {}
+        self.solvers: dict[str, Diffusion] = {}
+        self.seen_step = None
+        self._update(state)
+
+    def _update(self, state) -> None:
+        """Build the solvers whose field's parameters (after interventions) changed."""
+        for name, f in self.fields.items():
+            now = field_parameters(self.changes, name, f, state.step_start)
+            if self.current.get(name) != now:
+                self.current[name] = now
+                self.solvers[name] = Diffusion(
+                    state.mesh, now["diffusion_um2_per_min"], now["decay_per_min"],
+                    state.dt_diff, Boundary(f.boundary, now["boundary_value"]),
+                    self.table.scheme,
+                )  # fmt: skip
+        self.seen_step = state.step_start
 
     def step(self, state, dt: float) -> None:
         """One diffusion step of every diffusing field."""
+        if self.changes and state.step_start != self.seen_step:
+            self._update(state)
         for name, solver in self.solvers.items():
             solver.step(state.fields[name])

@@ -98,7 +98,8 @@ def intervention_bands(run: Run) -> list[tuple[float, float | None, str]]:
     for iv in params.get("interventions") or []:
         kind = iv.get("kind", "")
         label = iv.get("label") or (
-            f"{kind} {iv.get('behaviour', '')}".strip() if kind in ("scale", "set") else kind
+            f"{kind} {iv.get('behaviour', '')}".strip() if kind in ("scale", "set")
+            else f"{iv.get('field', '')} {iv.get('parameter', '')}" if kind == "field" else kind
         )
         if "at_min" in iv:
             out.append((float(iv["at_min"]), float(iv["at_min"]), label))
