@@ -222,8 +222,9 @@ class AgentParamsBase(BaseModel):
         for tname, ct in self.cell_types.items():
             for proc in self.processes:
                 sub = getattr(ct, proc, None)
-                for key, value in (dict(sub) if sub is not None else {}).items():
-                    if isinstance(value, dict) and set(value) - set(known):
+                for key in REGISTRY[proc].field_keyed if sub is not None else ():
+                    value = getattr(sub, key)
+                    if set(value) - set(known):
                         raise ValueError(
                             f"cell type {tname!r}: {proc}.{key} names unknown field(s) "
                             f"{sorted(set(value) - set(known))}; fields: {known}"

@@ -48,7 +48,7 @@ ORDER = {
     "mechanics": {"mechanics": 10, "motility": 20},
     "phenotype": {
         "contacts": 10, "volume": 110, "death": 120, "cycle": 130, "division": 140,
-        "matrix_degradation": 200,
+        "transformation": 150, "matrix_degradation": 200,
     },  # fmt: skip
 }
 #: phenotype processes with an order below this run before the behaviour matrix is filled
@@ -69,6 +69,8 @@ class Process:
     behaviours: ClassVar[tuple[str, ...]] = ()
     requires: ClassVar[tuple[str, ...]] = ()
     metric_names: ClassVar[tuple[str, ...]] = ()
+    #: keys of ``CellParams`` that are tables keyed by field names (checked against the fields)
+    field_keyed: ClassVar[tuple[str, ...]] = ()
     #: behaviours (canonical names or templates) this process writes in layer 3
     writes: ClassVar[tuple[str, ...]] = ()
     references: ClassVar[tuple[str, ...]] = ()

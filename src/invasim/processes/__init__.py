@@ -14,6 +14,7 @@ volume         phenotype  cell volumes grow, shrink (apoptosis) and swell (necro
 death          phenotype  apoptosis and necrosis; dead cells are removed when done
 cycle          phenotype  cell-cycle progression; marks the cells that divide
 division       phenotype  each dividing cell becomes two daughters
+transformation phenotype  live cells transform into other cell types (PhysiCell 1.14)
 matrix_deg...   phenotype  an enzyme field degrades a matrix field (example process)
 =============  =========  ==============================================================
 """
@@ -30,5 +31,6 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     mechanics,
     motility,
     secretion,
+    transformation,
     volume,
 )

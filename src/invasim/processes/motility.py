@@ -82,6 +82,7 @@ class MotilityProcess(Process):
     clock: ClassVar[str] = "mechanics"
     order: ClassVar[float] = ORDER["mechanics"]["motility"]
     CellParams: ClassVar[type[BaseModel]] = MotilityCell
+    field_keyed: ClassVar[tuple[str, ...]] = ("chemotactic_sensitivity",)
     behaviours: ClassVar[tuple[str, ...]] = (
         "migration speed", "migration bias", "migration persistence time",
         "chemotactic response to {substrate}",

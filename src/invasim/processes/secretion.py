@@ -73,6 +73,9 @@ class SecretionProcess(Process):
     order: ClassVar[float] = ORDER["diffusion"]["secretion"]
     Params: ClassVar[type[BaseModel]] = SecretionParams
     CellParams: ClassVar[type[BaseModel]] = SecretionCell
+    field_keyed: ClassVar[tuple[str, ...]] = (
+        "uptake_per_min", "secretion_per_min", "secretion_target",
+    )  # fmt: skip
     behaviours: ClassVar[tuple[str, ...]] = (
         "{substrate} secretion", "{substrate} secretion target", "{substrate} uptake",
     )  # fmt: skip
