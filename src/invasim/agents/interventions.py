@@ -263,9 +263,7 @@ def apply_events(interventions: list, state: Any, params: Any, t_min: float) -> 
             if iv.cell_type is not None:
                 mask &= c.type == state.type_names.index(iv.cell_type)
             if mask.any():
-                c.remove(mask)
-                if state.pressure.shape[0] == mask.shape[0]:
-                    state.pressure = state.pressure[~mask]
+                state.remove(mask)
                 changed = True
         elif isinstance(iv, AddCells):
             r = iv.region

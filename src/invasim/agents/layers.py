@@ -29,10 +29,7 @@ from invasim.agents.signals import rules_layer
 
 def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) -> Behaviours:
     """The behaviour matrix of scenario params ``p`` run by ``processes``."""
-    d = dictionary(p)
-    entries, base = behaviour_table(p, d)
-    d = dictionary(p)
-    entries, base = behaviour_table(p, d)
+    entries, base = behaviour_table(p, dictionary(p))
     phase_of = {}
     for q in processes:  # life: read after the phenotype fill; motion: before it
         acts = q.clock == "phenotype" and q.order >= SENSE_BEFORE
@@ -40,12 +37,16 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
             phase_of[template] = "life" if acts else "motion"
     cols = [e.index for e in entries]
     rs = p.rule_set
-    varies = np.zeros(len(entries), dtype=bool)
+    scaled = [(name, b) for name, tr in p.traits.items() for b in tr.scales]
+    internal = [q for q in processes if q.writes]
+    written = {q.name: {e.name for e in entries if e.template in q.writes or e.name in q.writes}
+               for q in internal}  # fmt: skip
+    # a column varies within a type where a layer after the cell type can write it
+    changed = {c.behaviour for c in p.interventions if isinstance(c, iv.ChangeBehaviour)}
+    changed |= {b for _, b in scaled} | {n for w in written.values() for n in w}
+    varies = np.array([e.name in changed for e in entries], dtype=bool)
     if rs is not None:
         varies |= rs.governed[:, cols].any(axis=0)
-    for change in p.interventions:  # a drug may act on one type: not per-type any more
-        if isinstance(change, iv.ChangeBehaviour):
-            varies |= np.array([e.name == change.behaviour for e in entries], dtype=bool)
     writers = {e.template: q for q in processes for e in entries
                if e.template in q.behaviours}  # fmt: skip
     beh = Behaviours(
@@ -67,11 +68,7 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
                 q.type_behaviours(state, b)
 
     beh.layers.append(("cell type", cell_type_layer))
-    scaled = [(name, b) for name, tr in p.traits.items() for b in tr.scales]
     if scaled:
-        for k, e in enumerate(entries):
-            if any(e.name == b for _, b in scaled):
-                varies[k] = True
 
         def trait_layer(state, b, columns, t_min):
             wanted = {b.names[k] for k in columns}
@@ -80,13 +77,7 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
                     b.column(behaviour)[:] *= state.cells.trait(name)
 
         beh.layers.append(("traits", trait_layer))
-    internal = [q for q in processes if q.writes]
     if internal:
-        written = {q.name: {e.name for e in entries if e.template in q.writes
-                            or e.name in q.writes} for q in internal}  # fmt: skip
-        for k, e in enumerate(entries):
-            if any(e.name in w for w in written.values()):
-                varies[k] = True
 
         def internal_layer(state, b, columns, t_min):
             wanted = {b.names[k] for k in columns}

@@ -106,6 +106,15 @@ class AgentState:
         """``[n, 3]`` the gradient of field ``name`` at each cell's voxel (unit/µm)."""
         return sample_gradients(self.fields[name], self.mesh, self.voxels())
 
+    def remove(self, mask: np.ndarray) -> None:
+        """Remove the cells where ``mask`` (``[n]`` bool) holds, keeping ``pressure`` aligned."""
+        if not mask.any():
+            return
+        self.cells.remove(mask)
+        if self.pressure.shape[0] == mask.shape[0]:
+            self.pressure = self.pressure[~mask]
+        self.moved()
+
     # -- checkpoints ---------------------------------------------------------------------------
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The cells' arrays and counters (``Cells.to_dict``) and the last pressures."""

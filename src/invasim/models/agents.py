@@ -318,9 +318,7 @@ class AgentModel(Model):
         if s.removing.size:
             mask = np.zeros(c.n, dtype=bool)
             mask[s.removing] = True
-            c.remove(mask)
-            if s.pressure.shape[0] == mask.shape[0]:
-                s.pressure = s.pressure[~mask]
+            s.remove(mask)
             s.removing = np.zeros(0, dtype=np.int64)
         if c.n:
             s.neighbours.rebuild(c)
