@@ -311,7 +311,8 @@ def params_schema(processes: tuple[str, ...]) -> type[AgentParamsBase]:
 def dictionary(params: AgentParamsBase) -> RuleDictionary:
     """The rules dictionary of a scenario: its diffusing fields and cell types."""
     subs = {s: f.unit for s, f in params.fields.items() if f.kind == "diffusing"}
-    return RuleDictionary(subs, list(params.cell_types))
+    custom = getattr(getattr(params, "custom_data", None), "variables", None) or {}
+    return RuleDictionary(subs, list(params.cell_types), custom)
 
 
 def behaviour_table(params: AgentParamsBase, d: RuleDictionary) -> tuple[list, np.ndarray]:

@@ -45,10 +45,12 @@ CLOCKS = ("diffusion", "mechanics", "phenotype")
 #: the documented order of the built-in processes on each clock (lower runs first)
 ORDER = {
     "diffusion": {"secretion": 10, "diffusion": 20},
-    "mechanics": {"mechanics": 10, "motility": 20},
+    "mechanics": {
+        "mechanics": 10, "motility": 20, "phagocytosis": 30, "attack": 40, "fusion": 50,
+    },
     "phenotype": {
-        "contacts": 10, "volume": 110, "death": 120, "cycle": 130, "division": 140,
-        "transformation": 150, "matrix_degradation": 200,
+        "contacts": 10, "custom_data": 20, "volume": 110, "damage": 115, "death": 120,
+        "cycle": 130, "division": 140, "transformation": 150, "matrix_degradation": 200,
     },  # fmt: skip
 }
 #: phenotype processes with an order below this run before the behaviour matrix is filled

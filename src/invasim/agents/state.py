@@ -54,6 +54,11 @@ class AgentState:
         dividing: rows chosen to divide in this phenotype step (int64).
         removing: rows to remove at the end of this phenotype step (int64).
         wants: what some rule needs computed (``"contacts"``: contact counts).
+        rows_changed: cells were removed or added since the diffusion-clock processes last
+            bound them (a phagocytosis or fusion in a mechanics step): they rebind fully.
+        counters: running totals that processes report (cells engulfed ...); checkpointed.
+        cache: per-position results shared by processes within one mechanics step (the
+            interaction neighbour lists); cleared by :meth:`moved`.
     """
 
     mesh: Mesh
@@ -79,6 +84,9 @@ class AgentState:
     dividing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     removing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     wants: dict[str, bool] = field(default_factory=dict)
+    rows_changed: bool = False
+    counters: dict[str, float] = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)
     _voxels: np.ndarray | None = None
 
     @property
@@ -97,6 +105,7 @@ class AgentState:
         """Forget what depends on the cells' positions or rows (voxels, contact counts)."""
         self._voxels = None
         self.contacts = None
+        self.cache.clear()
 
     def field_at_cells(self, name: str) -> np.ndarray:
         """``[n]`` the field ``name`` at each cell's voxel."""
@@ -107,12 +116,22 @@ class AgentState:
         return sample_gradients(self.fields[name], self.mesh, self.voxels())
 
     def remove(self, mask: np.ndarray) -> None:
-        """Remove the cells where ``mask`` (``[n]`` bool) holds, keeping ``pressure`` aligned."""
+        """Remove the cells where ``mask`` (``[n]`` bool) holds.
+
+        Keeps the per-row arrays aligned: ``pressure`` and the behaviour matrix's values (a
+        removal within a mechanics step keeps the other cells' behaviours); marks
+        :attr:`rows_changed`.
+        """
         if not mask.any():
             return
         self.cells.remove(mask)
         if self.pressure.shape[0] == mask.shape[0]:
             self.pressure = self.pressure[~mask]
+        beh = self.behaviours
+        values = getattr(beh, "values", None)
+        if values is not None and values.ndim == 2 and values.shape[1] == mask.shape[0]:
+            beh.values = np.ascontiguousarray(values[:, ~mask])
+        self.rows_changed = True
         self.moved()
 
     # -- checkpoints ---------------------------------------------------------------------------
@@ -127,12 +146,20 @@ class AgentState:
             else:
                 out[k] = np.asarray(v)
         out["pressure"] = self.pressure.copy()
+        for k, v in self.counters.items():
+            out[f"counter__{k}"] = np.array(float(v))
         return out
+
+    @staticmethod
+    def counters_from_arrays(arrays: dict[str, np.ndarray]) -> dict[str, float]:
+        """The running totals stored by :meth:`to_arrays`."""
+        return {k[len("counter__"):]: float(v) for k, v in arrays.items()
+                if k.startswith("counter__")}  # fmt: skip
 
     @staticmethod
     def cells_from_arrays(arrays: dict[str, np.ndarray]) -> tuple[Cells, np.ndarray]:
         """The cells and pressures stored by :meth:`to_arrays`."""
-        d = dict(arrays)
+        d = {k: v for k, v in arrays.items() if not k.startswith("counter__")}
         pressure = np.asarray(d.pop("pressure", np.zeros(0)), dtype=np.float64).copy()
         for k in list(d):
             if k.endswith("_names"):

@@ -58,21 +58,25 @@ class VolumeParams:
 
 
 @njit(**_JIT)
-def volume_kernel(volume, radius, dead, phase, ctype, target, live_f, apo_f, swell_f, lysed_f):
+def volume_kernel(volume, radius, dead, phase, ctype, target, live_f, apo_f, swell_f, lysed_f,
+                  scale):  # fmt: skip
     """Update ``volume`` and ``radius`` (``[n]``) in place over one step.
 
     Args:
         volume, radius: ``[n]`` float64 µm³ / µm. dead, phase, ctype: ``[n]`` cell state.
         target: ``[T]`` target volumes. live_f, apo_f, swell_f, lysed_f: ``[T]`` factors
             ``exp(±rate dt)`` of the live relaxation and of the dead states.
+        scale: ``[n]`` per-cell multiple of the target (a fused cell's nuclei), or empty: 1.
     """
     c = 3.0 / (4.0 * math.pi)
+    has_scale = scale.shape[0] > 0
     for i in range(volume.shape[0]):
         t = ctype[i]
         d = dead[i]
         v = volume[i]
         if d == 0:
-            v = target[t] + (v - target[t]) * live_f[t]
+            tv = target[t] * scale[i] if has_scale else target[t]
+            v = tv + (v - tv) * live_f[t]
         elif d == NECROTIC:
             v *= swell_f[t] if phase[i] == 0 else lysed_f[t]
         else:
@@ -81,8 +85,17 @@ def volume_kernel(volume, radius, dead, phase, ctype, target, live_f, apo_f, swe
         radius[i] = (c * v) ** (1.0 / 3.0)
 
 
-def update_volumes(cells: Cells, params: VolumeParams, death: DeathParams, dt: float) -> None:
-    """One phenotype step of volume change for all cells, in place (volume and radius)."""
+def update_volumes(
+    cells: Cells,
+    params: VolumeParams,
+    death: DeathParams,
+    dt: float,
+    scale: np.ndarray | None = None,
+) -> None:
+    """One phenotype step of volume change for all cells, in place (volume and radius).
+
+    ``scale``: ``[n]`` per-cell multiple of the type's target volume (fused cells), or None.
+    """
     n_t = min(params.n_types, death.n_types)
     if cells.n and int(cells.type.max()) >= n_t:
         raise ValueError(f"cell type {cells.type.max()} >= {n_t} volume/death parameter sets")
@@ -90,4 +103,5 @@ def update_volumes(cells: Cells, params: VolumeParams, death: DeathParams, dt: f
         cells.volume, cells.radius, cells.dead, cells.phase, cells.type, params.target_volume,
         np.exp(-params.growth_rate * dt), np.exp(-death.apoptotic_shrink_rate * dt),
         np.exp(death.necrotic_swell_rate * dt), np.exp(-death.lysed_shrink_rate * dt),
+        np.zeros(0) if scale is None else np.ascontiguousarray(scale, dtype=np.float64),
     )  # fmt: skip

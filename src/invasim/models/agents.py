@@ -243,6 +243,7 @@ class AgentModel(Model):
     def restore_extra_state(self, arrays: dict[str, np.ndarray]) -> None:
         """Rebuild the cells from :meth:`extra_state`."""
         self.state.cells, self.state.pressure = AgentState.cells_from_arrays(arrays)
+        self.state.counters = AgentState.counters_from_arrays(arrays)
         self.state.moved()
 
     def snapshot_tables(self) -> dict[str, pd.DataFrame]:
@@ -286,7 +287,8 @@ class AgentModel(Model):
             s.mech_step = mech0 + k
             if s.cells.n:
                 for q in self.diffusion_clock:
-                    q.bind(s, k == 0)
+                    q.bind(s, k == 0 or s.rows_changed)
+            s.rows_changed = False
             # small meshes: the diffusion sub-steps on one thread (see single_thread_if_small)
             with single_thread_if_small(self.mesh):
                 for _ in range(self.n_diff):

@@ -9,8 +9,13 @@ secretion      diffusion  cells secrete and take up the diffusing fields at thei
 diffusion      diffusion  the diffusing fields diffuse and decay (LOD solvers)
 mechanics      mechanics  cell–cell and cell–wall potentials give each cell a velocity
 motility       mechanics  persistent, biased random walk adds a motile velocity
+phagocytosis   mechanics  live cells engulf dead (and live) neighbours (PhysiCell 1.14)
+attack         mechanics  live cells attack live neighbours and damage them (PhysiCell 1.14)
+fusion         mechanics  live cells fuse with live neighbours (PhysiCell 1.14)
 contacts       phenotype  simple pressure and contact counts (sensing, before behaviours)
+custom_data    phenotype  named per-cell variables that rules read and set (PhysiCell)
 volume         phenotype  cell volumes grow, shrink (apoptosis) and swell (necrosis)
+damage         phenotype  damage accumulates (attacks, damage rate) and is repaired
 death          phenotype  apoptosis and necrosis; dead cells are removed when done
 cycle          phenotype  cell-cycle progression; marks the cells that divide
 division       phenotype  each dividing cell becomes two daughters
@@ -22,14 +27,19 @@ matrix_deg...   phenotype  an enzyme field degrades a matrix field (example proc
 from __future__ import annotations
 
 from invasim.processes import (  # noqa: F401  (each module registers its process)
+    attack,
     contacts,
+    custom_data,
     cycle,
+    damage,
     death,
     diffusion,
     division,
+    fusion,
     matrix_degradation,
     mechanics,
     motility,
+    phagocytosis,
     secretion,
     transformation,
     volume,

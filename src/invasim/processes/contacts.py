@@ -8,7 +8,11 @@ Contract:
     * Signals: ``pressure`` (the value of the last phenotype step, carried by the daughters of
       a division), ``contact with <type>``, ``contact with live cell``,
       ``contact with dead cell`` (counted in this step's traversal when the behaviours are
-      filled right after it; from a fresh traversal over the current positions otherwise).
+      filled right after it; from a fresh traversal over the current positions otherwise),
+      ``contact with apoptotic cell``, ``contact with necrotic cell`` (one more traversal,
+      only when a rule reads them; ``contact with other dead cell`` is always 0: every dead
+      cell in invasim is apoptotic or necrotic), ``contact with wall`` (the centre closer to
+      a domain wall than the radius; PhysiCell's "contact with BM").
     * Clock: phenotype, first (it senses: the behaviours of the step are filled after it).
     * Metric: ``pressure_max`` (the readout of the ``pressure`` cell column).
 """
@@ -21,8 +25,56 @@ import numpy as np
 
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.physics.contacts import SIMPLE_PRESSURE_SCALE, contact_kernel
+from invasim.rules.dictionary import register_signal
 
-CONTACT_SIGNALS = ("contact with {cell_type}", "contact with live cell", "contact with dead cell")
+CONTACT_SIGNALS = (
+    "contact with {cell_type}", "contact with live cell", "contact with dead cell",
+    "contact with apoptotic cell", "contact with necrotic cell", "contact with other dead cell",
+    "contact with wall",
+)  # fmt: skip
+
+# fmt: off
+register_signal("contact with apoptotic cell", "cells",
+                "number of apoptotic cells in mechanical contact",
+                ("contact with apoptotic cells",), lower=0.0)
+register_signal("contact with necrotic cell", "cells",
+                "number of necrotic cells in mechanical contact",
+                ("contact with necrotic cells",), lower=0.0)
+register_signal("contact with other dead cell", "cells",
+                "number of dead cells in contact that are neither apoptotic nor necrotic "
+                "(always 0 in invasim: every dead cell is one or the other)",
+                ("contact with other dead cells",), lower=0.0)
+# the domain walls: PhysiCell's "basement membrane" contact (set by its BM functions); invasim's
+# basement membrane is a tissue layer of its own, so the walls are "wall", PhysiCell's names
+# synonyms (as for "wall adhesion")
+register_signal("contact with wall", "0 or 1",
+                "1 if the cell touches a domain wall (its centre is closer than its radius)",
+                ("contact with basement membrane", "contact with BM"), lower=0.0, upper=1.0)
+# fmt: on
+
+
+def dead_contacts(state) -> np.ndarray:
+    """``[n, 3]`` contacts with live, apoptotic and necrotic cells (one more traversal)."""
+    c = state.cells
+    out = np.zeros((c.n, 5))
+    if c.n:
+        grid = state.neighbours
+        grid.rebuild(c)
+        cl = grid.cell_list
+        search = min(cl.cutoff, 2.0 * float(c.radius.max()))
+        # the death state as the "type": columns 0..2 count live, apoptotic, necrotic contacts
+        kind = c.dead.astype(np.int32)
+        contact_kernel(c.position, c.radius, kind, c.dead, cl.order, cl.bin_start, cl.nb,
+                       cl.w, cl.inv_w, cl.tol, search, True, np.zeros(c.n), out)  # fmt: skip
+    return out[:, :3]
+
+
+def wall_contact(state) -> np.ndarray:
+    """``[n]`` 1 where the cell's centre is closer to a domain wall than its radius."""
+    c = state.cells
+    x = c.position[:, : len(state.extent)]
+    gap = np.minimum(x, np.asarray(state.extent) - x).min(axis=1)
+    return (gap < c.radius).astype(np.float64)
 
 
 def pressure_and_contacts(state, counts: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -74,6 +126,12 @@ class ContactsProcess(Process):
         if template == "pressure":
             p = state.pressure
             return p if p.shape[0] == n else np.zeros(n)
+        if template == "contact with wall":
+            return wall_contact(state)
+        if template in ("contact with apoptotic cell", "contact with necrotic cell"):
+            return dead_contacts(state)[:, 1 if "apoptotic" in template else 2]
+        if template == "contact with other dead cell":
+            return np.zeros(n)
         if state.contacts is None or state.contacts.shape[0] != n:
             state.contacts = pressure_and_contacts(state, True)[1]
         contacts = state.contacts

@@ -10,6 +10,8 @@ Contract:
       cell type's necrosis depends on the oxygen at the cell (PhysiCell's standard model):
       ``max_rate clip((threshold − o2)/(threshold − max_threshold), 0, 1)``; without an oxygen
       field it is 0. A rule on necrosis replaces that dependence in the types it governs.
+    * Signal ``time since death`` (min, 0 for live cells; the time of death is the end of the
+      phenotype step in which the cell died, kept only when a rule reads the signal).
     * Cell type sub-table ``[params.cell_types.<type>.death]``.
     * Clock: phenotype, after volume. It marks the rows to remove; the engine removes them at
       the end of the step.
@@ -24,8 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.biology.death import DeathParams, advance_death
+from invasim.rules.dictionary import register_signal
 
 OXYGEN = "oxygen"
+DEATH_TIME = "death_time_min"
+
+register_signal("time since death", "min", "time since the cell died (0 while alive)",
+                ("time dead",), lower=0.0)
 
 
 class DeathCell(BaseModel):
@@ -95,6 +102,7 @@ class DeathProcess(Process):
     order: ClassVar[float] = ORDER["phenotype"]["death"]
     CellParams: ClassVar[type[BaseModel]] = DeathCell
     behaviours: ClassVar[tuple[str, ...]] = ("apoptosis", "necrosis")
+    signals: ClassVar[tuple[str, ...]] = ("time since death",)
     references: ClassVar[tuple[str, ...]] = (
         "Ghaffarizadeh A et al. (2018) PhysiCell. PLoS Comput Biol 14:e1005991",
     )
@@ -106,8 +114,22 @@ class DeathProcess(Process):
         return {"apoptosis": d.apoptosis_rate_per_min, "necrosis": d.necrosis_max_rate_per_min}
 
     def setup(self, state) -> None:
-        """The per-type tables."""
+        """The per-type tables; the time of death column if a rule reads it."""
         self.death_params = death_params(self.params)
+        rs = self.params.rule_set
+        self.timed = rs is not None and any(
+            rs.dictionary.signals[int(i)].name == "time since death"
+            for i in rs.compiled.used_signals
+        )
+        if self.timed and state.cells.role_of(DEATH_TIME) is None:
+            state.cells.add_state(DEATH_TIME, 0.0, "copy")
+
+    def signal_values(self, state, template: str, target: str | None) -> np.ndarray:
+        """Time since death (min; 0 for live cells)."""
+        c = state.cells
+        if c.role_of(DEATH_TIME) is None:
+            return np.zeros(c.n)
+        return np.where(c.dead != 0, state.t - c.state(DEATH_TIME), 0.0)
 
     def type_behaviours(self, state, beh) -> None:
         """The types' necrosis: from the oxygen at each cell (0 without an oxygen field)."""
@@ -124,7 +146,10 @@ class DeathProcess(Process):
         if not c.n:
             return
         beh = state.behaviours
+        alive = c.dead == 0 if self.timed else None
         state.removing = advance_death(
             c, self.death_params, dt, state.seed, state.pheno_step,
             apoptosis_rate=beh.column("apoptosis"), necrosis_rate=beh.column("necrosis"),
         )  # fmt: skip
+        if alive is not None:  # died in this step: at its end (the phenotype step's time)
+            c.state(DEATH_TIME)[alive & (c.dead != 0)] = state.t

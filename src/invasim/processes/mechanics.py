@@ -54,6 +54,27 @@ class MechanicsCell(BaseModel):
     )
 
 
+def pin_immovable(state) -> None:
+    """Zero the velocity of the cells whose ``is movable`` behaviour is below 1/2.
+
+    PhysiCell's ``is_movable = false``: the cell stays where it is; its neighbours still
+    feel it. Cheap when no cell is pinned (one comparison per type).
+    """
+    beh = state.behaviours
+    if not beh.has("is movable"):
+        return
+    c = state.cells
+    if beh.varies_within_type("is movable"):
+        pinned = beh.column("is movable") < 0.5
+    else:
+        low = beh.type_values("is movable") < 0.5
+        if not low.any():
+            return
+        pinned = low[c.type]
+    if pinned.any():
+        c.velocity[pinned] = 0.0
+
+
 def mechanics_params(params: Any) -> MechanicsParams:
     """The per-type :class:`~invasim.physics.mechanics.MechanicsParams` of a scenario."""
     cells = [ct.mechanics for ct in params.cell_types.values()]
@@ -74,7 +95,9 @@ class MechanicsProcess(Process):
     clock: ClassVar[str] = "mechanics"
     order: ClassVar[float] = ORDER["mechanics"]["mechanics"]
     CellParams: ClassVar[type[BaseModel]] = MechanicsCell
-    behaviours: ClassVar[tuple[str, ...]] = ("cell-cell adhesion", "cell-cell repulsion")
+    behaviours: ClassVar[tuple[str, ...]] = (
+        "cell-cell adhesion", "cell-cell repulsion", "is movable",
+    )  # fmt: skip
     references: ClassVar[tuple[str, ...]] = (
         "Ghaffarizadeh A, Heiland R, Friedman SH, Mumenthaler SM, Macklin P (2018) PhysiCell: "
         "an open source physics-based cell simulator for 3-D multicellular systems. PLoS Comput "
@@ -92,7 +115,7 @@ class MechanicsProcess(Process):
         """Adhesion and repulsion strengths of the type."""
         m = cell.mechanics
         return {"cell-cell adhesion": m.adhesion_um_per_min,
-                "cell-cell repulsion": m.repulsion_um_per_min}  # fmt: skip
+                "cell-cell repulsion": m.repulsion_um_per_min, "is movable": 1.0}  # fmt: skip
 
     @classmethod
     def check(cls, params: Any, mesh: Mesh, dt: float) -> list[str]:
@@ -147,3 +170,4 @@ class MechanicsProcess(Process):
             c, grid.cell_list, self.mech_params, state.extent, grid.scratch(c.n, cols),
             repulsion=rep, adhesion=adh,
         )  # fmt: skip
+        pin_immovable(state)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.physics.motility import Motility, MotilityParams, direction_view
 from invasim.processes.diffusion import diffusing_fields
+from invasim.processes.mechanics import pin_immovable
 
 OXYGEN = "oxygen"
 
@@ -144,6 +145,7 @@ class MotilityProcess(Process):
             persistence_time=beh.column("migration persistence time"),
             bias=beh.column("migration bias"),
         )  # fmt: skip
+        pin_immovable(state)  # a pinned cell does not crawl either
 
     def _bias_directions(self, state) -> np.ndarray:
         """``[n, 3]`` ``Σ_s χ_s ∇s`` at the cells' voxels (unnormalised)."""

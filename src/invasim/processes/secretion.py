@@ -4,10 +4,16 @@ Contract:
     * A live cell of volume ``V`` secretes field ``s`` at rate ``σ`` towards the target
       ``s*`` and takes it up at rate ``μ`` (PhysiCell/BioFVM's bulk source model): per voxel,
       ``∂u/∂t = Σ_cells (V / V_voxel) (σ (s* − u) − μ u)``, integrated implicitly per voxel
-      (BioFVM) or exactly (:class:`~invasim.physics.exchange.SecretionUptake`). Dead cells
-      neither secrete nor take up (PhysiCell zeroes both at death).
+      (BioFVM) or exactly (:class:`~invasim.physics.exchange.SecretionUptake`).
+    * Dead cells (PhysiCell ``Cell::die`` semantics): their uptake is the type's times
+      ``dead_uptake_fraction`` (PhysiCell 0.1); they secrete only debris: an apoptotic cell at
+      ``apoptotic_secretion_per_min``, a necrotic one at ``necrotic_secretion_per_min`` (per
+      field, default 0; PhysiCell zeroes secretion at death and its models secrete debris
+      through rules that apply to dead cells, e.g. ``apoptotic increases apoptotic debris
+      secretion``, which invasim runs the same way).
     * Behaviours (per cell, from the behaviour matrix): ``<s> secretion`` (1/min),
-      ``<s> secretion target`` (field unit), ``<s> uptake`` (1/min) for every diffusing ``s``.
+      ``<s> secretion target`` (field unit), ``<s> uptake`` (1/min) and ``<s> export``
+      (net export, field unit·µm³/min, added as a point source) for every diffusing ``s``.
       Cell type sub-table ``[params.cell_types.<type>.secretion]``.
     * Clock: diffusion, before diffusion. Cells are bound to their voxels at the start of each
       mechanics step, after the last move (volumes and rates at the first mechanics step of a
@@ -23,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process
+from invasim.core.cells import APOPTOTIC
 from invasim.physics.exchange import SecretionUptake
 from invasim.processes.diffusion import diffusing_fields
 
@@ -54,10 +61,30 @@ class SecretionCell(BaseModel):
     secretion_target: dict[str, float] = Field(
         default_factory=dict, description="secretion target (saturation) per field [unit]"
     )
+    net_export: dict[str, float] = Field(
+        default_factory=dict,
+        description="net export rate per field [field unit·µm³/min] (PhysiCell "
+        "net_export_rate; negative imports)",
+    )
+    apoptotic_secretion_per_min: dict[str, float] = Field(
+        default_factory=dict,
+        description="secretion rate of apoptotic cells per field [1/min] (debris; default 0)",
+    )
+    necrotic_secretion_per_min: dict[str, float] = Field(
+        default_factory=dict,
+        description="secretion rate of necrotic cells per field [1/min] (debris; default 0)",
+    )
+    dead_uptake_fraction: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="uptake of a dead cell over the type's [1] (PhysiCell 0.1 at death)",
+    )
 
     @model_validator(mode="after")
     def _finite(self) -> SecretionCell:
-        for table in (self.uptake_per_min, self.secretion_per_min, self.secretion_target):
+        for table in (self.uptake_per_min, self.secretion_per_min, self.secretion_target,
+                      self.apoptotic_secretion_per_min, self.necrotic_secretion_per_min):
             if any(not (v >= 0 and math.isfinite(v)) for v in table.values()):
                 raise ValueError("uptake, secretion rates and targets must be finite and >= 0")
         return self
@@ -74,10 +101,12 @@ class SecretionProcess(Process):
     Params: ClassVar[type[BaseModel]] = SecretionParams
     CellParams: ClassVar[type[BaseModel]] = SecretionCell
     field_keyed: ClassVar[tuple[str, ...]] = (
-        "uptake_per_min", "secretion_per_min", "secretion_target",
+        "uptake_per_min", "secretion_per_min", "secretion_target", "apoptotic_secretion_per_min",
+        "necrotic_secretion_per_min", "net_export",
     )  # fmt: skip
     behaviours: ClassVar[tuple[str, ...]] = (
         "{substrate} secretion", "{substrate} secretion target", "{substrate} uptake",
+        "{substrate} export",
     )  # fmt: skip
     references: ClassVar[tuple[str, ...]] = (
         "Ghaffarizadeh A, Friedman SH, Macklin P (2016) BioFVM. Bioinformatics 32:1256-1258",
@@ -97,10 +126,32 @@ class SecretionProcess(Process):
             out[f"{s} secretion"] = sec.secretion_per_min.get(s, 0.0)
             out[f"{s} secretion target"] = sec.secretion_target.get(s, 0.0)
             out[f"{s} uptake"] = sec.uptake_per_min.get(s, 0.0)
+            out[f"{s} export"] = sec.net_export.get(s, 0.0)
         return out
+
+    def type_behaviours(self, state, beh) -> None:
+        """Dead cells: debris secretion instead of the type's, a fraction of its uptake."""
+        c = state.cells
+        dead = np.flatnonzero(c.dead != 0)
+        if not dead.size:
+            return
+        kind = c.dead[dead]
+        t = c.type[dead]
+        for s in self.names:
+            apo = np.array([x.apoptotic_secretion_per_min.get(s, 0.0) for x in self.cell_tables])
+            nec = np.array([x.necrotic_secretion_per_min.get(s, 0.0) for x in self.cell_tables])
+            beh.column(f"{s} secretion")[dead] = np.where(kind == APOPTOTIC, apo[t], nec[t])
+            beh.column(f"{s} uptake")[dead] *= self.dead_uptake[t]
+            beh.column(f"{s} export")[dead] = 0.0  # PhysiCell zeroes net export at death
 
     def setup(self, state) -> None:
         """One exchanger per diffusing field."""
+        self.dead_uptake = np.array([x.dead_uptake_fraction for x in self.cell_tables])
+        rs = self.params.rule_set
+        self.exports = any(x.net_export for x in self.cell_tables) or (
+            rs is not None and any(rs.governs(f"{s} export")
+                                   for s in diffusing_fields(self.params))
+        )  # fmt: skip
         self.names = list(diffusing_fields(self.params))
         self.exchange = {s: SecretionUptake(state.mesh, self.table.scheme) for s in self.names}
 
@@ -113,15 +164,14 @@ class SecretionProcess(Process):
             for s in self.names:
                 self.exchange[s].bind_positions(c.position)
             return
-        alive = c.dead == 0
         beh = state.behaviours
         for s in self.names:
             sec = beh.column(f"{s} secretion")
             tgt = beh.column(f"{s} secretion target")
             upt = beh.column(f"{s} uptake")
-            self.exchange[s].bind(
-                c.position, c.volume, np.where(alive, sec, 0.0), tgt, np.where(alive, upt, 0.0)
-            )
+            exp = beh.column(f"{s} export")
+            self.exchange[s].bind(c.position, c.volume, sec, tgt, upt,
+                                  exp if self.exports else 0.0)  # fmt: skip
 
     def step(self, state, dt: float) -> None:
         """Sources and sinks over one diffusion step."""

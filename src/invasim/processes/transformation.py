@@ -38,7 +38,8 @@ STREAM_TRANSFORM = 18
 
 register_behaviour(
     "transform to {cell_type}", "1/min", "rate of transforming into a cell of type {cell_type}",
-    ("transition to {cell_type}", "transformation rate to {cell_type}"), over="cell_type",
+    ("transition to {cell_type}", "transformation rate to {cell_type}",
+     "transform to cell type {index}", "transition to cell type {index}"), over="cell_type",
     lower=0.0,
 )  # fmt: skip
 

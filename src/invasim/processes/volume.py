@@ -5,7 +5,9 @@ Contract:
       phenotype step: live cells relax to the type's ``volume_um3`` at ``growth_rate_per_min``;
       apoptotic cells shrink and necrotic cells swell then shrink at the rates of the death
       sub-table (PhysiCell keeps them in the death model's parameters); then the radius is
-      that of the sphere of that volume.
+      that of the sphere of that volume. A cell that fused with others (column ``nuclei``,
+      added by the fusion process) relaxes to its number of nuclei times the type's volume
+      (PhysiCell adds the fused cell's target volumes).
     * Cell type sub-table ``[params.cell_types.<type>.volume]`` (every cell type has one: it
       also sizes the initial cells, with or without this process).
     * Clock: phenotype, first of the cell-life processes (volume, death, cycle, division).
@@ -21,6 +23,9 @@ from invasim.agents.params import VolumeCell  # noqa: F401  (the sub-table's sch
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.biology.volume import VolumeParams, update_volumes
 from invasim.processes.death import death_params
+
+#: per-cell number of nuclei (fusion): the live target volume is the type's times this
+NUCLEI = "nuclei"
 
 
 def volume_params(params: Any) -> VolumeParams:
@@ -52,5 +57,7 @@ class VolumeProcess(Process):
 
     def step(self, state, dt: float) -> None:
         """Update volumes and radii over the phenotype step."""
-        if state.cells.n:
-            update_volumes(state.cells, self.volume_params, self.death_params, dt)
+        c = state.cells
+        if c.n:
+            nuclei = c.state(NUCLEI) if c.role_of(NUCLEI) is not None else None
+            update_volumes(c, self.volume_params, self.death_params, dt, nuclei)

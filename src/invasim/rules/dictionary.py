@@ -14,9 +14,10 @@ Contract:
     * Names follow PhysiCell's signal and behaviour dictionary
       (``core/PhysiCell_signal_behavior.cpp``, ``setup_signal_behavior_dictionaries``) wherever
       invasim models the same thing; what invasim does not model yet (internalised substrates,
-      damage, phagocytosis, attack, fusion, transformation, custom data) is left out, so a rule
-      naming it fails loudly instead of doing nothing. Later processes add entries with
-      :func:`register_signal` and :func:`register_behaviour` (internal states, for instance).
+      ...) is left out, so a rule naming it fails loudly instead of doing nothing. Processes
+      add their entries with :func:`register_signal` and :func:`register_behaviour` when
+      they are imported (damage, attack, phagocytosis, fusion, transformation, custom data,
+      dead contacts ...; docs/rules.md lists them all beside PhysiCell's names).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from invasim.errors import ConfigError
 DOCS = "docs/rules.md"
 #: what ``{unit}`` expands to when a substrate is given without a unit
 DEFAULT_SUBSTRATE_UNIT = "substrate units"
-_OVER = (None, "substrate", "cell_type")
+_OVER = (None, "substrate", "cell_type", "custom")
 
 
 def normalise(name: str) -> str:
@@ -50,7 +51,8 @@ class Template:
         description: one sentence, shown in docs and ``describe``.
         synonyms: other accepted spellings (templated like ``name``; ``{index}`` is the
             cell type's position, as in PhysiCell's ``"contact with cell type 0"``).
-        over: ``None`` (one entry), ``"substrate"`` or ``"cell_type"`` (one per name).
+        over: ``None`` (one entry), ``"substrate"``, ``"cell_type"`` or ``"custom"`` (one per
+            name; ``"custom"``: the scenario's custom data variables).
         lower: smallest value a saturation may take (behaviours), or the signal's floor.
         upper: largest such value.
     """
@@ -192,6 +194,8 @@ class RuleDictionary:
         substrates: substrate names in field order, or a mapping name -> unit (e.g.
             ``{"oxygen": "mmHg"}``); the unit is quoted in descriptions and plots.
         cell_types: cell type names in type-index order.
+        custom: custom data variable names (PhysiCell's ``custom_data``), or a mapping
+            name -> unit.
 
     Raises:
         ConfigError: two names clash once expanded (a substrate called ``"pressure"``, or a
@@ -199,7 +203,10 @@ class RuleDictionary:
     """
 
     def __init__(
-        self, substrates: Sequence[str] | Mapping[str, str] = (), cell_types: Sequence[str] = ()
+        self,
+        substrates: Sequence[str] | Mapping[str, str] = (),
+        cell_types: Sequence[str] = (),
+        custom: Sequence[str] | Mapping[str, str] = (),
     ) -> None:
         if isinstance(substrates, Mapping):
             units = {str(k): str(v) for k, v in substrates.items()}
@@ -208,7 +215,13 @@ class RuleDictionary:
         self.substrate_units = units
         self.substrates: tuple[str, ...] = tuple(units)
         self.cell_types: tuple[str, ...] = tuple(str(c) for c in cell_types)
-        for family, names in (("substrate", self.substrates), ("cell type", self.cell_types)):
+        if isinstance(custom, Mapping):
+            self.custom_units = {str(k): str(v) for k, v in custom.items()}
+        else:
+            self.custom_units = {str(k): "dimensionless" for k in custom}
+        self.custom: tuple[str, ...] = tuple(self.custom_units)
+        for family, names in (("substrate", self.substrates), ("cell type", self.cell_types),
+                              ("custom variable", self.custom)):  # fmt: skip
             seen: dict[str, str] = {}
             for nm in names:
                 if not normalise(nm):
@@ -231,6 +244,11 @@ class RuleDictionary:
             elif t.over == "cell_type":
                 targets = [
                     (c, {"cell_type": c, "index": str(i)}) for i, c in enumerate(self.cell_types)
+                ]
+            elif t.over == "custom":
+                targets = [
+                    (v, {"custom": v, "index": str(i), "unit": self.custom_units[v]})
+                    for i, v in enumerate(self.custom)
                 ]
             else:
                 targets = [(None, {})]
@@ -330,6 +348,11 @@ _S("necrotic", "0 or 1", "1 if the cell is necrotic, else 0", ("is_necrotic", "i
    lower=0.0, upper=1.0)
 _S("time", "min", "simulated time since the start of the run", ("current time", "global time"),
    lower=0.0)
+# PhysiCell's internalised substrates: named so that a rule reading them fails with a clear
+# "not computed" (invasim does not track substrate inside cells yet)
+_S("intracellular {substrate}", "{unit}·µm³", "amount of {substrate} inside the cell "
+   "(not computed yet: no process provides it)", ("internalized {substrate}",),
+   over="substrate", lower=0.0)
 del _S
 
 _B = register_behaviour
@@ -382,5 +405,10 @@ _B("cell attachment rate", "1/min", "rate of forming attachments with touching c
 _B("cell detachment rate", "1/min", "rate of breaking attachments", (), **_RATE)
 _B("maximum number of cell attachments", "attachments", "largest number of attachments", (),
    lower=0.0)
+_B("is movable", "0 or 1", "0 pins the cell in place (it still pushes and pulls others)",
+   ("is_movable", "movable"), lower=0.0, upper=1.0)
+_B("asymmetric division to {cell_type}", "dimensionless",
+   "probability that a daughter becomes {cell_type} (not read yet: no process applies it)",
+   (), over="cell_type", lower=0.0, upper=1.0)
 del _B, _k
 # fmt: on

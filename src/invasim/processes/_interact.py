@@ -1,0 +1,60 @@
+"""What the contact interactions (phagocytosis, attack, fusion) share: reach, neighbours, rows.
+
+Contract:
+    * A cell's interaction reach is its type's relative maximum adhesion distance (the
+      mechanics sub-table's ``relative_max_adhesion_distance``; 1.25, PhysiCell's default,
+      without mechanics): cells closer than ``s_i r_i + s_j r_j`` interact
+      (:mod:`invasim.physics.interactions`).
+    * :func:`rows_of_ids` maps cell ids to current rows (-1: gone), for interactions that
+      remember a partner across steps (an attack's target).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from invasim.physics.interactions import interaction_lists
+
+#: PhysiCell's default relative maximum adhesion distance
+DEFAULT_REACH = 1.25
+
+
+def type_reach(params: Any) -> np.ndarray:
+    """``[T]`` each cell type's relative maximum adhesion distance."""
+    out = []
+    for ct in params.cell_types.values():
+        m = getattr(ct, "mechanics", None)
+        out.append(m.relative_max_adhesion_distance if m is not None else DEFAULT_REACH)
+    return np.array(out, dtype=np.float64)
+
+
+def neighbour_reach(params: Any) -> float:
+    """The largest reach: the cell list must cover ``2 max(s) r_max``."""
+    return float(type_reach(params).max()) if params.cell_types else DEFAULT_REACH
+
+
+def neighbours(state, reach_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ptr, nbr)`` the interaction neighbours of every cell (cached per position)."""
+    return interaction_lists(state, reach_t[state.cells.type])
+
+
+def rows_of_ids(cell_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``[k]`` the current row of each id in ``wanted`` (-1 where no such cell, or id < 0)."""
+    order = np.argsort(cell_ids, kind="stable")
+    sorted_ids = cell_ids[order]
+    pos = np.searchsorted(sorted_ids, wanted)
+    pos = np.minimum(pos, max(len(sorted_ids) - 1, 0))
+    out = np.full(wanted.shape[0], -1, dtype=np.int64)
+    if len(sorted_ids):
+        hit = (sorted_ids[pos] == wanted) & (wanted >= 0)
+        out[hit] = order[pos[hit]]
+    return out
+
+
+def type_matrix(beh, template: str, type_names: list[str]) -> np.ndarray:
+    """``[T, n]`` the behaviour ``template`` (``{cell_type}``) of every cell, per target type."""
+    return np.ascontiguousarray(
+        np.stack([beh.column(template.format(cell_type=t)) for t in type_names])
+    )

@@ -1,0 +1,201 @@
+"""Phagocytosis: live cells engulf dead neighbours (apoptotic, necrotic) and live ones by type.
+
+Contract (PhysiCell 1.14, ``standard_cell_cell_interactions`` and ``Cell::ingest_cell``):
+    * Each mechanics step ``dt``, a live cell walks its interaction neighbours
+      (:mod:`invasim.processes._interact`) in order and engulfs the first one whose draw falls
+      below ``rate · dt``: for a dead neighbour ``phagocytose apoptotic cell`` or
+      ``phagocytose necrotic cell`` (1/min, its own behaviours), for a live one
+      ``phagocytose <type of the neighbour>``. At most one cell per phagocyte per step.
+    * Engulfing: the phagocyte's volume grows by the prey's whole volume (its radius follows;
+      the volume process then relaxes it back to its target), and the prey is removed at
+      once (PhysiCell clears these "dummy" cells in the same mechanics step). A cell eaten
+      earlier in the step can neither be eaten again nor eat.
+    * Phagocytes are walked in row order, one at a time; random numbers are counter-based,
+      keyed by (seed, mechanics step, phagocyte id, neighbour slot).
+    * Deliberate differences from PhysiCell: a neighbour already eaten in the step is skipped
+      (PhysiCell stops the phagocyte's walk there, a side effect of a ``break``); internalised
+      substrates and conserved custom data are not transferred (invasim tracks neither).
+      ``phagocytose other dead cell`` (a dead cell neither apoptotic nor necrotic) is in the
+      dictionary, but every dead cell in invasim is one or the other.
+    * Cell type sub-table ``[params.cell_types.<type>.phagocytosis]``.
+    * Clock: mechanics, after mechanics and motility, before the cells move.
+    * Metric: ``phagocytosed_total`` (cells engulfed since the start of the run).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from numba import njit
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from invasim.agents.process import ORDER, Process, register_process
+from invasim.core.cells import APOPTOTIC, NECROTIC
+from invasim.core.rng import uniform
+from invasim.processes import _interact
+from invasim.rules.dictionary import register_behaviour
+
+STREAM_PHAGOCYTOSIS = 20
+
+# fmt: off
+register_behaviour("phagocytose apoptotic cell", "1/min",
+                   "rate of engulfing an apoptotic cell in contact",
+                   ("phagocytosis of apoptotic cell", "phagocytosis of apoptotic cells"),
+                   lower=0.0)
+register_behaviour("phagocytose necrotic cell", "1/min",
+                   "rate of engulfing a necrotic cell in contact",
+                   ("phagocytosis of necrotic cell", "phagocytosis of necrotic cells"),
+                   lower=0.0)
+register_behaviour("phagocytose other dead cell", "1/min",
+                   "rate of engulfing a dead cell that is neither apoptotic nor necrotic",
+                   ("phagocytosis of other dead cell", "phagocytosis of other dead cells"),
+                   lower=0.0)
+register_behaviour("phagocytose {cell_type}", "1/min",
+                   "rate of engulfing a live {cell_type} cell in contact",
+                   ("phagocytose cell type {index}", "phagocytosis of {index}",
+                    "phagocytosis of {cell_type}"), over="cell_type", lower=0.0)
+# fmt: on
+
+
+class PhagocytosisCell(BaseModel):
+    """``[params.cell_types.<type>.phagocytosis]``: PhysiCell's phagocytosis rates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    apoptotic_rate_per_min: float = Field(
+        0.0, ge=0, description="rate of engulfing an apoptotic neighbour [1/min] (PhysiCell)"
+    )
+    necrotic_rate_per_min: float = Field(
+        0.0, ge=0, description="rate of engulfing a necrotic neighbour [1/min] (PhysiCell)"
+    )
+    other_dead_rate_per_min: float = Field(
+        0.0, ge=0, description="rate of engulfing another dead neighbour [1/min] (PhysiCell)"
+    )
+    live_rates_per_min: dict[str, float] = Field(
+        default_factory=dict,
+        description="rate of engulfing a live neighbour of each named type [1/min] "
+        "(PhysiCell live_phagocytosis_rates); types not named: 0",
+    )
+
+    @model_validator(mode="after")
+    def _finite(self) -> PhagocytosisCell:
+        values = [self.apoptotic_rate_per_min, self.necrotic_rate_per_min,
+                  self.other_dead_rate_per_min, *self.live_rates_per_min.values()]  # fmt: skip
+        if any(not (v >= 0 and math.isfinite(v)) for v in values):
+            raise ValueError("phagocytosis rates must be finite and >= 0")
+        return self
+
+
+@njit(cache=True)
+def phagocytosis_kernel(ctype, dead, cid, ptr, nbr, apoptotic, necrotic, live, volume,
+                        radius, seed, step, dt, eaten):  # pragma: no cover  # fmt: skip
+    """One mechanics step of phagocytosis; returns the number engulfed.
+
+    ``apoptotic``, ``necrotic``: ``[n]`` rates; ``live``: ``[T, n]`` rates per prey type;
+    ``eaten``: ``[n]`` uint8, set to 1 for the engulfed. Updates the phagocytes' volume and
+    radius in place.
+    """
+    count = 0
+    c = 3.0 / (4.0 * math.pi)
+    for i in range(ctype.shape[0]):
+        if dead[i] != 0 or eaten[i] != 0:
+            continue
+        for m in range(ptr[i], ptr[i + 1]):
+            j = nbr[m]
+            if eaten[j] != 0:
+                continue
+            d = dead[j]
+            if d == APOPTOTIC:
+                rate = apoptotic[i]
+            elif d == NECROTIC:
+                rate = necrotic[i]
+            elif d != 0:
+                rate = 0.0
+            else:
+                rate = live[ctype[j], i]
+            if rate > 0.0 and uniform(seed, step, cid[i], STREAM_PHAGOCYTOSIS, m - ptr[i]) < (
+                rate * dt
+            ):
+                eaten[j] = 1
+                volume[i] += volume[j]
+                radius[i] = (c * volume[i]) ** (1.0 / 3.0)
+                count += 1
+                break
+    return count
+
+
+@register_process
+class PhagocytosisProcess(Process):
+    """Engulfing of dead and live cells."""
+
+    name: ClassVar[str] = "phagocytosis"
+    title: ClassVar[str] = "live cells engulf dead (and live) neighbours"
+    clock: ClassVar[str] = "mechanics"
+    order: ClassVar[float] = ORDER["mechanics"]["phagocytosis"]
+    CellParams: ClassVar[type[BaseModel]] = PhagocytosisCell
+    behaviours: ClassVar[tuple[str, ...]] = (
+        "phagocytose apoptotic cell", "phagocytose necrotic cell", "phagocytose other dead cell",
+        "phagocytose {cell_type}",
+    )  # fmt: skip
+    metric_names: ClassVar[tuple[str, ...]] = ("phagocytosed_total",)
+    references: ClassVar[tuple[str, ...]] = (
+        "Johnson JAI, Bergman DR, Rocha HL, ... Macklin P (2025) Human interpretable grammar "
+        "encodes multicellular systems biology models to democratize virtual cell laboratories. "
+        "Cell 188:4711-4733 (PhysiCell 1.14 cell interactions)",
+    )
+
+    @classmethod
+    def neighbour_reach(cls, params: Any) -> float:
+        """Interaction reach over the radius (the cell list covers it)."""
+        return _interact.neighbour_reach(params)
+
+    @classmethod
+    def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
+        """The type's phagocytosis rates."""
+        p = cell.phagocytosis
+        out = {
+            "phagocytose apoptotic cell": p.apoptotic_rate_per_min,
+            "phagocytose necrotic cell": p.necrotic_rate_per_min,
+            "phagocytose other dead cell": p.other_dead_rate_per_min,
+        }
+        out |= {f"phagocytose {t}": p.live_rates_per_min.get(t, 0.0) for t in params.cell_types}
+        return out
+
+    @classmethod
+    def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
+        """Every named type exists."""
+        types = list(params.cell_types)
+        return [
+            f"params.cell_types.{name}.phagocytosis.live_rates_per_min names {t!r}, which is "
+            f"not a cell type; cell types: {', '.join(types)}"
+            for name, ct in params.cell_types.items()
+            for t in ct.phagocytosis.live_rates_per_min if t not in types
+        ]  # fmt: skip
+
+    def setup(self, state) -> None:
+        """The types' reach."""
+        self.reach = _interact.type_reach(self.params)
+
+    def step(self, state, dt: float) -> None:
+        """Engulf over one mechanics step; remove the engulfed."""
+        c = state.cells
+        if not c.n:
+            return
+        beh = state.behaviours
+        ptr, nbr = _interact.neighbours(state, self.reach)
+        eaten = np.zeros(c.n, dtype=np.uint8)
+        k = phagocytosis_kernel(
+            c.type, c.dead, c.id, ptr, nbr, beh.column("phagocytose apoptotic cell"),
+            beh.column("phagocytose necrotic cell"),
+            _interact.type_matrix(beh, "phagocytose {cell_type}", state.type_names),
+            c.volume, c.radius, np.int64(state.seed), np.int64(state.mech_step), float(dt), eaten,
+        )  # fmt: skip
+        if k:
+            state.counters["phagocytosed_total"] = state.counters.get("phagocytosed_total", 0.0) + k
+            state.remove(eaten.astype(bool))
+
+    def metrics(self, state) -> dict[str, float]:
+        """Cells engulfed so far."""
+        return {"phagocytosed_total": state.counters.get("phagocytosed_total", 0.0)}
