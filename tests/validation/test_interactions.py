@@ -335,3 +335,42 @@ def test_custom_data_is_a_signal_and_a_behaviour_under_physicell_names():
     bad["params"] = {**data["params"], "rules": [{**rules[0], "behaviour": "custom:RFP"}]}
     with pytest.raises(invasim.errors.ConfigError, match="did you mean 'custom:GFP'"):
         invasim.load_scenario(bad)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_asymmetric_division_sends_daughters_to_the_named_types(seed):
+    n = 1000
+    sim = _sim(["cycle", "division"],
+               {"stem": {"division": {"asymmetric": {"prog": 0.3, "diff": 0.2}}},
+                "prog": {}, "diff": {}}, seed=seed)  # fmt: skip
+    c = _pairs(sim, n // 2, kinds=(0, 0), gap=30.0)
+    state = sim.model.state
+    state.behaviours.fill(state, "life", 0.0)
+    division = next(q for q in sim.model.processes if q.name == "division")
+    state.dividing = np.arange(n, dtype=np.int64)
+    division.step(state, PHENO)
+    c = state.cells
+    assert c.n == 2 * n and np.all(c.type[:n] == 0)  # daughters A keep the type
+    born = c.type[n:]
+    for t, p in ((1, 0.3), (2, 0.2)):
+        assert _binomial_ok(int(np.sum(born == t)), n, p), (t, np.sum(born == t))
+    with pytest.raises(invasim.errors.ConfigError, match="sum to more than 1"):
+        _sim(["cycle", "division"],
+             {"stem": {"division": {"asymmetric": {"prog": 0.7, "diff": 0.4}}},
+              "prog": {}, "diff": {}})  # fmt: skip
+
+
+def test_adhesive_affinities_set_the_pair_adhesion_as_physicell():
+    from invasim.processes.mechanics import mechanics_params
+
+    sim = _sim(["mechanics"],
+               {"a": {"mechanics": {"adhesion_um_per_min": 0.4,
+                                    "adhesive_affinity": {"b": 0.25}}},
+                "b": {"mechanics": {"adhesion_um_per_min": 0.9,
+                                    "adhesive_affinity": {"a": 0.5}}}})  # fmt: skip
+    adh = mechanics_params(sim.model.params).adhesion
+    # PhysiCell's Cell::add_potentials: sqrt(a_i aff_i[j] · a_j aff_j[i])
+    assert adh[0, 1] == adh[1, 0] == pytest.approx(math.sqrt(0.4 * 0.25 * 0.9 * 0.5))
+    assert adh[0, 0] == pytest.approx(0.4) and adh[1, 1] == pytest.approx(0.9)
+    with pytest.raises(invasim.errors.ConfigError, match="'c', which is not a cell type"):
+        _sim(["mechanics"], {"a": {"mechanics": {"adhesive_affinity": {"c": 1.0}}}})

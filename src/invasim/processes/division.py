@@ -10,18 +10,80 @@ Contract:
       ``mutation_step`` (counter-based, keyed by the daughter's id), reflected into the
       bounds; ``split`` traits are halved between the daughters. Bookkeeping (the motility
       direction) is copied, never mutated.
+    * Asymmetric division (PhysiCell 1.14, ``standard_asymmetric_division_function``):
+      daughter B becomes type ``X`` with probability ``asymmetric division to X`` (the
+      mother's behaviour, dimensionless; the type's
+      ``[params.cell_types.<type>.division] asymmetric = { X = p }``, 0 for types not named;
+      the own type's entry is ignored: it is the remainder), one counter-based draw keyed by
+      B's id. If the probabilities sum to more than 1 they are scaled to sum to 1 (PhysiCell
+      stops with an error for the type's values; rules can push a sum above 1, so invasim
+      scales instead). Daughter A keeps the mother's type. A daughter whose new type has
+      another cycle model restarts at phase 0.
     * Clock: phenotype, after the cycle (which it requires).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from typing import Any, ClassVar
 
 import numpy as np
+from numba import njit
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.biology.division import divide
 from invasim.biology.traits import division_arrays
+from invasim.core.rng import uniform
+
+STREAM_ASYMMETRIC = 23
+
+
+class DivisionCell(BaseModel):
+    """``[params.cell_types.<type>.division]``: asymmetric division."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asymmetric: dict[str, float] = Field(
+        default_factory=dict,
+        description="probability that daughter B becomes each named type [1] (PhysiCell "
+        "asymmetric_division_probabilities); the rest keep the mother's type",
+    )
+
+    @model_validator(mode="after")
+    def _probabilities(self) -> DivisionCell:
+        if any(not (0 <= v <= 1 and math.isfinite(v)) for v in self.asymmetric.values()):
+            raise ValueError("asymmetric division probabilities must lie in [0, 1]")
+        return self
+
+
+@njit(cache=True)
+def asymmetric_kernel(ctype, cid, rows, probs, seed, step, out):  # pragma: no cover
+    """``out[k]``: the new type of daughter row ``rows[k]`` (its own if it keeps it).
+
+    ``probs``: ``[T, k]`` the mother's probability of each type for daughter ``k``.
+    """
+    n_types = probs.shape[0]
+    for k in range(rows.shape[0]):
+        i = rows[k]
+        own = ctype[i]
+        out[k] = own
+        total = 0.0
+        for t in range(n_types):
+            if t != own:
+                total += probs[t, k]
+        if not total > 0.0:
+            continue
+        scale = 1.0 / total if total > 1.0 else 1.0
+        r = uniform(seed, step, cid[i], STREAM_ASYMMETRIC, 0)
+        for t in range(n_types):
+            if t == own:
+                continue
+            p = probs[t, k] * scale
+            if r < p:
+                out[k] = t
+                break
+            r -= p
 
 
 @register_process
@@ -33,21 +95,66 @@ class DivisionProcess(Process):
     clock: ClassVar[str] = "phenotype"
     order: ClassVar[float] = ORDER["phenotype"]["division"]
     requires: ClassVar[tuple[str, ...]] = ("cycle",)
+    CellParams: ClassVar[type[BaseModel]] = DivisionCell
+    behaviours: ClassVar[tuple[str, ...]] = ("asymmetric division to {cell_type}",)
+
+    @classmethod
+    def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
+        """The type's asymmetric division probabilities (0 unless named)."""
+        a = cell.division.asymmetric
+        return {f"asymmetric division to {t}": a.get(t, 0.0) for t in params.cell_types}
+
+    @classmethod
+    def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
+        """Every named type exists; a type's probabilities sum to at most 1."""
+        types = list(params.cell_types)
+        out = []
+        for name, ct in params.cell_types.items():
+            a = ct.division.asymmetric
+            out += [f"params.cell_types.{name}.division.asymmetric names {t!r}, which is not "
+                    f"a cell type; cell types: {', '.join(types)}" for t in a if t not in types]
+            if sum(v for t, v in a.items() if t != name) > 1 + 1e-12:
+                out.append(f"params.cell_types.{name}.division.asymmetric: the probabilities "
+                           f"sum to more than 1")
+        return out  # fmt: skip
 
     def setup(self, state) -> None:
-        """The declared traits (``[params.traits]``)."""
+        """The declared traits (``[params.traits]``); which types share a cycle model."""
         self.specs = self.params.trait_specs()
+        cycles = [getattr(ct, "cycle", None) for ct in self.params.cell_types.values()]
+        self.same_cycle = np.array([[a == b for b in cycles] for a in cycles], dtype=bool)
+        beh = state.behaviours
+        names = [f"asymmetric division to {t}" for t in state.type_names]
+        self.asymmetric = bool(beh.base[:, [beh.index[x] for x in names]].any()) or any(
+            beh.varies_within_type(x) for x in names
+        )
 
     def step(self, state, dt: float) -> None:
         """Divide the rows marked by the cycle."""
         rows = state.dividing
         if not rows.size:
             return
+        if self.asymmetric:  # the mothers' probabilities, before the rows grow
+            beh = state.behaviours
+            probs = np.stack([beh.column(f"asymmetric division to {t}")[rows]
+                              for t in state.type_names])  # fmt: skip
         if self.specs:  # declared traits: mutation, bounds, split inheritance
             arrays = division_arrays(self.specs, state.cells.trait_names)
-            divide(state.cells, rows, state.seed, state.pheno_step, **arrays)
+            born = divide(state.cells, rows, state.seed, state.pheno_step, **arrays)
         else:
-            divide(state.cells, rows, state.seed, state.pheno_step)
+            born = divide(state.cells, rows, state.seed, state.pheno_step)
+        if self.asymmetric:
+            c = state.cells
+            b_rows = np.arange(born.start, born.stop, dtype=np.int64)
+            new = np.empty(b_rows.size, dtype=c.type.dtype)
+            asymmetric_kernel(c.type, c.id, b_rows, np.ascontiguousarray(probs),
+                              np.int64(state.seed), np.int64(state.pheno_step), new)  # fmt: skip
+            changed = b_rows[new != c.type[b_rows]]
+            to = new[new != c.type[b_rows]]
+            restart = changed[~self.same_cycle[c.type[changed], to]]
+            c.phase[restart] = 0
+            c.time_in_phase[restart] = 0.0
+            c.type[changed] = to
         if state.pressure.shape[0] + rows.size == state.cells.n:
             state.pressure = np.concatenate([state.pressure, state.pressure[rows]])
         state.dividing = np.zeros(0, dtype=np.int64)

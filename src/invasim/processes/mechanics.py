@@ -46,6 +46,12 @@ class MechanicsCell(BaseModel):
     relative_max_adhesion_distance: float = Field(
         1.25, ge=1, description="adhesion reach over the radius [1] (PhysiCell)"
     )
+    adhesive_affinity: dict[str, float] = Field(
+        default_factory=dict,
+        description="relative adhesion to each named cell type [1] (PhysiCell "
+        "cell_adhesion_affinities; 1 where not named): the pair strength is "
+        "sqrt(a_i aff_i[j] a_j aff_j[i])",
+    )
     wall_repulsion_um_per_min: float = Field(
         100.0,
         ge=0,
@@ -80,8 +86,14 @@ def mechanics_params(params: Any) -> MechanicsParams:
     cells = [ct.mechanics for ct in params.cell_types.values()]
     col = lambda f: np.array([getattr(m, f) for m in cells], dtype=np.float64)  # noqa: E731
     adh = col("adhesion_um_per_min")
+    names = list(params.cell_types)
+    aff = np.array([[m.adhesive_affinity.get(u, 1.0) for u in names] for m in cells])
+    # PhysiCell (Cell::add_potentials): sqrt(a_i aff_i[type j] · a_j aff_j[type i]); with
+    # all affinities 1 this is the geometric mean of the strengths, bit for bit
+    pair = np.outer(adh, adh) * (aff * aff.T) if aff.size and (aff != 1).any() else None
     return MechanicsParams(
-        col("repulsion_um_per_min"), np.sqrt(np.outer(adh, adh)),
+        col("repulsion_um_per_min"),
+        np.sqrt(pair) if pair is not None else np.sqrt(np.outer(adh, adh)),
         col("relative_max_adhesion_distance"), col("wall_repulsion_um_per_min"),
     )  # fmt: skip
 
@@ -119,8 +131,20 @@ class MechanicsProcess(Process):
 
     @classmethod
     def check(cls, params: Any, mesh: Mesh, dt: float) -> list[str]:
-        """The mechanics step against each type's stability limit."""
-        problems = []
+        """Named affinity types exist; the mechanics step against each type's stability."""
+        types = list(params.cell_types)
+        problems = [
+            f"params.cell_types.{name}.mechanics.adhesive_affinity names {t!r}, which is not "
+            f"a cell type; cell types: {', '.join(types)}"
+            for name, ct in params.cell_types.items()
+            for t in ct.mechanics.adhesive_affinity if t not in types
+        ]  # fmt: skip
+        problems += [
+            f"params.cell_types.{name}.mechanics.adhesive_affinity: values must be finite "
+            f"and >= 0"
+            for name, ct in params.cell_types.items()
+            if any(not (v >= 0 and np.isfinite(v)) for v in ct.mechanics.adhesive_affinity.values())
+        ]  # fmt: skip
         scheme = params.mechanics_scheme
         rules = params.rule_set.table if params.rule_set is not None else ()
         for name, ct in params.cell_types.items():

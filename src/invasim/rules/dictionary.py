@@ -408,7 +408,7 @@ _B("maximum number of cell attachments", "attachments", "largest number of attac
 _B("is movable", "0 or 1", "0 pins the cell in place (it still pushes and pulls others)",
    ("is_movable", "movable"), lower=0.0, upper=1.0)
 _B("asymmetric division to {cell_type}", "dimensionless",
-   "probability that a daughter becomes {cell_type} (not read yet: no process applies it)",
+   "probability that a daughter becomes {cell_type} at division",
    (), over="cell_type", lower=0.0, upper=1.0)
 del _B, _k
 # fmt: on
