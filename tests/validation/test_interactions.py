@@ -374,3 +374,23 @@ def test_adhesive_affinities_set_the_pair_adhesion_as_physicell():
     assert adh[0, 0] == pytest.approx(0.4) and adh[1, 1] == pytest.approx(0.9)
     with pytest.raises(invasim.errors.ConfigError, match="'c', which is not a cell type"):
         _sim(["mechanics"], {"a": {"mechanics": {"adhesive_affinity": {"c": 1.0}}}})
+
+
+def test_oxygen_independent_cycle_entry_and_necrosis_for_imported_projects():
+    fields = {"oxygen": {"kind": "diffusing", "unit": "mmHg", "diffusion_um2_per_min": 1e5,
+                         "decay_per_min": 0.1, "initial": 1.0}}  # fmt: skip
+    types = {"dep": {}, "const": {"cycle": {"model": "live", "rate_per_min": 0.002,
+                                            "oxygen_dependent": False},
+                                  "death": {"necrosis_oxygen_dependent": False,
+                                            "necrosis_max_rate_per_min": 0.003}}}
+    types["dep"] = {"cycle": {"model": "live", "rate_per_min": 0.002}}
+    sim = _sim(["cycle", "division", "death"], types, fields=fields)
+    _pairs(sim, 2)
+    state = sim.model.state
+    state.behaviours.fill(state, "life", 0.0)
+    b = state.behaviours
+    # at 1 mmHg: PhysiCell's O2-based model stops cycling and maximises necrosis; a constant
+    # rate keeps its value
+    assert list(b.column("cycle entry")) == [0.0, 0.002, 0.0, 0.002]
+    assert b.column("necrosis")[1] == 0.003
+    assert b.column("necrosis")[0] == pytest.approx(1.0 / 360.0)

@@ -8,7 +8,8 @@ Contract:
       exceeds the type's ``pressure_threshold``.
     * The cell type's cycle entry depends on the oxygen at the cell (PhysiCell's standard
       model): ``rate × clip((o2 − threshold)/(saturation − threshold), 0, 1)``; without an
-      oxygen field it is the rate. A rule on cycle entry replaces that dependence in the
+      oxygen field, or with ``oxygen_dependent = false``, it is the rate. A rule on cycle
+      entry replaces that dependence in the
       types it governs (the rule starts from the rate).
     * Cell type sub-table ``[params.cell_types.<type>.cycle]``.
     * Clock: phenotype, after death. It marks the dividing rows; the division process divides.
@@ -53,6 +54,12 @@ class CycleCell(BaseModel):
     )
     fixed_durations: bool = Field(
         False, description="phases last exactly their duration (else exponential waiting times)"
+    )
+    oxygen_dependent: bool = Field(
+        True,
+        description="cycle entry scales with the oxygen at the cell (PhysiCell's standard "
+        "O2-based phenotype); false: the constant rate (a PhysiCell 1.14 project without "
+        "that custom function, where rules set any dependence)",
     )
     proliferation_o2_threshold_mmHg: float = Field(
         5.0, ge=0, description="no cycle entry at or below this oxygen [mmHg] (PhysiCell 5)"
@@ -127,6 +134,7 @@ class CycleProcess(Process):
         self.rate0 = np.array([c.cycle_model().rates[0] for c in cells], dtype=np.float64)
         self.thr = np.array([c.proliferation_o2_threshold_mmHg for c in cells])
         self.sat = np.array([c.proliferation_o2_saturation_mmHg for c in cells])
+        self.o2_dep = np.array([c.oxygen_dependent for c in cells], dtype=bool)
 
     def type_behaviours(self, state, beh) -> None:
         """The types' cycle entry: the rate times PhysiCell's oxygen factor."""
@@ -135,7 +143,7 @@ class CycleProcess(Process):
         if OXYGEN in state.fields:
             o2 = state.field_at_cells(OXYGEN)
             factor = np.clip((o2 - self.thr[t]) / (self.sat[t] - self.thr[t]), 0.0, 1.0)
-            col[:] = self.rate0[t] * factor
+            col[:] = self.rate0[t] * np.where(self.o2_dep[t], factor, 1.0)
         else:
             col[:] = self.rate0[t]
 

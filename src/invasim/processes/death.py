@@ -46,6 +46,12 @@ class DeathCell(BaseModel):
     apoptosis_duration_min: float = Field(
         516.0, ge=0, description="time an apoptotic cell remains [min] (PhysiCell)"
     )
+    necrosis_oxygen_dependent: bool = Field(
+        True,
+        description="necrosis rises as oxygen falls below the threshold (PhysiCell's "
+        "standard O2-based phenotype); false: the constant rate necrosis_max_rate_per_min "
+        "(PhysiCell's death_rate in a 1.14 project without that custom function)",
+    )
     necrosis_threshold_mmHg: float = Field(
         5.0, ge=0, description="necrosis starts below this oxygen [mmHg] (PhysiCell)"
     )
@@ -116,6 +122,10 @@ class DeathProcess(Process):
     def setup(self, state) -> None:
         """The per-type tables; the time of death column if a rule reads it."""
         self.death_params = death_params(self.params)
+        self.constant_necrosis = np.array(
+            [not ct.death.necrosis_oxygen_dependent
+             for ct in self.params.cell_types.values()], dtype=bool,
+        )  # fmt: skip
         rs = self.params.rule_set
         self.timed = rs is not None and any(
             rs.dictionary.signals[int(i)].name == "time since death"
@@ -139,6 +149,9 @@ class DeathProcess(Process):
             col[:] = self.death_params.necrosis_rate(state.field_at_cells(OXYGEN), c.type)
         else:
             col[:] = 0.0
+        if self.constant_necrosis.any():
+            fixed = self.constant_necrosis[c.type]
+            col[fixed] = self.death_params.necrosis_max_rate[c.type[fixed]]
 
     def step(self, state, dt: float) -> None:
         """Death over the phenotype step; marks the rows to remove."""
