@@ -94,13 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mv.add_argument("--quiet", action="store_true", help="no progress bar, print only the path")
 
-    ex = sub.add_parser("export", help="write a run for ParaView (vtk), scanpy (anndata) or CSV")
+    ex = sub.add_parser(
+        "export", help="write a run for ParaView (vtk), scanpy (anndata), CSV or pcdl (physicell)"
+    )
     ex.add_argument("run_dir", type=Path, help="a run directory")
     ex.add_argument(
         "--format",
         required=True,
-        choices=("vtk", "anndata", "csv"),
-        help="vtk (ParaView), anndata (.h5ad, scanpy) or csv (plain tables)",
+        choices=("vtk", "anndata", "csv", "physicell"),
+        help="vtk (ParaView), anndata (.h5ad, scanpy), csv (plain tables) or physicell "
+        "(PhysiCell's output folder, for pcdl)",
     )
     ex.add_argument(
         "--out",
@@ -120,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="fields",
         action="append",
         metavar="NAME",
-        help="export only this field (repeatable; default all; vtk and csv)",
+        help="export only this field (repeatable; default all; vtk, csv and physicell)",
     )
     ex.add_argument("--overwrite", action="store_true", help="replace an earlier export")
 
@@ -176,6 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("--out", type=Path, help="also write the table to FILE.csv or FILE.parquet")
     rd.add_argument("--list", action="store_true",
                     help="list the readouts (of RUN_DIR's last snapshot if given) and exit")
+
+    im = sub.add_parser("import", help="convert another simulator's project into a scenario")
+    ims = im.add_subparsers(dest="source", required=True, parser_class=_Parser)
+    ph = ims.add_parser(
+        "physicell",
+        help="a PhysiCell 1.14 project (settings XML, rules CSV, cells CSV) as an agent scenario",
+        description="Convert a PhysiCell 1.14 project into an invasim agent scenario. What "
+        "cannot be imported is listed on standard error and at the top of the TOML.",
+    )
+    ph.add_argument("project", type=Path, metavar="CONFIG_DIR_OR_XML",
+                    help="the project folder, its config folder, or PhysiCell_settings.xml")
+    ph.add_argument("--out", type=Path, metavar="FILE.toml",
+                    help="the scenario (default ./<project name>.toml); the rules and cells "
+                         "CSVs go next to it as <name>_cell_rules.csv, <name>_cells.csv")
+    ph.add_argument("--overwrite", action="store_true", help="replace existing output files")
     return p
 
 
@@ -365,6 +383,24 @@ def _cmd_readouts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from invasim.io.physicell import default_out, import_physicell, write_imported
+
+    out = args.out if args.out is not None else default_out(args.project)
+    if out.suffix != ".toml":
+        raise InvasimError(f"--out {out}: the scenario file must end in .toml")
+    imported = import_physicell(args.project, out.stem)
+    paths = write_imported(imported, out, args.overwrite)
+    if imported.notes:
+        items = "".join(f"\n  - {n}" for n in imported.notes)
+        sys.stderr.write(f"invasim: not imported from {imported.xml} ({len(imported.notes)}; "
+                         f"also at the top of {out}):{items}\n")  # fmt: skip
+    for path in paths:
+        print(f"wrote {path}")
+    print(f"next: invasim validate {out} && invasim run {out}")
+    return 0
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from invasim.viz.compare import compare_runs
 
@@ -391,6 +427,7 @@ _COMMANDS = {
     "movie": _cmd_movie,
     "report": _cmd_report,
     "readouts": _cmd_readouts,
+    "import": _cmd_import,
 }
 
 

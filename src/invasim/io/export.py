@@ -1,4 +1,4 @@
-"""Export a run to ParaView (VTK), scanpy (AnnData ``.h5ad``) and plain CSV.
+"""Export a run to ParaView (VTK), scanpy (AnnData ``.h5ad``), plain CSV and PhysiCell (pcdl).
 
 Contract:
     * The snapshots exported are the run's own (``Run.times``), all of them or the ``times``
@@ -29,6 +29,8 @@ Contract:
       assembled in a hidden folder beside its files and moved in at the end, indexes last, so
       an error leaves the output folder as it was. An earlier export's files are refused unless
       ``overwrite``, which replaces them all (stale snapshots included).
+    * PhysiCell: PhysiCell's ``output/`` folder (MultiCellDS XML + ``.mat``), for pcdl; the
+      format is :mod:`invasim.io.export_physicell`, the selection and staging this module's.
 """
 
 from __future__ import annotations
@@ -48,9 +50,11 @@ from invasim.core.cells import ALIVE, APOPTOTIC, NECROTIC
 from invasim.errors import InvasimError, RunDirError
 from invasim.extras import require
 from invasim.io.atomic import os_error_line, write_atomic, write_text_atomic
+from invasim.io.export_physicell import PATTERNS as PHYSICELL_PATTERNS
+from invasim.io.export_physicell import write_physicell
 from invasim.io.run import Run
 
-FORMATS = ("vtk", "anndata", "csv")
+FORMATS = ("vtk", "anndata", "csv", "physicell")
 #: the features of the optional formats, as an error about a missing extra names them
 VTK_FEATURE = "invasim export --format vtk"
 ANNDATA_FEATURE = "invasim export --format anndata"
@@ -543,6 +547,26 @@ def export_csv(
     return _staged(Path(out_dir), files, overwrite, fill)
 
 
+# -- PhysiCell ---------------------------------------------------------------------------------
+def export_physicell(
+    run: Run,
+    out_dir: str | Path,
+    times: Iterable[float] | None = None,
+    fields: Iterable[str] | None = None,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write the run as PhysiCell's output folder, for pcdl (:mod:`invasim.io.export_physicell`)."""
+    selected = select_times(run, times)
+    names = select_fields(run, fields)
+    units = {c: unit for c, (unit, _) in CELL_COLUMNS.items()}
+
+    def fill(stage: Path) -> list[str]:
+        types = label_names(run)["type"]
+        return write_physicell(stage, run, selected, names, types, units, has_cells(run))
+
+    return _staged(Path(out_dir), PHYSICELL_PATTERNS, overwrite, fill)
+
+
 # -- one entry point for the command line ------------------------------------------------------
 def export(
     run: Run,
@@ -552,7 +576,7 @@ def export(
     fields: Iterable[str] | None = None,
     overwrite: bool = False,
 ) -> list[Path]:
-    """Export ``run`` as ``fmt`` (``vtk``, ``anndata`` or ``csv``) to ``out``.
+    """Export ``run`` as ``fmt`` (``vtk``, ``anndata``, ``csv`` or ``physicell``) to ``out``.
 
     ``out`` defaults to ``RUN_DIR/export/<fmt>/``; for ``anndata`` it is the ``.h5ad`` file, or
     a folder that receives ``cells.h5ad``. Returns the files written.
@@ -564,8 +588,12 @@ def export(
         return export_vtk(run, out, times, fields, overwrite)
     if fmt == "csv":
         return export_csv(run, out, times, fields, overwrite)
+    if fmt == "physicell":
+        return export_physicell(run, out, times, fields, overwrite)
     if fields is not None:
-        raise InvasimError("--field applies to the vtk and csv formats; anndata holds cells only")
+        raise InvasimError(
+            "--field applies to the vtk and csv (and physicell) formats; anndata holds cells only"
+        )
     if out.suffix != ".h5ad":
         out = out / "cells.h5ad"
     return [export_anndata(run, out, times, overwrite)]

@@ -218,7 +218,7 @@ class AgentModel(Model):
 
     def initial_fields(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """The fields' initial values; places the initial cells (no random numbers)."""
-        pos, types = initial_cells(self.params, self.mesh)
+        pos, types = initial_cells(self.params, self.mesh, self.seed)
         vols = np.array([ct.volume.volume_um3 for ct in self.params.cell_types.values()])
         cells = Cells(self.mesh.dim, capacity=max(1024, 2 * len(types)))
         cells.add(len(types), position=pos, type=types, volume=vols[types])

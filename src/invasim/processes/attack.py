@@ -78,7 +78,10 @@ class AttackCell(BaseModel):
         1.0, ge=0, description="damage delivered per minute of attack [1/min] (PhysiCell 1)"
     )
     duration_min: float = Field(
-        0.1, ge=0, description="mean duration of an attack [min] (PhysiCell 0.1)"
+        30.0,
+        ge=0,
+        description="mean duration of an attack [min] (PhysiCell's default 30, perforin/"
+        "granzyme; its template XML writes 0.1)",
     )
 
     @model_validator(mode="after")

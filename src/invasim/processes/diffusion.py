@@ -13,7 +13,8 @@ Contract:
       phenotype step).
     * :meth:`DiffusionProcess.check`: the diffusion step must meet the scheme's accuracy limit
       for every field, with the largest ``D`` an intervention can give it (one line naming the
-      field, the limit and the remedy).
+      field, the limit and the remedy), unless ``accuracy_check = false`` (a PhysiCell
+      project run at PhysiCell's own step, to compare like with like).
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class DiffusionParams(BaseModel):
 
     scheme: Literal["lod-cn", "lod-be"] = Field(
         "lod-cn", description="diffusion scheme (invasim.physics.diffusion)"
+    )
+    accuracy_check: bool = Field(
+        True,
+        description="refuse a diffusion step beyond the scheme's accuracy limit; false runs "
+        "it anyway (both LOD schemes are stable at any step): e.g. an imported PhysiCell "
+        "project at its own dt_diffusion with BioFVM's scheme lod-be, to reproduce its "
+        "numbers rather than the exact solution",
     )
 
 
@@ -63,6 +71,8 @@ class DiffusionProcess(Process):
         """The diffusion step against the scheme's accuracy limit, per field."""
         problems = []
         scheme = params.diffusion.scheme
+        if not params.diffusion.accuracy_check:
+            return problems
         for name, f in diffusing_fields(params).items():
             bc = Boundary(f.boundary, f.boundary_value)
             D = max([f.diffusion_um2_per_min] + [

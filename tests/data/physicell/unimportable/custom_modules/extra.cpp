@@ -1,0 +1,2 @@
+// more custom C++
+double helper( double x ) { return 2.0 * x; }
