@@ -133,7 +133,8 @@ def test_tumour_cell_tables(two):
     }  # fmt: skip
     assert t["mechanics"] == {"repulsion_um_per_min": 10.0, "adhesion_um_per_min": 0.4,
                               "relative_max_adhesion_distance": 1.25,
-                              "wall_repulsion_um_per_min": 100.0}  # fmt: skip
+                              "wall_repulsion_um_per_min": 100.0,
+                              "adhesive_affinity": {"macrophage": 0.5}}  # fmt: skip
     # <enabled> false: no motility; no chemotaxis: an explicit zero (empty means up the O2)
     assert t["motility"] == {"speed_um_per_min": 0.0, "persistence_time_min": 2.0,
                              "migration_bias": 0.3, "chemotactic_sensitivity": {"oxygen": 0.0}}
@@ -239,7 +240,6 @@ def test_notes_are_in_the_toml_header(two):
     head = imp.text.split("\nname = ", 1)[0]
     for note in imp.notes:
         assert note in head
-    _note(imp, "<cell_adhesion_affinities>", "0.5")
     _note(imp, "fixed_duration flags differ", "tumor cell")
     _note(imp, "my_rate")
     assert "'macrophage' ->" not in head  # an identifier already: not renamed
@@ -291,6 +291,8 @@ def test_three_d_random_cells_of_the_template():
 def test_unimportable_elements_are_named():
     imp = import_physicell(DATA / "unimportable", "u")
     assert _types(imp.data)["tumor"]["secretion"]["net_export"] == {"oxygen": 5.0}
+    # asymmetric division into its own type only: nothing to do (the remainder)
+    assert _types(imp.data)["tumor"]["division"] == {"asymmetric": {}}
     for needles in (
         ("<intracellular type='maboss'>",), ("tumor_phenotype()",), ("extra.cpp",),
         ("create_cell_types() differs",), ("setup_tissue() differs",),
@@ -299,7 +301,6 @@ def test_unimportable_elements_are_named():
         ("<molecular>", "not read"), ("<weights>", "vector"), ("<attachment_rate>",),
         ("virtual_wall_at_domain_edge> false",), ("Dirichlet walls differ", "no-flux"),
         ("missing_rules.csv", "not found"), ("number_of_cells = 2",),
-        ("<standard_asymmetric_division>",),
     ):  # fmt: skip
         _note(imp, *needles)
     t = _types(imp.data)["tumor"]

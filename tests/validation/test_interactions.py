@@ -394,3 +394,21 @@ def test_oxygen_independent_cycle_entry_and_necrosis_for_imported_projects():
     assert list(b.column("cycle entry")) == [0.0, 0.002, 0.0, 0.002]
     assert b.column("necrosis")[1] == 0.003
     assert b.column("necrosis")[0] == pytest.approx(1.0 / 360.0)
+
+
+def test_contacts_within_adhesion_reach_count_as_physicell_neighbours():
+    # two cells 18 µm apart: no overlap (2 r = 16.8 µm) but within 1.25 · 2 r = 21 µm
+    types = {"a": STILL, "b": STILL}
+    rules = [{"cell_type": "a", "signal": "contact with b", "direction": "increases",
+              "behaviour": "migration speed", "saturation": 1.0, "half_max": 0.5,
+              "hill_power": 1}]  # fmt: skip
+    for contact, expected in (("overlap", 0.0), ("adhesion", 1.0)):
+        data = _data(["contacts", "motility", "death"], types, rules=rules)
+        data["params"]["contacts"] = {"contact": contact}
+        sim = invasim.Simulation(invasim.load_scenario(data), seed=1)
+        _pairs(sim, 3, kinds=(0, 1), gap=18.0)
+        state = sim.model.state
+        proc = next(q for q in sim.model.processes if q.name == "contacts")
+        proc.step(state, PHENO)
+        got = proc.signal_values(state, "contact with {cell_type}", "b")
+        assert np.all(got[0::2] == expected) and np.all(got[1::2] == 0.0), (contact, got)

@@ -13,18 +13,25 @@ Contract:
       only when a rule reads them; ``contact with other dead cell`` is always 0: every dead
       cell in invasim is apoptotic or necrotic), ``contact with wall`` (the centre closer to
       a domain wall than the radius; PhysiCell's "contact with BM").
+    * ``[params.contacts] contact``: ``"overlap"`` (default: cells closer than ``r_i + r_j``)
+      or ``"adhesion"`` (closer than ``s_i r_i + s_j r_j``, PhysiCell's ``state.neighbors``,
+      which its contact signals count: the import of a PhysiCell project uses it). Pressure
+      always sums the overlapping cells (PhysiCell's simple pressure).
     * Clock: phenotype, first (it senses: the behaviours of the step are filled after it).
     * Metric: ``pressure_max`` (the readout of the ``pressure`` cell column).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from invasim.agents.process import ORDER, Process, register_process
+from invasim.core.cells import APOPTOTIC, NECROTIC
 from invasim.physics.contacts import SIMPLE_PRESSURE_SCALE, contact_kernel
+from invasim.processes import _interact
 from invasim.rules.dictionary import register_signal
 
 CONTACT_SIGNALS = (
@@ -98,6 +105,40 @@ def pressure_and_contacts(state, counts: bool) -> tuple[np.ndarray, np.ndarray |
     return out / SIMPLE_PRESSURE_SCALE, contacts if counts else None
 
 
+class ContactsParams(BaseModel):
+    """``[params.contacts]``: which neighbours count as contacts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact: Literal["overlap", "adhesion"] = Field(
+        "overlap",
+        description="overlap: cells closer than r_i + r_j (they push each other); adhesion: "
+        "closer than s_i r_i + s_j r_j, s the relative maximum adhesion distance "
+        "(PhysiCell's state.neighbors, which its contact signals count)",
+    )
+
+
+def adhesion_contacts(state, reach_t: np.ndarray) -> np.ndarray:
+    """``[n, T + 4]`` neighbours within adhesion reach.
+
+    Columns: per type, live, dead, apoptotic, necrotic.
+    """
+    c = state.cells
+    t = state.n_types
+    out = np.zeros((c.n, t + 4))
+    if not c.n:
+        return out
+    ptr, nbr = _interact.neighbours(state, reach_t)
+    rows = np.repeat(np.arange(c.n), np.diff(ptr))
+    np.add.at(out, (rows, c.type[nbr]), 1.0)
+    dead = c.dead[nbr]
+    np.add.at(out, (rows, np.where(dead == 0, t, t + 1)), 1.0)
+    kind = np.where(dead == APOPTOTIC, t + 2, np.where(dead == NECROTIC, t + 3, -1))
+    keep = kind >= 0
+    np.add.at(out, (rows[keep], kind[keep]), 1.0)
+    return out
+
+
 @register_process
 class ContactsProcess(Process):
     """Simple pressure and contact counts."""
@@ -108,17 +149,29 @@ class ContactsProcess(Process):
     order: ClassVar[float] = ORDER["phenotype"]["contacts"]
     signals: ClassVar[tuple[str, ...]] = ("pressure", *CONTACT_SIGNALS)
     metric_names: ClassVar[tuple[str, ...]] = ("pressure_max",)
+    Params: ClassVar[type[BaseModel]] = ContactsParams
     references: ClassVar[tuple[str, ...]] = (
         "Ghaffarizadeh A et al. (2018) PhysiCell. PLoS Comput Biol 14:e1005991",
     )
 
+    @classmethod
+    def neighbour_reach(cls, params: Any) -> float:
+        """Adhesion contacts: the interaction reach (the cell list covers it)."""
+        return _interact.neighbour_reach(params) if params.contacts.contact == "adhesion" else 1.0
+
     def setup(self, state) -> None:
         """Count contacts only if some rule reads them (set by the engine)."""
         self.count = getattr(state, "wants", {}).get("contacts", False)
+        self.adhesion = self.table.contact == "adhesion"
+        self.reach = _interact.type_reach(self.params)
 
     def step(self, state, dt: float) -> None:
         """Pressure (and contacts) from the current positions."""
-        state.pressure, state.contacts = pressure_and_contacts(state, self.count)
+        state.pressure, state.contacts = pressure_and_contacts(
+            state, self.count and not self.adhesion
+        )
+        if self.count and self.adhesion:
+            state.contacts = adhesion_contacts(state, self.reach)
 
     def signal_values(self, state, template: str, target: str | None) -> np.ndarray:
         """Pressure, or contact counts (see the module contract)."""
@@ -128,10 +181,15 @@ class ContactsProcess(Process):
             return p if p.shape[0] == n else np.zeros(n)
         if template == "contact with wall":
             return wall_contact(state)
-        if template in ("contact with apoptotic cell", "contact with necrotic cell"):
-            return dead_contacts(state)[:, 1 if "apoptotic" in template else 2]
         if template == "contact with other dead cell":
             return np.zeros(n)
+        if self.adhesion:
+            if state.contacts is None or state.contacts.shape[0] != n:
+                state.contacts = adhesion_contacts(state, self.reach)
+            if template in ("contact with apoptotic cell", "contact with necrotic cell"):
+                return state.contacts[:, state.n_types + (2 if "apoptotic" in template else 3)]
+        elif template in ("contact with apoptotic cell", "contact with necrotic cell"):
+            return dead_contacts(state)[:, 1 if "apoptotic" in template else 2]
         if state.contacts is None or state.contacts.shape[0] != n:
             state.contacts = pressure_and_contacts(state, True)[1]
         contacts = state.contacts

@@ -38,6 +38,7 @@ from invasim.io.physicell.files import (
 )
 from invasim.io.physicell.xml import (
     V,
+    num,
 )
 
 #: the PhysiCell element behind each interaction key
@@ -158,9 +159,21 @@ class Phenotype(Base):
             self.doc.put(t, "rate_per_min", rate, "1/(sum of the phases' mean durations)",
                          f"{SETTINGS} {where} <cycle> (approximated)")  # fmt: skip
         self.o2_entry(cd, t)
-        if cd.asymmetric is not None:
-            self.notes.add(f"<standard_asymmetric_division> (line {cd.asymmetric.line}): daughters "
-                           f"of another type are not imported", cd.name)  # fmt: skip
+        if cd.asymmetric is not None:  # → the division table (written after the cycle)
+            probs = {}
+            for node in cd.asymmetric.all("asymmetric_division_probability"):
+                name = node.attr("name")
+                if name not in self.type:
+                    self.notes.add(f"<asymmetric_division_probability name={name!r}> (line "
+                                   f"{node.line}): not a cell type; PhysiCell stops there",
+                                   cd.name)  # fmt: skip
+                    continue
+                if self.type[name] != self.type[cd.name] and num(node).value != 0:
+                    probs[self.type[name]] = num(node).value
+            div = t.rsplit(".", 1)[0] + ".division"
+            self.doc.put(div, "asymmetric", probs,
+                         f"<standard_asymmetric_division> (line {cd.asymmetric.line}): "
+                         f"probability that daughter B becomes each type")  # fmt: skip
 
     def fixed_flags(self, cd: CellDef, t: str, flags: list[bool], fixed: list[V]) -> None:
         """The cycle's ``fixed_durations`` (one flag, or per phase if the schema takes it)."""
@@ -278,10 +291,10 @@ class Phenotype(Base):
                      "PhysiCell's virtual wall sets cell_BM_repulsion_strength = 100",
                      f"{SETTINGS}: standard_domain_edge_avoidance_interactions (PhysiCell 1.14)")
         aff = {k.split(".", 2)[2]: v for k, v in self._items(cd, "mechanics.affinity.")}
-        odd = {k: v.value for k, v in aff.items() if v.value != 1.0}
+        odd = {self.type[k]: v.value for k, v in aff.items() if v.value != 1.0 and k in self.type}
         if odd:
-            self.notes.add(f"<cell_adhesion_affinities> {odd}: invasim's adhesion between types is "
-                           f"the geometric mean of their strengths (affinity 1)", cd.name)
+            self.doc.put(t, "adhesive_affinity", odd,
+                         "<cell_adhesion_affinities>, those other than 1")  # fmt: skip
         if cd.get("mechanics.attachment_rate", 0.0) > 0:
             self.notes.add("<attachment_rate> > 0 (spring attachments, "
                            "attachment_elastic_constant, "

@@ -254,6 +254,11 @@ class Project(Base):
                          "PhysiCell's dt_diffusion, beyond lod-be's accuracy limit where D is "
                          "large: PhysiCell's numbers, not the exact solution; set true (and a "
                          "smaller dt_diffusion_min) for accuracy")  # fmt: skip
+        if "contacts" in self.process_list:
+            self.doc.table("params.contacts", "PhysiCell's contact signals count state.neighbors")
+            self.doc.put("params.contacts", "contact", "adhesion",
+                         "neighbours within s_i r_i + s_j r_j (relative maximum adhesion "
+                         "distance), as PhysiCell's contact signals")  # fmt: skip
         if "secretion" in self.process_list:
             self.doc.table("params.secretion", "BioFVM's per-voxel update")
             self.doc.put("params.secretion", "scheme", "implicit")
