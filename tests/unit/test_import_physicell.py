@@ -91,7 +91,7 @@ def test_fields_follow_biofvm(two):
     assert list(f) == ["oxygen", "debris_factor"]
     # the per-face <Dirichlet_options> (30 on every 2-D face) override the main value 38
     assert f["oxygen"] == {"kind": "diffusing", "unit": "mmHg", "diffusion_um2_per_min": 1e5,
-                           "decay_per_min": 0.1, "boundary": "dirichlet",
+                           "decay_per_min": 0.1, "boundary": "dirichlet-voxels",
                            "boundary_value": 30.0, "initial": 38.0}  # fmt: skip
     assert f["debris_factor"] == {"kind": "diffusing", "unit": "dimensionless",
                                   "diffusion_um2_per_min": 1000.0, "decay_per_min": 0.5,

@@ -65,8 +65,10 @@ class DiffusingField(BaseModel):
     decay_per_min: float = Field(
         0.1, ge=0, description="linear decay rate [1/min]; oxygen 0.1 (PhysiCell)"
     )
-    boundary: Literal["dirichlet", "no-flux"] = Field(
-        "dirichlet", description="wall condition: far-field value held at the walls, or closed"
+    boundary: Literal["dirichlet", "no-flux", "dirichlet-voxels"] = Field(
+        "dirichlet", description="wall condition: far-field value held at the walls, closed, "
+        "or held in the outermost voxels as BioFVM does (dirichlet-voxels, to reproduce "
+        "PhysiCell)"
     )
     boundary_value: float = Field(
         38.0, ge=0, description="Dirichlet value at the walls [unit]; oxygen 38 mmHg (PhysiCell)"

@@ -39,7 +39,7 @@ from invasim.core.mesh import Mesh
 from invasim.physics import _kernels as K
 
 SCHEMES = ("lod-be", "lod-cn", "explicit")
-BOUNDARY_KINDS = ("no-flux", "dirichlet")
+BOUNDARY_KINDS = ("no-flux", "dirichlet", "dirichlet-voxels")
 #: below this many voxels a step runs on one thread: a parallel sweep of a small mesh costs more
 #: in thread barriers than it saves, and when another process holds a core it is several times
 #: slower (64 x 64, 2 threads: 4.1e8 voxel-updates/s on a quiet machine, 6.8e7 with one core busy;
@@ -93,7 +93,10 @@ class Boundary:
     """Wall condition of a field, the same on every wall.
 
     Attributes:
-        kind: ``"no-flux"`` (closed walls) or ``"dirichlet"`` (value held on the wall faces).
+        kind: ``"no-flux"`` (closed walls), ``"dirichlet"`` (value held on the wall faces) or
+            ``"dirichlet-voxels"`` (BioFVM's: the outermost voxels hold the value; each LOD
+            sweep solves with closed walls and then resets them, so at large ``D dt/h²`` less
+            enters than through a wall held at the value; for reproducing PhysiCell).
         value: the Dirichlet value, in the field's units (ignored for no-flux).
     """
 
@@ -131,7 +134,7 @@ def accuracy_dt_limit(mesh: Mesh, D: float, scheme: str, boundary: Boundary | No
     if D <= 0.0:
         return math.inf
     r_max = ACCURACY_R_MAX[scheme]
-    if scheme == "lod-cn" and (boundary is None or boundary.kind == "dirichlet"):
+    if scheme == "lod-cn" and (boundary is None or boundary.kind != "no-flux"):
         r_max = CN_R_MAX_DIRICHLET
     return r_max * mesh.h**2 / D
 
@@ -215,7 +218,10 @@ class Diffusion:
         self.scheme = scheme
         self.factor = math.exp(-self.decay * self.dt)
         self.r = self.D * self.dt / mesh.h**2
-        dirichlet = boundary.kind == "dirichlet"
+        dirichlet = boundary.kind != "no-flux"
+        # BioFVM's Dirichlet voxels: closed walls in the solve, the faces reset after each sweep
+        self._reset_faces = boundary.kind == "dirichlet-voxels"
+        solve_boundary = Boundary() if self._reset_faces else boundary
         # axes that do something: existing ones, unless a single closed voxel thick
         self._axes = [a for a in range(mesh.dim) if self.D > 0.0 and (mesh.n[a] > 1 or dirichlet)]
         self._plans: list[_AxisPlan] = []
@@ -227,14 +233,15 @@ class Diffusion:
             theta = 1.0 if scheme == "lod-be" else 0.5
             for rank, a in enumerate(self._axes):
                 f = self.factor if rank == 0 else 1.0
-                self._plans.append(_axis_plan(a, mesh.n[a], self.r, theta, boundary, f))
+                self._plans.append(_axis_plan(a, mesh.n[a], self.r, theta, solve_boundary, f))
         self._cn = scheme == "lod-cn"
         # one Crank–Nicolson row buffer per Numba thread (any thread count up to the pool size)
         self._scratch = np.empty((numba.config.NUMBA_NUM_THREADS, K.STRIP))
         # in 3-D, sweep x and y plane by plane while the plane is in cache (one memory pass
         # instead of two); needs enough planes to share among the threads
         xy = [(p.axis, p.m.shape[0] > 1) for p in self._plans[:2]]
-        self._fuse_xy = xy == [(0, True), (1, True)] and mesh.nz >= FUSE_MIN_PLANES
+        self._fuse_xy = (xy == [(0, True), (1, True)] and mesh.nz >= FUSE_MIN_PLANES
+                         and not self._reset_faces)  # fmt: skip
 
     def step(self, u: np.ndarray) -> None:
         """Advance ``u`` (float64, C-contiguous, ``mesh.array_shape``) by one step, in place."""
@@ -251,6 +258,8 @@ class Diffusion:
                 f"field must be float64 C-contiguous of shape {(nz, ny, nx)}, "
                 f"got {u.dtype} {u.shape}"
             )
+        if self.scheme == "explicit" and self._reset_faces:
+            raise ValueError("dirichlet-voxels walls need an LOD scheme (BioFVM's)")
         if self.scheme == "explicit":
             if not self._axes:
                 K.scale(u.reshape(nz * ny, nx), self.factor)
@@ -290,3 +299,18 @@ class Diffusion:
             else:
                 u3 = u.reshape(1, nz, ny * nx)
                 K.sweep_strided(u3, p.m, p.g, p.q, p.e, p.w, self._cn, self._scratch)
+            if self._reset_faces:
+                self._hold_faces(u)
+
+    def _hold_faces(self, u: np.ndarray) -> None:
+        """BioFVM's ``apply_dirichlet_conditions``: the outermost voxels take the value."""
+        v = self.boundary.value
+        d = self.mesh.dim
+        u[:, :, 0] = v
+        u[:, :, -1] = v
+        if d >= 2:
+            u[:, 0, :] = v
+            u[:, -1, :] = v
+        if d >= 3:
+            u[0] = v
+            u[-1] = v

@@ -15,9 +15,11 @@ Contract:
       ``<s> secretion target`` (field unit), ``<s> uptake`` (1/min) and ``<s> export``
       (net export, field unit·µm³/min, added as a point source) for every diffusing ``s``.
       Cell type sub-table ``[params.cell_types.<type>.secretion]``.
-    * Clock: diffusion, before diffusion. Cells are bound to their voxels at the start of each
-      mechanics step, after the last move (volumes and rates at the first mechanics step of a
-      phenotype step: they change only in the phenotype step).
+    * Clock: diffusion, before diffusion (``[params.secretion] after_diffusion = true``: after
+      it, PhysiCell's order, which the import of a PhysiCell project uses). Cells are bound to
+      their voxels at the start of each mechanics step, after the last move (volumes and rates
+      at the first mechanics step of a phenotype step: they change only in the phenotype
+      step).
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ class SecretionParams(BaseModel):
 
     scheme: Literal["implicit", "exact"] = Field(
         "implicit", description="per-voxel secretion/uptake update (PhysiCell: implicit)"
+    )
+    after_diffusion: bool = Field(
+        False,
+        description="run each diffusion step's sources and sinks after the diffusion solve "
+        "instead of before it (PhysiCell's order: BioFVM diffuses, then the cells secrete and "
+        "take up; at large D dt/h² the fields the cells sense and the snapshots differ)",
     )
 
 
@@ -143,6 +151,11 @@ class SecretionProcess(Process):
             beh.column(f"{s} secretion")[dead] = np.where(kind == APOPTOTIC, apo[t], nec[t])
             beh.column(f"{s} uptake")[dead] *= self.dead_uptake[t]
             beh.column(f"{s} export")[dead] = 0.0  # PhysiCell zeroes net export at death
+
+    def __init__(self, params: Any) -> None:
+        super().__init__(params)
+        if self.table.after_diffusion:  # PhysiCell's order on the diffusion clock
+            self.order = ORDER["diffusion"]["diffusion"] + 5
 
     def setup(self, state) -> None:
         """One exchanger per diffusing field."""

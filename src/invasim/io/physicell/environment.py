@@ -157,17 +157,18 @@ class Environment(Base):
             values = sorted(set(active.values()))
             common = max(values, key=lambda v: list(active.values()).count(v))
             if len(active) == len(faces) and len(values) == 1:
-                comment = f"every wall at {fmt(common)}, {where}"
-                self.doc.put(t, "boundary", "dirichlet", comment,
+                comment = (f"every wall at {fmt(common)}, {where}; held in the outermost "
+                           f"voxels, BioFVM's Dirichlet nodes")
+                self.doc.put(t, "boundary", "dirichlet-voxels", comment,
                              f"{SETTINGS} {where} <Dirichlet_boundary_condition>, "
                              f"<Dirichlet_options>")  # fmt: skip
             else:
-                kind = "dirichlet" if 2 * len(active) >= len(faces) else "no-flux"
+                kind = "dirichlet-voxels" if 2 * len(active) >= len(faces) else "no-flux"
                 desc = ", ".join(f"{f} {fmt(v)}" for f, v in active.items())
                 self.notes.add(f"<variable name={pc!r}> Dirichlet walls differ (line {where[5:]}: "
                                f"{desc}; the others no-flux): invasim holds one condition on "
                                f"every wall; used {kind}"
-                               + (f" at {fmt(common)}" if kind == "dirichlet" else ""))  # fmt: skip
+                               + (f" at {fmt(common)}" if kind != "no-flux" else ""))  # fmt: skip
                 self.doc.put(t, "boundary", kind, f"per-face walls differ ({desc}); see the list "
                              f"above", f"{SETTINGS} {where} <Dirichlet_options>")  # fmt: skip
             if common < 0:

@@ -262,6 +262,9 @@ class Project(Base):
         if "secretion" in self.process_list:
             self.doc.table("params.secretion", "BioFVM's per-voxel update")
             self.doc.put("params.secretion", "scheme", "implicit")
+            self.doc.put("params.secretion", "after_diffusion", True,
+                         "PhysiCell's order: BioFVM diffuses, then the cells secrete and take "
+                         "up (update_all_cells)")  # fmt: skip
         if self.rules is not None:
             self.doc.put(p, "rules", self.rules_name, "the enabled rulesets, with invasim names",
                          f"{SETTINGS} <cell_rules>: "
