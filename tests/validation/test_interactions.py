@@ -412,3 +412,13 @@ def test_contacts_within_adhesion_reach_count_as_physicell_neighbours():
         proc.step(state, PHENO)
         got = proc.signal_values(state, "contact with {cell_type}", "b")
         assert np.all(got[0::2] == expected) and np.all(got[1::2] == 0.0), (contact, got)
+
+
+def test_cycle_takes_physicells_per_phase_fixed_durations():
+    from invasim.processes.cycle import CycleCell
+
+    model = CycleCell(model="flow_cytometry_separated",
+                      fixed_durations=[False, True, True, True]).cycle_model()
+    assert model.fixed == (False, True, True, True)
+    with pytest.raises(ValueError, match="one flag, or 4"):
+        CycleCell(model="flow_cytometry_separated", fixed_durations=[True, False])

@@ -52,8 +52,11 @@ class CycleCell(BaseModel):
         description="flow_cytometry_separated: mean durations of G0/G1, S, G2, M [min] "
         "(PhysiCell 300, 480, 240, 60)",
     )
-    fixed_durations: bool = Field(
-        False, description="phases last exactly their duration (else exponential waiting times)"
+    fixed_durations: bool | list[bool] = Field(
+        False,
+        description="phases last exactly their duration (else exponential waiting times); one "
+        "flag for every phase, or one per phase (G0/G1, S, G2, M; PhysiCell's "
+        "fixed_duration attributes)",
     )
     oxygen_dependent: bool = Field(
         True,
@@ -81,6 +84,8 @@ class CycleCell(BaseModel):
     def _consistent(self) -> CycleCell:
         if len(self.durations_min) != 4 or any(d <= 0 for d in self.durations_min):
             raise ValueError("durations_min needs 4 positive durations (G0/G1, S, G2, M)")
+        if isinstance(self.fixed_durations, list) and len(self.fixed_durations) != 4:
+            raise ValueError("fixed_durations: one flag, or 4 (G0/G1, S, G2, M)")
         if self.proliferation_o2_saturation_mmHg <= self.proliferation_o2_threshold_mmHg:
             raise ValueError("proliferation_o2_saturation_mmHg must exceed the threshold")
         return self
@@ -89,7 +94,9 @@ class CycleCell(BaseModel):
         """The :class:`~invasim.biology.cycle.CycleModel` of this type."""
         if self.model == "live":
             return live(self.rate_per_min)
-        return flow_cytometry_separated(self.durations_min, (self.fixed_durations,) * 4)
+        fixed = self.fixed_durations
+        flags = tuple(fixed) if isinstance(fixed, list) else (fixed,) * 4
+        return flow_cytometry_separated(self.durations_min, flags)
 
 
 @register_process

@@ -176,26 +176,13 @@ class Phenotype(Base):
                          f"probability that daughter B becomes each type")  # fmt: skip
 
     def fixed_flags(self, cd: CellDef, t: str, flags: list[bool], fixed: list[V]) -> None:
-        """The cycle's ``fixed_durations`` (one flag, or per phase if the schema takes it)."""
-        from invasim.processes.cycle import CycleCell
-
+        """The cycle's ``fixed_durations``: one flag, or one per phase."""
         if len(set(flags)) == 1:
             self.doc.put(t, "fixed_durations", flags[0], f"fixed_duration of every phase, "
                          f"{fixed[0].where}")  # fmt: skip
             return
-        try:  # a schema that takes one flag per phase
-            CycleCell.model_validate({"model": "flow_cytometry_separated",
-                                      "fixed_durations": flags})  # fmt: skip
-            self.doc.put(t, "fixed_durations", flags, "fixed_duration per phase")
-            return
-        except Exception:  # noqa: BLE001 - the current schema takes one flag
-            pass
-        self.doc.put(t, "fixed_durations", flags[0], "phase 0's fixed_duration (see the list)")
-        self.notes.add(f"<cycle> fixed_duration flags differ by phase ({flags}): invasim takes one "
-                       f"flag for all phases; used phase 0's ({flags[0]}), so the other phases "
-                       f"keep their mean durations but with "
-                       f"{'fixed' if flags[0] else 'exponential'} waiting times",
-                       cd.name)  # fmt: skip
+        self.doc.put(t, "fixed_durations", flags, "fixed_duration per phase, "
+                     + ", ".join(f.where for f in fixed))  # fmt: skip
 
     def o2_entry(self, cd: CellDef, t: str) -> None:
         """Cycle entry's oxygen thresholds: constant (template) or PhysiCell's O2 model."""
