@@ -80,3 +80,18 @@ def test_a_rule_can_set_the_rate_and_unknown_targets_fail():
     data["params"]["cell_types"]["a"].pop("transformation")
     with pytest.raises(ConfigError, match="not read by the listed processes"):
         invasim.load_scenario(data)
+
+
+def test_newborn_cells_transform_at_their_mothers_rate_not_at_random():
+    # a dividing type with no transformation next to one that transforms: the daughters born
+    # in a step (rows appended by division, before transformation runs) must read their own
+    # rates (0), not whatever lies beyond the behaviour matrix (issue 10 regression)
+    data = _data(rates={"b": 0.0}, processes=("cycle", "division", "transformation"))
+    data["params"]["cell_types"]["a"]["cycle"] = {"model": "live", "rate_per_min": 0.05,
+                                                  "oxygen_dependent": False}  # fmt: skip
+    sim = invasim.Simulation(invasim.load_scenario(data), seed=2)
+    for _ in range(4):
+        sim.model.step(sim.fields, sim.time_min)
+        sim.step_index += 1
+    c = sim.model.cells
+    assert c.n > N and np.all(c.type == 0), np.bincount(c.type)

@@ -4,7 +4,8 @@ Contract:
     * :func:`invasim.biology.division.divide`: daughters at ``x ± 0.75 r e`` along a random
       direction ``e`` (counter-based), half the volume each, the mother's type, clone, state
       and traits, ``generation + 1``; daughter A keeps the mother's row, daughter B is
-      appended. The daughters carry the mother's last pressure.
+      appended. The daughters carry the mother's last pressure and her behaviour values (the
+      processes after division in the step read them; the next fill recomputes them).
     * Declared traits (``[params.traits]``, :mod:`invasim.biology.traits`): each daughter's
       value mutates with probability ``mutation_rate`` by a Gaussian step of sd
       ``mutation_step`` (counter-based, keyed by the daughter's id), reflected into the
@@ -157,4 +158,10 @@ class DivisionProcess(Process):
             c.type[changed] = to
         if state.pressure.shape[0] + rows.size == state.cells.n:
             state.pressure = np.concatenate([state.pressure, state.pressure[rows]])
+        beh = state.behaviours
+        values = getattr(beh, "values", None)
+        if values is not None and values.ndim == 2 and values.shape[1] + rows.size == state.cells.n:
+            # daughters B start with their mother's behaviours (PhysiCell copies the phenotype):
+            # the processes after division in this step (transformation ...) read them
+            beh.values = np.concatenate([values, values[:, rows]], axis=1)
         state.dividing = np.zeros(0, dtype=np.int64)

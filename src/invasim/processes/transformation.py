@@ -144,6 +144,8 @@ class TransformationProcess(Process):
             return
         beh = state.behaviours
         rates = np.stack([beh.column(f"transform to {t}") for t in state.type_names])
+        if rates.shape[1] != c.n:  # every row needs its rates (the kernel does not check)
+            raise RuntimeError(f"behaviour matrix has {rates.shape[1]} rows for {c.n} cells")
         new = np.empty(c.n, dtype=c.type.dtype)
         transform_kernel(c.type, c.dead, c.id, rates, np.int64(state.seed),
                          np.int64(state.pheno_step), float(dt), new)  # fmt: skip
