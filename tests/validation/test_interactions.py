@@ -422,3 +422,15 @@ def test_cycle_takes_physicells_per_phase_fixed_durations():
     assert model.fixed == (False, True, True, True)
     with pytest.raises(ValueError, match="one flag, or 4"):
         CycleCell(model="flow_cytometry_separated", fixed_durations=[True, False])
+
+
+@pytest.mark.parametrize("process, table", [
+    ("attack", {"rates_per_min": {"ghost": 0.1}}),
+    ("attack", {"immunogenicity": {"ghost": 0.5}}),
+    ("phagocytosis", {"live_rates_per_min": {"ghost": 0.1}}),
+    ("fusion", {"rates_per_min": {"ghost": 0.1}}),
+])  # fmt: skip
+def test_interaction_tables_name_existing_cell_types(process, table):
+    processes = [process, "damage"] if process == "attack" else [process]
+    with pytest.raises(invasim.errors.ConfigError, match=f"{process}.*'ghost', which is not"):
+        _sim(processes, {"a": {process: table}})

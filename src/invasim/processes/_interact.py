@@ -7,14 +7,17 @@ Contract:
       (:mod:`invasim.physics.interactions`).
     * :func:`rows_of_ids` maps cell ids to current rows (-1: gone), for interactions that
       remember a partner across steps (an attack's target).
+    * :class:`InteractionProcess`: the base of those processes (their reference, the cell
+      list's reach, and the check that every cell type their tables name exists).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from invasim.agents.process import Process
 from invasim.physics.interactions import interaction_lists
 
 #: PhysiCell's default relative maximum adhesion distance
@@ -58,3 +61,35 @@ def type_matrix(beh, template: str, type_names: list[str]) -> np.ndarray:
     return np.ascontiguousarray(
         np.stack([beh.column(template.format(cell_type=t)) for t in type_names])
     )
+
+
+class InteractionProcess(Process):
+    """Base of the contact-interaction processes (not registered itself).
+
+    Subclasses list in :attr:`type_keyed` the keys of their cell-type table that are tables
+    keyed by cell type name; :meth:`check` names every key that is not a cell type.
+    """
+
+    type_keyed: ClassVar[tuple[str, ...]] = ()
+    references: ClassVar[tuple[str, ...]] = (
+        "Johnson JAI, Bergman DR, Rocha HL, ... Macklin P (2025) Human interpretable grammar "
+        "encodes multicellular systems biology models to democratize virtual cell laboratories. "
+        "Cell 188:4711-4733 (PhysiCell 1.14 cell interactions)",
+    )
+
+    @classmethod
+    def neighbour_reach(cls, params: Any) -> float:
+        """Interaction reach over the radius (the cell list covers it)."""
+        return neighbour_reach(params)
+
+    @classmethod
+    def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
+        """Every cell type named in the :attr:`type_keyed` tables exists."""
+        types = list(params.cell_types)
+        return [
+            f"params.cell_types.{name}.{cls.name}.{key} names {t!r}, which is not a cell "
+            f"type; cell types: {', '.join(types)}"
+            for name, ct in params.cell_types.items()
+            for key in cls.type_keyed
+            for t in getattr(getattr(ct, cls.name), key) if t not in types
+        ]  # fmt: skip

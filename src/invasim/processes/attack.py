@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from invasim.agents.process import ORDER, Process, register_process
+from invasim.agents.process import ORDER, register_process
 from invasim.core.rng import uniform
 from invasim.processes import _interact
 from invasim.processes.damage import ATTACK_TIME, DAMAGE, ensure_damage_columns
@@ -134,7 +134,7 @@ def attack_kernel(ctype, dead, cid, ptr, nbr, attack, immuno, damage_rate, durat
 
 
 @register_process
-class AttackProcess(Process):
+class AttackProcess(_interact.InteractionProcess):
     """Attacks on live cells that damage them."""
 
     name: ClassVar[str] = "attack"
@@ -148,16 +148,7 @@ class AttackProcess(Process):
         "attack {cell_type}", "immunogenicity to {cell_type}", "attack damage rate",
         "attack duration",
     )  # fmt: skip
-    references: ClassVar[tuple[str, ...]] = (
-        "Johnson JAI, Bergman DR, Rocha HL, ... Macklin P (2025) Human interpretable grammar "
-        "encodes multicellular systems biology models to democratize virtual cell laboratories. "
-        "Cell 188:4711-4733 (PhysiCell 1.14 cell interactions)",
-    )
-
-    @classmethod
-    def neighbour_reach(cls, params: Any) -> float:
-        """Interaction reach over the radius (the cell list covers it)."""
-        return _interact.neighbour_reach(params)
+    type_keyed: ClassVar[tuple[str, ...]] = ("rates_per_min", "immunogenicity")
 
     @classmethod
     def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
@@ -169,17 +160,6 @@ class AttackProcess(Process):
         out["attack duration"] = a.duration_min
         return out
 
-    @classmethod
-    def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
-        """Every named type exists."""
-        types = list(params.cell_types)
-        return [
-            f"params.cell_types.{name}.attack.{key} names {t!r}, which is not a cell type; "
-            f"cell types: {', '.join(types)}"
-            for name, ct in params.cell_types.items()
-            for key in ("rates_per_min", "immunogenicity")
-            for t in getattr(ct.attack, key) if t not in types
-        ]  # fmt: skip
 
     def setup(self, state) -> None:
         """Bookkeeping columns; the types' reach."""

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from invasim.agents.process import ORDER, Process, register_process
+from invasim.agents.process import ORDER, register_process
 from invasim.core.rng import uniform
 from invasim.processes import _interact
 from invasim.processes.volume import NUCLEI
@@ -91,7 +91,7 @@ def fusion_kernel(ctype, dead, cid, ptr, nbr, rates, position, volume, radius, n
 
 
 @register_process
-class FusionProcess(Process):
+class FusionProcess(_interact.InteractionProcess):
     """Cell–cell fusion."""
 
     name: ClassVar[str] = "fusion"
@@ -101,32 +101,13 @@ class FusionProcess(Process):
     CellParams: ClassVar[type[BaseModel]] = FusionCell
     behaviours: ClassVar[tuple[str, ...]] = ("fuse to {cell_type}",)
     metric_names: ClassVar[tuple[str, ...]] = ("fusions_total",)
-    references: ClassVar[tuple[str, ...]] = (
-        "Johnson JAI, Bergman DR, Rocha HL, ... Macklin P (2025) Human interpretable grammar "
-        "encodes multicellular systems biology models to democratize virtual cell laboratories. "
-        "Cell 188:4711-4733 (PhysiCell 1.14 cell interactions)",
-    )
-
-    @classmethod
-    def neighbour_reach(cls, params: Any) -> float:
-        """Interaction reach over the radius (the cell list covers it)."""
-        return _interact.neighbour_reach(params)
+    type_keyed: ClassVar[tuple[str, ...]] = ("rates_per_min",)
 
     @classmethod
     def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
         """The type's fusion rates."""
         return {f"fuse to {t}": cell.fusion.rates_per_min.get(t, 0.0) for t in params.cell_types}
 
-    @classmethod
-    def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
-        """Every named type exists."""
-        types = list(params.cell_types)
-        return [
-            f"params.cell_types.{name}.fusion.rates_per_min names {t!r}, which is not a cell "
-            f"type; cell types: {', '.join(types)}"
-            for name, ct in params.cell_types.items()
-            for t in ct.fusion.rates_per_min if t not in types
-        ]  # fmt: skip
 
     def setup(self, state) -> None:
         """The ``nuclei`` column; the types' reach."""

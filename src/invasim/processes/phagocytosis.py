@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from invasim.agents.process import ORDER, Process, register_process
+from invasim.agents.process import ORDER, register_process
 from invasim.core.cells import APOPTOTIC, NECROTIC
 from invasim.core.rng import uniform
 from invasim.processes import _interact
@@ -127,7 +127,7 @@ def phagocytosis_kernel(ctype, dead, cid, ptr, nbr, apoptotic, necrotic, live, v
 
 
 @register_process
-class PhagocytosisProcess(Process):
+class PhagocytosisProcess(_interact.InteractionProcess):
     """Engulfing of dead and live cells."""
 
     name: ClassVar[str] = "phagocytosis"
@@ -140,16 +140,7 @@ class PhagocytosisProcess(Process):
         "phagocytose {cell_type}",
     )  # fmt: skip
     metric_names: ClassVar[tuple[str, ...]] = ("phagocytosed_total",)
-    references: ClassVar[tuple[str, ...]] = (
-        "Johnson JAI, Bergman DR, Rocha HL, ... Macklin P (2025) Human interpretable grammar "
-        "encodes multicellular systems biology models to democratize virtual cell laboratories. "
-        "Cell 188:4711-4733 (PhysiCell 1.14 cell interactions)",
-    )
-
-    @classmethod
-    def neighbour_reach(cls, params: Any) -> float:
-        """Interaction reach over the radius (the cell list covers it)."""
-        return _interact.neighbour_reach(params)
+    type_keyed: ClassVar[tuple[str, ...]] = ("live_rates_per_min",)
 
     @classmethod
     def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
@@ -163,16 +154,6 @@ class PhagocytosisProcess(Process):
         out |= {f"phagocytose {t}": p.live_rates_per_min.get(t, 0.0) for t in params.cell_types}
         return out
 
-    @classmethod
-    def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
-        """Every named type exists."""
-        types = list(params.cell_types)
-        return [
-            f"params.cell_types.{name}.phagocytosis.live_rates_per_min names {t!r}, which is "
-            f"not a cell type; cell types: {', '.join(types)}"
-            for name, ct in params.cell_types.items()
-            for t in ct.phagocytosis.live_rates_per_min if t not in types
-        ]  # fmt: skip
 
     def setup(self, state) -> None:
         """The types' reach."""
