@@ -351,7 +351,11 @@ def _cmd_export(args: argparse.Namespace) -> int:
     paths = export(
         load_run(args.run_dir), args.format, args.out, args.times, args.fields, args.overwrite
     )
-    data = [p for p in paths if p.suffix in (".vti", ".vtp")]
+    per_snapshot = (".vti", ".vtp") if args.format == "vtk" else (".mat", ".txt", ".xml")
+    data = [p for p in paths if p.suffix in per_snapshot]
+    if args.format == "physicell" and data:  # a folder of PhysiCell outputs: open the folder
+        print(f"{len(data)} PhysiCell output files in {data[0].parent} (pcdl.TimeSeries)")
+        return 0
     for p in paths:  # the files to open; the per-snapshot VTK files are counted
         if p not in data:
             print(p)
