@@ -111,3 +111,24 @@ def test_high_oxygen_no_necrosis_and_no_rates():
         advance_death(cells, dp, 6.0, 0, step, o2=np.full(1000, 6.0))
         advance_death(cells, dp, 6.0, 0, step)
     assert np.all(cells.dead == ALIVE)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_apoptosis_can_end_at_a_rate(seed):
+    # PhysiCell's fixed_duration="false": removal at 1/duration per minute, so the fraction
+    # of apoptotic cells left after t is exp(-t/duration) (exact per step); 4 binomial s.e.
+    n, duration, dt = 4000, 60.0, 6.0
+    cells = make_cells(n)
+    cells.dead[:] = APOPTOTIC
+    params = DeathParams(apoptosis_rate=0.0, apoptosis_duration=duration, apoptosis_fixed=False)
+    for step in range(10):
+        rows = advance_death(cells, params, dt, seed, step)
+        gone = np.zeros(cells.n, dtype=bool)
+        gone[rows] = True
+        cells.remove(gone)
+        p = math.exp(-(step + 1) * dt / duration)
+        assert abs(cells.n - n * p) < 4 * math.sqrt(n * p * (1 - p)), (step, cells.n, n * p)
+    fixed = make_cells(100)
+    fixed.dead[:] = APOPTOTIC
+    params = DeathParams(apoptosis_rate=0.0, apoptosis_duration=duration)  # fixed: none early
+    assert advance_death(fixed, params, dt, seed, 0).size == 0

@@ -66,6 +66,9 @@ class DeathParams:
         lysed_shrink_rate: 1/min, shrinkage of the lysed remnant (PhysiCell's lysed fluid
             rate 0.05/h).
         lysed_duration: min a lysed cell stays before removal (86400; 0: at rupture).
+        apoptosis_fixed: per type, True (default) if an apoptotic cell is removed exactly
+            ``apoptosis_duration`` after death; False: at the rate ``1/apoptosis_duration``
+            (exponential time, PhysiCell's ``fixed_duration="false"``).
         n_types: number of types the scalars broadcast to.
     """
 
@@ -79,6 +82,7 @@ class DeathParams:
     relative_rupture_volume: np.ndarray | float = 2.0
     lysed_shrink_rate: np.ndarray | float = 0.05 / 60.0
     lysed_duration: np.ndarray | float = 86400.0
+    apoptosis_fixed: np.ndarray | bool = True
     n_types: int = 1
 
     def __post_init__(self) -> None:
@@ -92,6 +96,10 @@ class DeathParams:
             if not np.all(np.isfinite(a)) or np.any(a < 0):
                 raise ValueError(f"death parameter {f} must be finite and >= 0, got {a}")
             object.__setattr__(self, f, a)
+        fixed = np.asarray(self.apoptosis_fixed, dtype=bool)
+        if fixed.size not in (1, t):
+            raise ValueError(f"apoptosis_fixed has {fixed.size} values for {t} types")
+        object.__setattr__(self, "apoptosis_fixed", np.broadcast_to(fixed, (t,)).copy())
         if np.any(self.relative_rupture_volume <= 1.0) or np.any(self.necrotic_swell_rate <= 0):
             raise ValueError("necrosis needs relative_rupture_volume > 1 and swell rate > 0")
         if np.any(self.necrosis_max_threshold >= self.necrosis_threshold):
@@ -124,7 +132,7 @@ def necrosis_rate_o2(
 @njit(**_JIT)
 def death_kernel(
     dead, phase, time_in_phase, ctype, cid, apoptosis_rate, necrosis_rate, apoptosis_duration,
-    lysis_time, lysed_duration, seed, step, dt, remove,
+    lysis_time, lysed_duration, seed, step, dt, remove, apoptosis_fixed,
 ):  # fmt: skip
     """New deaths and the progression of the dead over ``dt``; returns the removal count.
 
@@ -135,6 +143,8 @@ def death_kernel(
         apoptosis_duration, lysis_time, lysed_duration: ``[T]`` min.
         seed, step: rng key words. dt: phenotype step, min.
         remove: ``[n]`` uint8 output, 1 for the rows to remove.
+        apoptosis_fixed: ``[T]`` bool, False: apoptotic cells leave at the rate
+            ``1/apoptosis_duration`` (draw ``(seed, step, id, STREAM_DEATH, 2)``).
     """
     n = dead.shape[0]
     has_a = apoptosis_rate.shape[0] > 0
@@ -159,7 +169,12 @@ def death_kernel(
             continue
         time_in_phase[i] += dt
         if d == APOPTOTIC:
-            if time_in_phase[i] >= apoptosis_duration[t] - half:
+            if apoptosis_fixed[t]:
+                if time_in_phase[i] >= apoptosis_duration[t] - half:
+                    remove[i] = 1
+            elif apoptosis_duration[t] <= 0.0 or uniform(
+                seed, step, cid[i], STREAM_DEATH, 2
+            ) < -math.expm1(-dt / apoptosis_duration[t]):
                 remove[i] = 1
         elif phase[i] == 0:
             if time_in_phase[i] >= lysis_time[t] - half:
@@ -214,6 +229,6 @@ def advance_death(
     death_kernel(
         cells.dead, cells.phase, cells.time_in_phase, ct, cells.id, a, m,
         params.apoptosis_duration, params.lysis_time, params.lysed_duration,
-        np.int64(seed), np.int64(step), float(dt), remove,
+        np.int64(seed), np.int64(step), float(dt), remove, params.apoptosis_fixed,
     )  # fmt: skip
     return np.flatnonzero(remove).astype(np.int64)

@@ -46,6 +46,11 @@ class DeathCell(BaseModel):
     apoptosis_duration_min: float = Field(
         516.0, ge=0, description="time an apoptotic cell remains [min] (PhysiCell)"
     )
+    apoptosis_fixed_duration: bool = Field(
+        True,
+        description="apoptotic cells are removed exactly apoptosis_duration_min after death; "
+        "false: at the rate 1/apoptosis_duration_min (PhysiCell's fixed_duration=\"false\")",
+    )
     necrosis_oxygen_dependent: bool = Field(
         True,
         description="necrosis rises as oxygen falls below the threshold (PhysiCell's "
@@ -94,6 +99,7 @@ def death_params(params: Any) -> DeathParams:
         necrotic_swell_rate=col("necrotic_swell_rate_per_min"),
         relative_rupture_volume=col("relative_rupture_volume"),
         lysed_duration=col("lysed_duration_min"),
+        apoptosis_fixed=np.array([x.apoptosis_fixed_duration for x in d], dtype=bool),
         n_types=len(types),
     )
 

@@ -214,7 +214,12 @@ class Phenotype(Base):
             w = (d or r).where
             self.doc.put(t, key, value, f"{tag} phase duration ({w}; PhysiCell's death models are "
                          f"shared by all types)", f"{SETTINGS} {w}")  # fmt: skip
-            if not sh.death_fixed.get((code, phase), V(False)).value:
+            fixed = sh.death_fixed.get((code, phase), V(False)).value
+            if code == APOPTOSIS:  # PhysiCell's shared model: the last definition's flag
+                self.doc.put(t, "apoptosis_fixed_duration", bool(fixed),
+                             f"fixed_duration of the apoptosis phase ({w}; shared by all "
+                             f"types)")  # fmt: skip
+            elif not fixed:
                 self.notes.add(f"death model {code} phase {phase} has fixed_duration false ({w}): "
                                f"PhysiCell ends it at a rate; invasim after a fixed "
                                f"{fmt(value)} min")  # fmt: skip
