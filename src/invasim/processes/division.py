@@ -36,6 +36,7 @@ from invasim.agents.process import ORDER, Process, register_process
 from invasim.biology.division import divide
 from invasim.biology.traits import division_arrays
 from invasim.core.rng import uniform
+from invasim.processes.transformation import change_types, same_cycle_models
 
 STREAM_ASYMMETRIC = 23
 
@@ -122,8 +123,7 @@ class DivisionProcess(Process):
     def setup(self, state) -> None:
         """The declared traits (``[params.traits]``); which types share a cycle model."""
         self.specs = self.params.trait_specs()
-        cycles = [getattr(ct, "cycle", None) for ct in self.params.cell_types.values()]
-        self.same_cycle = np.array([[a == b for b in cycles] for a in cycles], dtype=bool)
+        self.same_cycle = same_cycle_models(self.params)
         beh = state.behaviours
         names = [f"asymmetric division to {t}" for t in state.type_names]
         self.asymmetric = bool(beh.base[:, [beh.index[x] for x in names]].any()) or any(
@@ -150,12 +150,7 @@ class DivisionProcess(Process):
             new = np.empty(b_rows.size, dtype=c.type.dtype)
             asymmetric_kernel(c.type, c.id, b_rows, np.ascontiguousarray(probs),
                               np.int64(state.seed), np.int64(state.pheno_step), new)  # fmt: skip
-            changed = b_rows[new != c.type[b_rows]]
-            to = new[new != c.type[b_rows]]
-            restart = changed[~self.same_cycle[c.type[changed], to]]
-            c.phase[restart] = 0
-            c.time_in_phase[restart] = 0.0
-            c.type[changed] = to
+            change_types(c, b_rows, new, self.same_cycle)
         if state.pressure.shape[0] + rows.size == state.cells.n:
             state.pressure = np.concatenate([state.pressure, state.pressure[rows]])
         beh = state.behaviours

@@ -97,6 +97,27 @@ def transform_kernel(ctype, dead, cid, rates, seed, step, dt, new_type):  # prag
                     break
 
 
+def same_cycle_models(params: Any) -> np.ndarray:
+    """``[T, T]`` bool: whether two cell types share a cycle model (and so a phase numbering)."""
+    cycles = [getattr(ct, "cycle", None) for ct in params.cell_types.values()]
+    return np.array([[a == b for b in cycles] for a in cycles], dtype=bool)
+
+
+def change_types(cells, rows: np.ndarray, new: np.ndarray, same_cycle: np.ndarray) -> None:
+    """Give cells ``rows`` the types ``new``; those whose cycle model changes restart at phase 0.
+
+    Everything else (id, position, volume, age, traits) is kept (see the module contract).
+    """
+    moved = new != cells.type[rows]
+    rows, new = rows[moved], new[moved]
+    if not rows.size:
+        return
+    restart = rows[~same_cycle[cells.type[rows], new]]
+    cells.phase[restart] = 0
+    cells.time_in_phase[restart] = 0.0
+    cells.type[rows] = new
+
+
 @register_process
 class TransformationProcess(Process):
     """Cell-type transformation."""
@@ -132,10 +153,7 @@ class TransformationProcess(Process):
 
     def setup(self, state) -> None:
         """Which types share a cycle model (a transformation between them keeps the phase)."""
-        cycles = [getattr(ct, "cycle", None) for ct in self.params.cell_types.values()]
-        t = len(cycles)
-        self.same_cycle = np.array([[cycles[a] == cycles[b] for b in range(t)]
-                                    for a in range(t)], dtype=bool)  # fmt: skip
+        self.same_cycle = same_cycle_models(self.params)
 
     def step(self, state, dt: float) -> None:
         """Transform the cells whose draw says so."""
@@ -149,9 +167,4 @@ class TransformationProcess(Process):
         new = np.empty(c.n, dtype=c.type.dtype)
         transform_kernel(c.type, c.dead, c.id, rates, np.int64(state.seed),
                          np.int64(state.pheno_step), float(dt), new)  # fmt: skip
-        changed = np.flatnonzero(new != c.type)
-        if changed.size:
-            restart = changed[~self.same_cycle[c.type[changed], new[changed]]]
-            c.phase[restart] = 0
-            c.time_in_phase[restart] = 0.0
-            c.type[changed] = new[changed]
+        change_types(c, np.arange(c.n), new, self.same_cycle)
