@@ -298,12 +298,15 @@ def test_unimportable_elements_are_named():
         ("create_cell_types() differs",), ("setup_tissue() differs",),
         ("<initial_parameter_distributions>", "apoptosis ~ Uniform"),
         ("advanced_Ki67",), ("normalize_each_gradient",),
-        ("<molecular>", "not read"), ("<weights>", "vector"), ("<attachment_rate>",),
+        ("<molecular>", "not read"), ("<weights>", "vector"),
         ("virtual_wall_at_domain_edge> false",), ("Dirichlet walls differ", "no-flux"),
         ("missing_rules.csv", "not found"), ("number_of_cells = 2",),
     ):  # fmt: skip
         _note(imp, *needles)
     t = _types(imp.data)["tumor"]
+    # spring attachments are imported (<attachment_rate> 0.1), no longer named
+    assert t["attachments"]["attachment_rate_per_min"] == 0.1
+    assert "attachments" in imp.data["params"]["processes"]
     # Ki67 advanced: live at 1/(1/0.001 + 1/0.00125 + 1/0.005) = 1/2000 per min
     assert t["cycle"]["model"] == "live"
     assert t["cycle"]["rate_per_min"] == pytest.approx(1 / 2000, rel=1e-12)

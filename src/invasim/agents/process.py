@@ -46,7 +46,8 @@ CLOCKS = ("diffusion", "mechanics", "phenotype")
 ORDER = {
     "diffusion": {"secretion": 10, "diffusion": 20},
     "mechanics": {
-        "mechanics": 10, "motility": 20, "phagocytosis": 30, "attack": 40, "fusion": 50,
+        "mechanics": 10, "motility": 20, "attachments": 25, "phagocytosis": 30, "attack": 40,
+        "fusion": 50,
     },
     "phenotype": {
         "contacts": 10, "custom_data": 20, "volume": 110, "damage": 115, "death": 120,

@@ -86,12 +86,14 @@ class MechanicsParams:
         adhesion: ``[T, T]`` symmetric cell–cell adhesion strength, µm/min.
         s_rel: ``[T]`` relative maximum adhesion distance (interaction reach / radius).
         wall_repulsion: ``[T]`` repulsion from the domain walls, µm/min.
+        wall_adhesion: ``[T]`` adhesion to the domain walls, µm/min (default 0: none).
     """
 
     repulsion: np.ndarray
     adhesion: np.ndarray
     s_rel: np.ndarray
     wall_repulsion: np.ndarray
+    wall_adhesion: np.ndarray | float = 0.0
 
     def __post_init__(self) -> None:
         rep = np.atleast_1d(np.asarray(self.repulsion, dtype=np.float64))
@@ -99,7 +101,9 @@ class MechanicsParams:
         adh = np.asarray(self.adhesion, dtype=np.float64).reshape(t, t)
         s_rel = np.broadcast_to(np.asarray(self.s_rel, dtype=np.float64), (t,)).copy()
         wall = np.broadcast_to(np.asarray(self.wall_repulsion, dtype=np.float64), (t,)).copy()
-        for name, a in (("repulsion", rep), ("adhesion", adh), ("wall_repulsion", wall)):
+        wadh = np.broadcast_to(np.asarray(self.wall_adhesion, dtype=np.float64), (t,)).copy()
+        for name, a in (("repulsion", rep), ("adhesion", adh), ("wall_repulsion", wall),
+                        ("wall_adhesion", wadh)):
             if not np.all(np.isfinite(a)) or np.any(a < 0):
                 raise ValueError(f"mechanics {name} must be finite and >= 0 µm/min, got {a}")
         if not np.all(s_rel >= 1.0) or not np.all(np.isfinite(s_rel)):
@@ -110,6 +114,7 @@ class MechanicsParams:
         object.__setattr__(self, "adhesion", np.ascontiguousarray(adh))
         object.__setattr__(self, "s_rel", s_rel)
         object.__setattr__(self, "wall_repulsion", wall)
+        object.__setattr__(self, "wall_adhesion", wadh)
 
     @classmethod
     def single_type(
@@ -118,9 +123,12 @@ class MechanicsParams:
         adhesion: float = 0.4,
         s_rel: float = 1.25,
         wall_repulsion: float = 100.0,
+        wall_adhesion: float = 0.0,
     ) -> MechanicsParams:
         """One cell type; defaults are PhysiCell's default cell (MODEL_REFERENCE §10)."""
-        return cls(np.array([repulsion]), np.array([[adhesion]]), s_rel, wall_repulsion)
+        return cls(
+            np.array([repulsion]), np.array([[adhesion]]), s_rel, wall_repulsion, wall_adhesion
+        )
 
     @property
     def n_types(self) -> int:
@@ -174,17 +182,19 @@ def max_stable_dt(params: MechanicsParams, r_min: float, dim: int, scheme: str =
 
 
 # ---------------------------------------------------------------------------- kernels
-# One velocity kernel for both strength rules, compiled once per rule: the per-type call
+# One velocity kernel for every strength rule, compiled once per rule: the per-type call
 # passes crep = cadh = None and rep = the pair table, the per-cell call crep, cadh and
-# rep = None. ``x is None`` on a None-typed argument is decided at compile time, so each
-# compilation keeps only its own branch (no per-pair test and fewer live arrays: about 5 %
-# faster on the per-cell path than one compilation with a run-time flag, measured).
+# rep = None; the per-cell reach (scell), affinities (aff) and wall strengths (wrep, wadh)
+# are None unless some cell's value differs from its type's. ``x is None`` on a None-typed
+# argument is decided at compile time, so each compilation keeps only its own branches (no
+# per-pair test and fewer live arrays: about 5 % faster on the per-cell path than one
+# compilation with a run-time flag, measured).
 @njit(inline="always", **_JIT)
-def _gather(k, position, radius, ctype, crep, cadh, order, sorted_xyzr, sorted_type):
+def _gather(k, position, radius, ctype, crep, cadh, scell, order, sorted_xyzr, sorted_type):
     """Copy the ``k``-th cell in cell-list order into the sorted scratch.
 
     Columns x, y, z, r and, with per-cell strengths (``crep``, ``cadh`` not None), the
-    repulsion and adhesion strengths (4, 5).
+    repulsion and adhesion strengths (4, 5), and with a per-cell reach (``scell``) column 6.
     """
     i = order[k]
     sorted_xyzr[k, 0] = position[i, 0]
@@ -194,31 +204,67 @@ def _gather(k, position, radius, ctype, crep, cadh, order, sorted_xyzr, sorted_t
     if crep is not None:
         sorted_xyzr[k, 4] = crep[i]
         sorted_xyzr[k, 5] = cadh[i]
+    if scell is not None:
+        sorted_xyzr[k, 6] = scell[i]
     sorted_type[k] = ctype[i]
+
+
+@njit(inline="always", **_JIT)
+def _wall_push(x, extent_a, ri, cw, ca, reach):
+    """Velocity along one axis from its two walls.
+
+    Repulsion within ``ri``, adhesion within ``reach``; a centre outside the box is at
+    distance 0.
+    """
+    push = 0.0
+    w = x if x > 0.0 else 0.0
+    if w < ri:
+        q = 1.0 - w / ri
+        push += cw * q * q
+    if ca > 0.0 and w < reach:
+        q = 1.0 - w / reach
+        push -= ca * q * q
+    w = extent_a - x
+    w = w if w > 0.0 else 0.0
+    if w < ri:
+        q = 1.0 - w / ri
+        push -= cw * q * q
+    if ca > 0.0 and w < reach:
+        q = 1.0 - w / reach
+        push += ca * q * q
+    return push
 
 
 @njit(inline="always", **_JIT)
 def _cell_velocity(
     k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, rep, adh, s_rel,
-    wall, velocity,
+    wall, wall_adh, scell, aff, wrep, wadh, velocity,
 ):  # fmt: skip
     """Velocity of the ``k``-th cell in cell-list order, written to its row of ``velocity``.
 
     Pair strengths (module contract): per type (``rep`` the ``[T, T]`` pair repulsion),
     ``rep[t_i, t_j]`` and ``adh[t_i, t_j]``; per cell (``rep`` None), ``sqrt(c_i c_j)`` and
     ``sqrt(a_i a_j) adh[t_i, t_j]``, ``adh`` the type-pair factor and ``c``, ``a`` the
-    scratch's columns 4 and 5.
+    scratch's columns 4 and 5; with per-cell affinities ``aff`` (``[n, T]``, by row) the
+    factor is ``sqrt(aff_i[t_j] aff_j[t_i])``. The reach is ``s[t]`` or, with ``scell``, the
+    scratch's column 6; the wall strengths ``wall[t]``, ``wall_adh[t]`` or ``wrep``, ``wadh``
+    (by row).
     """
     xi = xyzr[k, 0]
     yi = xyzr[k, 1]
     zi = xyzr[k, 2]
     ri = xyzr[k, 3]
     ti = typ[k]
+    i = order[k]
     ci = ai = 0.0
     if rep is None:
         ci = xyzr[k, 4]
         ai = xyzr[k, 5]
-    reach_i = s_rel[ti] * ri
+    if scell is None:
+        si = s_rel[ti]
+    else:
+        si = xyzr[k, 6]
+    reach_i = si * ri
     cut2 = cutoff * cutoff
     xlo, xhi, ylo, yhi, zlo, zhi = candidate_bins(xi, yi, zi, cutoff, nb, inv_w)
     vx = 0.0
@@ -236,13 +282,19 @@ def _cell_velocity(
                     continue
                 rj = xyzr[m, 3]
                 tj = typ[m]
-                s = reach_i + s_rel[tj] * rj
-                if d2 >= s * s:
-                    continue
+                big_r = ri + rj
+                if scell is None:
+                    s = reach_i + s_rel[tj] * rj
+                    if d2 >= s * s:
+                        continue
+                else:  # a per-cell reach may be below 1: repulsion still reaches r_i + r_j
+                    s = reach_i + xyzr[m, 6] * rj
+                    lim = s if s > big_r else big_r
+                    if d2 >= lim * lim:
+                        continue
                 d = math.sqrt(d2)
                 if d < MIN_DISTANCE:
                     d = MIN_DISTANCE
-                big_r = ri + rj
                 f = 0.0
                 if d < big_r:
                     q = 1.0 - d / big_r
@@ -251,36 +303,35 @@ def _cell_velocity(
                     else:
                         f = rep[ti, tj] * q * q
                 qa = 1.0 - d / s
+                if scell is not None and d >= s:
+                    qa = 0.0
                 if rep is None:
-                    f -= math.sqrt(ai * xyzr[m, 5]) * adh[ti, tj] * qa * qa
+                    if aff is None:
+                        f -= math.sqrt(ai * xyzr[m, 5]) * adh[ti, tj] * qa * qa
+                    else:
+                        pair = math.sqrt(aff[i, tj] * aff[order[m], ti])
+                        f -= math.sqrt(ai * xyzr[m, 5]) * pair * qa * qa
                 else:
                     f -= adh[ti, tj] * qa * qa
                 f /= d
                 vx += f * dx
                 vy += f * dy
                 vz += f * dz
-    cw = wall[ti]
-    if cw > 0.0:
-        # walls at 0 and L of each existing axis; w clamped at 0 for a centre outside
-        for a in range(dim):
-            xa = xyzr[k, a]
-            w = xa if xa > 0.0 else 0.0
-            push = 0.0
-            if w < ri:
-                q = 1.0 - w / ri
-                push += cw * q * q
-            w = extent[a] - xa
-            w = w if w > 0.0 else 0.0
-            if w < ri:
-                q = 1.0 - w / ri
-                push -= cw * q * q
-            if a == 0:
-                vx += push
-            elif a == 1:
-                vy += push
-            else:
-                vz += push
-    i = order[k]
+    if wrep is None:
+        cw = wall[ti]
+    else:
+        cw = wrep[i]
+    if wadh is None:
+        ca = wall_adh[ti]
+    else:
+        ca = wadh[i]
+    if cw > 0.0 or ca > 0.0:
+        # walls at 0 and L of each existing axis
+        vx += _wall_push(xyzr[k, 0], extent[0], ri, cw, ca, reach_i)
+        if dim > 1:
+            vy += _wall_push(xyzr[k, 1], extent[1], ri, cw, ca, reach_i)
+        if dim > 2:
+            vz += _wall_push(xyzr[k, 2], extent[2], ri, cw, ca, reach_i)
     velocity[i, 0] = vx
     velocity[i, 1] = vy
     velocity[i, 2] = vz
@@ -289,30 +340,30 @@ def _cell_velocity(
 @njit(parallel=True, **_JIT)
 def _velocities_par(
     position, radius, ctype, crep, cadh, order, bin_start, nb, w, inv_w, tol, cutoff, extent,
-    dim, rep, adh, s_rel, wall, xyzr, typ, velocity,
+    dim, rep, adh, s_rel, wall, wall_adh, scell, aff, wrep, wadh, xyzr, typ, velocity,
 ):  # fmt: skip
     n = order.shape[0]
     for k in prange(n):
-        _gather(k, position, radius, ctype, crep, cadh, order, xyzr, typ)
+        _gather(k, position, radius, ctype, crep, cadh, scell, order, xyzr, typ)
     for k in prange(n):
         _cell_velocity(
             k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, rep, adh,
-            s_rel, wall, velocity,
+            s_rel, wall, wall_adh, scell, aff, wrep, wadh, velocity,
         )  # fmt: skip
 
 
 @njit(**_JIT)
 def _velocities_ser(
     position, radius, ctype, crep, cadh, order, bin_start, nb, w, inv_w, tol, cutoff, extent,
-    dim, rep, adh, s_rel, wall, xyzr, typ, velocity,
+    dim, rep, adh, s_rel, wall, wall_adh, scell, aff, wrep, wadh, xyzr, typ, velocity,
 ):  # fmt: skip
     n = order.shape[0]
     for k in range(n):
-        _gather(k, position, radius, ctype, crep, cadh, order, xyzr, typ)
+        _gather(k, position, radius, ctype, crep, cadh, scell, order, xyzr, typ)
     for k in range(n):
         _cell_velocity(
             k, xyzr, typ, order, bin_start, nb, w, inv_w, tol, cutoff, extent, dim, rep, adh,
-            s_rel, wall, velocity,
+            s_rel, wall, wall_adh, scell, aff, wrep, wadh, velocity,
         )  # fmt: skip
 
 
@@ -358,14 +409,14 @@ def adhesion_factor(adhesion: np.ndarray) -> np.ndarray:
     return np.divide(adh, den, out=np.ones_like(adh), where=den > 0.0)
 
 
-def _per_cell(a: np.ndarray | None, n: int, name: str) -> np.ndarray | None:
+def _per_cell(a: np.ndarray | None, n: int, name: str, shape: tuple = ()) -> np.ndarray | None:
     if a is None:
         return None
     a = np.ascontiguousarray(a, dtype=np.float64)
-    if a.shape != (n,):
-        raise ValueError(f"per-cell {name} must have shape ({n},), got {a.shape}")
+    if a.shape != (n, *shape):
+        raise ValueError(f"per-cell {name} must have shape {(n, *shape)}, got {a.shape}")
     if n and not (np.all(np.isfinite(a)) and a.min() >= 0.0):
-        raise ValueError(f"per-cell {name} must be finite and >= 0 µm/min")
+        raise ValueError(f"per-cell {name} must be finite and >= 0")
     return a
 
 
@@ -378,22 +429,33 @@ def compute_velocities(
     parallel: bool | None = None,
     repulsion: np.ndarray | None = None,
     adhesion: np.ndarray | None = None,
+    reach: np.ndarray | None = None,
+    affinity: np.ndarray | None = None,
+    wall_repulsion: np.ndarray | None = None,
+    wall_adhesion: np.ndarray | None = None,
 ) -> None:
     """Overwrite ``cells.velocity`` with the potentials' velocities (µm/min).
 
     Args:
         cells: the cells; their types must be ``< params.n_types``.
         cell_list: rebuilt from ``cells.position`` (same rows), its cutoff at least
-            ``params.cutoff(max radius)``.
+            ``params.cutoff(max radius)`` (and ``2 max(reach) max(radius)``).
         params: mechanical parameters.
         extent: the box ``[0, L]`` per axis (µm), for the walls.
         scratch: ``([>= n, 4] float64, [>= n] int32)`` buffers for the sorted copies of the
             positions/radii and types; allocated when ``None``. With per-cell strengths the
-            first needs 6 columns (a narrower one is replaced by a fresh buffer).
+            first needs 6 columns, 7 with a per-cell reach (a narrower one is replaced by a
+            fresh buffer).
         parallel: kernel choice, see :func:`use_parallel`.
         repulsion: ``[n]`` per-cell repulsion strengths (µm/min) instead of the types'.
         adhesion: ``[n]`` per-cell adhesion strengths (µm/min) instead of the types' (pair
             rule in the module contract).
+        reach: ``[n]`` per-cell relative maximum adhesion distances (>= 0) instead of
+            ``params.s_rel[type]``.
+        affinity: ``[n, T]`` per-cell adhesive affinities to each type (dimensionless): the
+            adhesion pair factor becomes ``sqrt(aff_i[t_j] aff_j[t_i])``.
+        wall_repulsion, wall_adhesion: ``[n]`` per-cell wall strengths (µm/min) instead of the
+            types'.
 
     Raises:
         ValueError: a stale cell list, or a per-cell array of the wrong shape, not finite or
@@ -404,15 +466,29 @@ def compute_velocities(
         raise ValueError(f"cell list holds {cell_list.n} cells, the state {n}: rebuild it")
     repulsion = _per_cell(repulsion, n, "repulsion")
     adhesion = _per_cell(adhesion, n, "adhesion")
+    reach = _per_cell(reach, n, "relative maximum adhesion distance")
+    affinity = _per_cell(affinity, n, "adhesive affinity", (params.n_types,))
+    wall_repulsion = _per_cell(wall_repulsion, n, "wall repulsion")
+    wall_adhesion = _per_cell(wall_adhesion, n, "wall adhesion")
+    if affinity is not None and adhesion is None:
+        raise ValueError("per-cell adhesive affinities need the per-cell adhesion strengths")
     per_cell = repulsion is not None or adhesion is not None
-    cols = 6 if per_cell else 4
+    cols = 7 if reach is not None else 6 if per_cell else 4
     if scratch is None or scratch[0].shape[1] < cols:
         scratch = (np.empty((n, cols)), np.empty(n, dtype=np.int32))
     # search only as far as the largest cells present can interact: the grid may be coarser
     # (sized for cells that could swell); pairs beyond it contribute exactly nothing, so the
     # sums are bit-identical, only fewer empty candidates are visited
-    reach = params.cutoff(float(cells.radius.max())) if n else 0.0
-    search = min(cell_list.cutoff, reach)
+    r_max = float(cells.radius.max()) if n else 0.0
+    search = params.cutoff(r_max)
+    if reach is not None and n:
+        search = 2.0 * max(float(reach.max()), 1.0) * r_max
+        if search > cell_list.cutoff * (1 + 1e-12):
+            raise ValueError(
+                f"a cell's relative maximum adhesion distance {float(reach.max()):g} reaches "
+                f"{search:g} µm, beyond the cell list's cutoff {cell_list.cutoff:g} µm"
+            )
+    search = min(cell_list.cutoff, search)
     par = use_parallel(n, parallel)
     ext = np.asarray(extent, dtype=np.float64)
     rep = params.repulsion_matrix  # per type; None: per cell (the kernels' header)
@@ -429,8 +505,8 @@ def compute_velocities(
     kernel(
         cells.position, cells.radius, cells.type, repulsion, adhesion, cell_list.order,
         cell_list.bin_start, cell_list.nb, cell_list.w, cell_list.inv_w, cell_list.tol, search,
-        ext, cells.dim, rep, adh, params.s_rel, params.wall_repulsion, scratch[0], scratch[1],
-        cells.velocity,
+        ext, cells.dim, rep, adh, params.s_rel, params.wall_repulsion, params.wall_adhesion,
+        reach, affinity, wall_repulsion, wall_adhesion, scratch[0], scratch[1], cells.velocity,
     )  # fmt: skip
 
 
@@ -473,7 +549,8 @@ class Mechanics:
     def scratch(self, n: int, cols: int = 4) -> tuple[np.ndarray, np.ndarray]:
         """Reused ``([>= n, cols] float64, [>= n] int32)`` buffers for :func:`compute_velocities`.
 
-        ``cols`` is 4 (x, y, z, r) or 6 (with per-cell repulsion and adhesion); capacity grows
+        ``cols`` is 4 (x, y, z, r), 6 (with per-cell repulsion and adhesion) or 7 (and a
+        per-cell reach); capacity grows
         geometrically.
         """
         if self._xyzr.shape[0] < n or self._xyzr.shape[1] != cols:

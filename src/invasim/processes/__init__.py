@@ -9,6 +9,7 @@ secretion      diffusion  cells secrete and take up the diffusing fields at thei
 diffusion      diffusion  the diffusing fields diffuse and decay (LOD solvers)
 mechanics      mechanics  cell–cell and cell–wall potentials give each cell a velocity
 motility       mechanics  persistent, biased random walk adds a motile velocity
+attachments    mechanics  cells attach to neighbours with springs and detach (PhysiCell)
 phagocytosis   mechanics  live cells engulf dead (and live) neighbours (PhysiCell 1.14)
 attack         mechanics  live cells attack live neighbours and damage them (PhysiCell 1.14)
 fusion         mechanics  live cells fuse with live neighbours (PhysiCell 1.14)
@@ -27,6 +28,7 @@ matrix_deg...   phenotype  an enzyme field degrades a matrix field (example proc
 from __future__ import annotations
 
 from invasim.processes import (  # noqa: F401  (each module registers its process)
+    attachments,
     attack,
     contacts,
     custom_data,

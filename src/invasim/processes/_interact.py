@@ -33,14 +33,39 @@ def type_reach(params: Any) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
+REACH = "relative maximum adhesion distance"
+
+
 def neighbour_reach(params: Any) -> float:
-    """The largest reach: the cell list must cover ``2 max(s) r_max``."""
-    return float(type_reach(params).max()) if params.cell_types else DEFAULT_REACH
+    """The largest reach: the cell list must cover ``2 max(s) r_max``.
+
+    A rule that raises a type's relative maximum adhesion distance counts at its saturation
+    (the response lies between the base value and the saturations).
+    """
+    if not params.cell_types:
+        return DEFAULT_REACH
+    reach = float(type_reach(params).max())
+    rs = getattr(params, "rule_set", None)
+    for rule in rs.table if rs is not None else ():
+        if rule.behaviour == REACH and rule.direction == "increases":
+            reach = max(reach, float(rule.saturation))
+    return reach
+
+
+def cell_reach(state, reach_t: np.ndarray) -> np.ndarray:
+    """``[n]`` each cell's relative maximum adhesion distance.
+
+    Its behaviour where rules change it within a type, else its type's ``reach_t``.
+    """
+    beh = state.behaviours
+    if beh is not None and beh.has(REACH) and beh.varies_within_type(REACH):
+        return beh.column(REACH)
+    return reach_t[state.cells.type]
 
 
 def neighbours(state, reach_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(ptr, nbr)`` the interaction neighbours of every cell (cached per position)."""
-    return interaction_lists(state, reach_t[state.cells.type])
+    return interaction_lists(state, cell_reach(state, reach_t))
 
 
 def rows_of_ids(cell_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

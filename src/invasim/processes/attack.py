@@ -11,8 +11,9 @@ Contract (PhysiCell 1.14, ``standard_cell_cell_interactions`` and ``Cell::attack
       ``attack damage rate · dt`` (``i``'s behaviour, 1/min), its ``total attack time`` by
       ``dt``, and ``i``'s ``damage delivered`` by the same damage. Then the attack ends with
       probability ``dt / attack duration`` (``i``'s behaviour, min), or at once when ``j``
-      is dead or gone. An attack needs no contact once started (PhysiCell links the two with
-      a spring, which invasim does not model: see docs/physicell.md).
+      is dead or gone. An attack needs no contact once started; where the attachments
+      process runs, the attacker is attached to its target by a spring from the start of
+      the attack to its end (PhysiCell's ``attach_cells_as_spring``).
     * Damage kills only through rules (``damage increases apoptosis``; the damage process,
       which this one requires, also repairs it).
     * Attackers are walked in row order, one at a time (two attackers may hit the same
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, register_process
 from invasim.core.rng import uniform
-from invasim.processes import _interact
+from invasim.processes import _interact, attachments
 from invasim.processes.damage import ATTACK_TIME, DAMAGE, ensure_damage_columns
 from invasim.rules.dictionary import register_behaviour, register_signal
 
@@ -96,12 +97,14 @@ class AttackCell(BaseModel):
 @njit(cache=True)
 def attack_kernel(ctype, dead, cid, ptr, nbr, attack, immuno, damage_rate, duration,
                   target_row, seed, step, dt, damage, attack_time, delivered,
-                  target):  # pragma: no cover  # fmt: skip
+                  target, started, ended):  # pragma: no cover  # fmt: skip
     """One mechanics step of attacks (see the module contract); updates in place.
 
     ``attack``: ``[T, n]`` each cell's rate on each type; ``immuno``: ``[T, n]`` each cell's
     immunogenicity to each attacker type; ``target_row``: ``[n]`` the current row of each
-    cell's target (-1 none or gone); ``target``: ``[n]`` target ids (-1: none).
+    cell's target (-1 none or gone); ``target``: ``[n]`` target ids (-1: none);
+    ``started``, ``ended``: ``[n]`` set to the row of the target whose attack started or
+    ended this step (left as they are otherwise; the caller fills them with -1).
     """
     n = ctype.shape[0]
     for i in range(n):
@@ -119,11 +122,13 @@ def attack_kernel(ctype, dead, cid, ptr, nbr, attack, immuno, damage_rate, durat
                 if p > 0.0 and uniform(seed, step, cid[i], STREAM_ATTACK, 2 + m - ptr[i]) < p:
                     row = j
                     target[i] = float(cid[j])
+                    started[i] = j
                     break
             if row < 0:
                 continue
         if dead[row] != 0:
             target[i] = -1.0
+            ended[i] = row
             continue
         hit = damage_rate[i] * dt
         damage[row] += hit
@@ -131,6 +136,7 @@ def attack_kernel(ctype, dead, cid, ptr, nbr, attack, immuno, damage_rate, durat
         delivered[i] += hit
         if uniform(seed, step, cid[i], STREAM_ATTACK, 0) < dt / (1e-15 + duration[i]):
             target[i] = -1.0
+            ended[i] = row
 
 
 @register_process
@@ -185,14 +191,22 @@ class AttackProcess(_interact.InteractionProcess):
         target = c.state(TARGET)
         ptr, nbr = _interact.neighbours(state, self.reach)
         rows = _interact.rows_of_ids(c.id, target.astype(np.int64))
+        started = np.full(c.n, -1, dtype=np.int64)
+        ended = np.full(c.n, -1, dtype=np.int64)
         attack_kernel(
             c.type, c.dead, c.id, ptr, nbr,
             _interact.type_matrix(beh, "attack {cell_type}", state.type_names),
             _interact.type_matrix(beh, "immunogenicity to {cell_type}", state.type_names),
             beh.column("attack damage rate"), beh.column("attack duration"), rows,
             np.int64(state.seed), np.int64(state.mech_step), float(dt),
-            c.state(DAMAGE), c.state(ATTACK_TIME), c.state(DELIVERED), target,
+            c.state(DAMAGE), c.state(ATTACK_TIME), c.state(DELIVERED), target, started, ended,
         )  # fmt: skip
+        # PhysiCell links an attacker to its target with a spring for the attack's duration
+        # (the attachments process, where it runs, holds and pulls the springs)
+        rows = np.arange(c.n, dtype=np.int64)
+        on, off = started >= 0, ended >= 0
+        attachments.attach_pairs(c, rows[on], started[on], True)
+        attachments.attach_pairs(c, rows[off], ended[off], False)
 
     def signal_values(self, state, template: str, target: str | None) -> np.ndarray:
         """Damage delivered, or whether the cell attacks now."""

@@ -36,6 +36,7 @@ from invasim.agents.process import ORDER, Process, register_process
 from invasim.biology.division import divide
 from invasim.biology.traits import division_arrays
 from invasim.core.rng import uniform
+from invasim.processes import attachments
 from invasim.processes.transformation import change_types, same_cycle_models
 
 STREAM_ASYMMETRIC = 23
@@ -144,6 +145,7 @@ class DivisionProcess(Process):
             born = divide(state.cells, rows, state.seed, state.pheno_step, **arrays)
         else:
             born = divide(state.cells, rows, state.seed, state.pheno_step)
+        attachments.release(state.cells, rows)  # PhysiCell's Cell::divide detaches springs
         if self.asymmetric:
             c = state.cells
             b_rows = np.arange(born.start, born.stop, dtype=np.int64)

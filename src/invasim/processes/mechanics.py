@@ -27,6 +27,12 @@ from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.cells import sphere_radius
 from invasim.core.mesh import Mesh
 from invasim.physics.mechanics import MechanicsParams, compute_velocities, max_stable_dt
+from invasim.processes import _interact
+
+AFFINITY = "adhesive affinity to {cell_type}"
+#: behaviours passed per cell when some cell's value differs from its type's
+_PER_CELL = ("cell-cell repulsion", "cell-cell adhesion", _interact.REACH, "wall repulsion",
+             "wall adhesion")
 
 
 class MechanicsCell(BaseModel):
@@ -57,6 +63,13 @@ class MechanicsCell(BaseModel):
         ge=0,
         description="repulsion from the domain walls [µm/min] (PhysiCell's "
         "cell_BM_repulsion_strength, which acts on the domain edges)",
+    )
+    wall_adhesion_um_per_min: float = Field(
+        0.0,
+        ge=0,
+        description="adhesion to the domain walls within the adhesion reach [µm/min] "
+        "(PhysiCell's cell_BM_adhesion_strength acts only on a user-coded membrane; its "
+        "domain edges do not adhere, hence 0)",
     )
 
 
@@ -95,6 +108,7 @@ def mechanics_params(params: Any) -> MechanicsParams:
         col("repulsion_um_per_min"),
         np.sqrt(pair) if pair is not None else np.sqrt(np.outer(adh, adh)),
         col("relative_max_adhesion_distance"), col("wall_repulsion_um_per_min"),
+        col("wall_adhesion_um_per_min"),
     )  # fmt: skip
 
 
@@ -109,6 +123,8 @@ class MechanicsProcess(Process):
     CellParams: ClassVar[type[BaseModel]] = MechanicsCell
     behaviours: ClassVar[tuple[str, ...]] = (
         "cell-cell adhesion", "cell-cell repulsion", "is movable",
+        "adhesive affinity to {cell_type}", "relative maximum adhesion distance",
+        "wall adhesion", "wall repulsion",
     )  # fmt: skip
     references: ClassVar[tuple[str, ...]] = (
         "Ghaffarizadeh A, Heiland R, Friedman SH, Mumenthaler SM, Macklin P (2018) PhysiCell: "
@@ -118,16 +134,24 @@ class MechanicsProcess(Process):
 
     @classmethod
     def neighbour_reach(cls, params: Any) -> float:
-        """Largest interaction reach over the radius sum: the cell list's factor."""
-        return max(ct.mechanics.relative_max_adhesion_distance
-                   for ct in params.cell_types.values())  # fmt: skip
+        """Largest interaction reach over the radius sum: the cell list's factor.
+
+        A rule that raises it counts at its saturation.
+        """
+        return _interact.neighbour_reach(params)
 
     @classmethod
     def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
-        """Adhesion and repulsion strengths of the type."""
+        """Strengths, affinities (1 unless named), reach and wall strengths of the type."""
         m = cell.mechanics
-        return {"cell-cell adhesion": m.adhesion_um_per_min,
-                "cell-cell repulsion": m.repulsion_um_per_min, "is movable": 1.0}  # fmt: skip
+        out = {"cell-cell adhesion": m.adhesion_um_per_min,
+               "cell-cell repulsion": m.repulsion_um_per_min, "is movable": 1.0,
+               "relative maximum adhesion distance": m.relative_max_adhesion_distance,
+               "wall adhesion": m.wall_adhesion_um_per_min,
+               "wall repulsion": m.wall_repulsion_um_per_min}  # fmt: skip
+        out |= {f"adhesive affinity to {t}": m.adhesive_affinity.get(t, 1.0)
+                for t in params.cell_types}  # fmt: skip
+        return out
 
     @classmethod
     def check(cls, params: Any, mesh: Mesh, dt: float) -> list[str]:
@@ -183,15 +207,26 @@ class MechanicsProcess(Process):
         grid = state.neighbours
         grid.rebuild(c)
         beh = state.behaviours
-        rep = adh = None
-        if beh.varies_within_type("cell-cell repulsion"):
-            rep = beh.column("cell-cell repulsion")
-        if beh.varies_within_type("cell-cell adhesion"):
-            adh = beh.column("cell-cell adhesion")
-        # sorted scratch: x, y, z, r (+ per-cell repulsion, adhesion for the per-cell kernel)
-        cols = 4 if rep is None and adh is None else 6
+        per = {name: beh.column(name) if beh.varies_within_type(name) else None
+               for name in _PER_CELL}  # fmt: skip
+        aff = None
+        names = [f"adhesive affinity to {t}" for t in state.type_names]
+        if any(beh.varies_within_type(x) for x in names):
+            aff = np.ascontiguousarray(_interact.type_matrix(beh, AFFINITY, state.type_names).T)
+            if per["cell-cell adhesion"] is None:
+                per["cell-cell adhesion"] = beh.column("cell-cell adhesion")
+        reach = per[_interact.REACH]
+        if reach is not None and c.n:  # the cell list must cover the widest reach present
+            search = 2.0 * max(float(reach.max()), 1.0) * float(c.radius.max())
+            if search > grid.cell_list.cutoff:
+                grid.cell_list.fit_cutoff(search)
+                grid.cell_list.rebuild(c.position)
+        rep, adh = per["cell-cell repulsion"], per["cell-cell adhesion"]
+        # sorted scratch: x, y, z, r (+ per-cell repulsion, adhesion, reach)
+        cols = 7 if reach is not None else 4 if rep is None and adh is None else 6
         compute_velocities(
             c, grid.cell_list, self.mech_params, state.extent, grid.scratch(c.n, cols),
-            repulsion=rep, adhesion=adh,
+            repulsion=rep, adhesion=adh, reach=reach, affinity=aff,
+            wall_repulsion=per["wall repulsion"], wall_adhesion=per["wall adhesion"],
         )  # fmt: skip
         pin_immovable(state)

@@ -23,13 +23,14 @@ from invasim.io.physicell.xml import Node, V, is_number, parse_xml
 SETTINGS = "PhysiCell_settings.xml"
 #: processes in the order a scenario lists them
 PROCESS_ORDER = (
-    "secretion", "diffusion", "mechanics", "motility", "contacts", "volume", "death", "cycle",
-    "division", "transformation", "phagocytosis", "attack", "fusion", "damage", "custom_data",
+    "secretion", "diffusion", "mechanics", "motility", "attachments", "contacts", "volume",
+    "death", "cycle", "division", "transformation", "phagocytosis", "attack", "fusion", "damage",
+    "custom_data",
 )  # fmt: skip
 #: cell-type sub-tables in the order of PhysiCell's <phenotype>
 PHENOTYPE_ORDER = (
-    "volume", "cycle", "death", "mechanics", "motility", "secretion", "transformation",
-    "phagocytosis", "attack", "fusion", "damage", "custom_data",
+    "volume", "cycle", "death", "mechanics", "attachments", "motility", "secretion",
+    "transformation", "phagocytosis", "attack", "fusion", "damage", "custom_data",
 )  # fmt: skip
 #: the PhysiCell model invasim's diffusion scheme reproduces (BioFVM: LOD backward Euler)
 SCHEME = "lod-be"

@@ -10,7 +10,7 @@ Contract:
       invasim's oxygen model with PhysiCell's default thresholds.
     * What a process cannot express is named in the notes (cycle models other than live and
       flow cytometry separated, per-phase fixed durations, the volume sub-model, affinities,
-      spring attachments, net export, intracellular models, per-type distributions, ...).
+      net export, intracellular models, per-type distributions, ...).
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ class Phenotype(Base):
             if "death" in processes:
                 self.death(cd, f"{t}.death")
             self.mechanics(cd, f"{t}.mechanics")
+            if "attachments" in processes:
+                self.attachments(cd, f"{t}.attachments")
             if "motility" in processes:
                 self.motility(cd, f"{t}.motility")
             if "secretion" in processes:
@@ -287,11 +289,18 @@ class Phenotype(Base):
         if odd:
             self.doc.put(t, "adhesive_affinity", odd,
                          "<cell_adhesion_affinities>, those other than 1")  # fmt: skip
-        if cd.get("mechanics.attachment_rate", 0.0) > 0:
-            self.notes.add("<attachment_rate> > 0 (spring attachments, "
-                           "attachment_elastic_constant, "
-                           "detachment_rate, maximum_number_of_attachments): invasim has no "
-                           "spring attachments", cd.name)  # fmt: skip
+
+    def attachments(self, cd: CellDef, t: str) -> None:
+        """``<mechanics>`` spring attachments → ``attachments``."""
+        self.put(t, "attachment_rate_per_min", cd.values["mechanics.attachment_rate"],
+                 "<attachment_rate>")  # fmt: skip
+        self.put(t, "detachment_rate_per_min", cd.values["mechanics.detachment_rate"],
+                 "<detachment_rate>")  # fmt: skip
+        most = cd.values["mechanics.maximum_number_of_attachments"]
+        self.put(t, "max_attachments", V(int(most.value), most.where),
+                 "<maximum_number_of_attachments>")  # fmt: skip
+        self.put(t, "elastic_constant_per_min", cd.values["mechanics.attachment_elastic_constant"],
+                 "<attachment_elastic_constant>")  # fmt: skip
 
     def motility(self, cd: CellDef, t: str) -> None:
         """``<motility>`` → ``motility`` (chemotaxis as sensitivities)."""

@@ -226,11 +226,15 @@ class Project(Base):
                 need |= {"cycle", "division"}
             if any(v.value for _, v in self._items(cd, "transformation.")):
                 need.add("transformation")
+            if cd.get("mechanics.attachment_rate", 0.0) > 0:
+                need.add("attachments")
         if self.code.o2_phenotype and self.o2:
             need.add("death")
         for fields in self.rules.rules() if self.rules else ():
             need |= _rule_processes(fields)
         need |= set(self.wanted)
+        if "attack" in need:  # PhysiCell holds an attacker to its target with a spring
+            need.add("attachments")
         missing = sorted(p for p in need if p not in REGISTRY)
         for proc in missing:
             why = "; ".join(self.wanted.get(proc, ["rules that need it"]))
@@ -372,6 +376,9 @@ def _rule_processes(fields: list[str]) -> set[str]:
     sig = " ".join(fields[1].lower().split())
     beh = " ".join(fields[3].lower().split())
     need: set[str] = set()
+    if beh in ("cell attachment rate", "cell detachment rate",
+               "maximum number of cell attachments", "cell-cell adhesion elastic constant"):
+        need.add("attachments")
     if sig.startswith("custom:") or beh.startswith("custom:"):
         need.add("custom_data")
     if sig in ("pressure", "simple pressure") or sig.startswith("contact with"):
