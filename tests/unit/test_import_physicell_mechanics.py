@@ -18,12 +18,14 @@ import invasim
 from invasim.io.physicell import import_physicell, write_imported
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "physicell"
-SPRINGS = """                    <cell_cell_repulsion_strength units="micron/min">8.0</cell_cell_repulsion_strength>
-                    <attachment_elastic_constant units="1/min">0.05</attachment_elastic_constant>
-                    <attachment_rate units="1/min">0.2</attachment_rate>
-                    <detachment_rate units="1/min">0.01</detachment_rate>
-                    <maximum_number_of_attachments>3</maximum_number_of_attachments>
-"""
+_TAG = "                    <{0} units=\"{1}\">{2}</{0}>\n"
+SPRINGS = (
+    _TAG.format("cell_cell_repulsion_strength", "micron/min", "8.0")
+    + _TAG.format("attachment_elastic_constant", "1/min", "0.05")
+    + _TAG.format("attachment_rate", "1/min", "0.2")
+    + _TAG.format("detachment_rate", "1/min", "0.01")
+    + "                    <maximum_number_of_attachments>3</maximum_number_of_attachments>\n"
+)
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,12 @@ import math
 
 import numpy as np
 import pytest
+from tests.validation.test_interactions import DT_MECH, PHENO, _pairs, _run, _sim
 
 from invasim.core.cells import Cells
 from invasim.physics.mechanics import MechanicsParams, compute_velocities
 from invasim.physics.neighbors import CellList
 from invasim.processes import attachments as att
-from tests.validation.test_interactions import DT_MECH, PHENO, _pairs, _run, _sim
 
 STEPS_PER_PHENO = round(PHENO / DT_MECH)
 FREE = {"repulsion_um_per_min": 0.0, "adhesion_um_per_min": 0.0,
