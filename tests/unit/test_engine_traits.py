@@ -101,3 +101,64 @@ def test_bad_traits_are_one_line_errors(traits, needle):
     with pytest.raises(ConfigError) as info:
         invasim.load_scenario(_data(traits))
     assert "\n" not in str(info.value) and needle in str(info.value)
+
+
+def _two_types(traits):
+    data = _data(traits, tumor={"motility": {"speed_um_per_min": 0.5}})
+    p = data["params"]
+    p["cell_types"]["stroma"] = {**p["cell_types"]["tumor"],
+                                 "motility": {"speed_um_per_min": 0.2}}  # fmt: skip
+    p["initial"] = {"geometry": "random", "n_per_type": {"tumor": 200, "stroma": 200}}
+    return data
+
+
+def test_a_trait_sets_a_behaviour_in_its_cell_types_only():
+    # PhysiCell's initial parameter distributions: the behaviour of the initial cells of one
+    # type is drawn; other types keep theirs
+    speed = {"initial": {"distribution": "uniform", "lower": 1.0, "upper": 2.0},
+             "sets": ["migration speed"], "cell_types": ["tumor"]}  # fmt: skip
+    sim = invasim.Simulation(invasim.load_scenario(_two_types({"speed": speed})), seed=3)
+    sim.model.behaviours.fill(sim.model.state, "motion", 0.0)
+    c = sim.model.cells
+    col = sim.model.behaviours.column("migration speed")
+    tumor = c.type == 0
+    np.testing.assert_array_equal(col[tumor], c.trait("speed")[tumor])
+    assert col[tumor].min() >= 1.0 and col[tumor].max() <= 2.0 and np.ptp(col[tumor]) > 0.5
+    assert np.all(col[~tumor] == 0.2)
+    # a uniform on [1, 2] over 200 cells: mean 1.5 within 4 standard errors (sd 1/sqrt(12))
+    assert abs(col[tumor].mean() - 1.5) < 4 * (1 / np.sqrt(12)) / np.sqrt(tumor.sum())
+
+
+def test_a_scaling_trait_restricted_to_a_type_leaves_the_others():
+    scale = {**MMP, "scales": ["migration speed"], "cell_types": ["stroma"]}
+    sim = invasim.Simulation(invasim.load_scenario(_two_types({"s": scale})), seed=2)
+    sim.model.behaviours.fill(sim.model.state, "motion", 0.0)
+    c = sim.model.cells
+    col = sim.model.behaviours.column("migration speed")
+    stroma = c.type == 1
+    np.testing.assert_array_equal(col[stroma], 0.2 * c.trait("s")[stroma])
+    assert np.all(col[~stroma] == 0.5)
+
+
+def test_a_trait_naming_an_unknown_cell_type_is_a_one_line_error():
+    bad = {"initial": 1.0, "sets": ["migration speed"], "cell_types": ["tumour"]}
+    with pytest.raises(ConfigError) as info:
+        invasim.load_scenario(_two_types({"fast": bad}))
+    assert "\n" not in str(info.value) and "cell_types names 'tumour'" in str(info.value)
+
+
+def test_the_initial_volumes_of_a_type_follow_their_distribution():
+    data = _two_types({})
+    data["params"]["cell_types"]["tumor"]["volume"] = {
+        "initial_um3": {"distribution": "uniform", "lower": 1500.0, "upper": 2500.0}}
+    sim = invasim.Simulation(invasim.load_scenario(data), seed=5)
+    c = sim.model.cells
+    tumor = c.type == 0
+    v = c.volume[tumor]
+    assert v.min() >= 1500.0 and v.max() <= 2500.0
+    # uniform: mean 2000 within 4 standard errors over 200 cells
+    assert abs(v.mean() - 2000.0) < 4 * (1000.0 / np.sqrt(12)) / np.sqrt(v.size)
+    assert np.all(c.volume[~tumor] == 2494.0)
+    np.testing.assert_allclose(c.radius[tumor], (3 * v / (4 * np.pi)) ** (1 / 3), rtol=1e-12)
+    again = invasim.Simulation(invasim.load_scenario(data), seed=5).model.cells
+    np.testing.assert_array_equal(again.volume, c.volume)

@@ -7,7 +7,9 @@ before or after the phenotype fill), the per-type values, which columns can vary
 
 1. cell type: the type's values, then the processes' environment-dependent defaults
    (:meth:`~invasim.agents.process.Process.type_behaviours`);
-2. traits: ``[params.traits.<name>] scales = [...]`` multiply those behaviours by the trait;
+2. traits: ``[params.traits.<name>] scales = [...]`` multiply those behaviours by the trait,
+   ``sets = [...]`` set them to it (in the cell types ``cell_types`` names; every type when
+   empty), in the order the traits are declared;
 3. internal models: :meth:`~invasim.agents.process.Process.internal_behaviours` of the
    processes that declare ``writes``;
 4. rules (:func:`~invasim.agents.signals.rules_layer`);
@@ -37,13 +39,17 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
             phase_of[template] = "life" if acts else "motion"
     cols = [e.index for e in entries]
     rs = p.rule_set
-    scaled = [(name, b) for name, tr in p.traits.items() for b in tr.scales]
+    types = list(type_names)
+    scaled = [(name, b, False, [types.index(t) for t in tr.cell_types if t in types])
+              for name, tr in p.traits.items() for b in tr.scales]  # fmt: skip
+    scaled += [(name, b, True, [types.index(t) for t in tr.cell_types if t in types])
+               for name, tr in p.traits.items() for b in tr.sets]  # fmt: skip
     internal = [q for q in processes if q.writes]
     written = {q.name: {e.name for e in entries if e.template in q.writes or e.name in q.writes}
                for q in internal}  # fmt: skip
     # a column varies within a type where a layer after the cell type can write it
     changed = {c.behaviour for c in p.interventions if isinstance(c, iv.ChangeBehaviour)}
-    changed |= {b for _, b in scaled} | {n for w in written.values() for n in w}
+    changed |= {x[1] for x in scaled} | {n for w in written.values() for n in w}
     varies = np.array([e.name in changed for e in entries], dtype=bool)
     if rs is not None:
         varies |= rs.governed[:, cols].any(axis=0)
@@ -72,9 +78,21 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
 
         def trait_layer(state, b, columns, t_min):
             wanted = {b.names[k] for k in columns}
-            for name, behaviour in scaled:
-                if behaviour in wanted:
-                    b.column(behaviour)[:] *= state.cells.trait(name)
+            c = state.cells
+            for name, behaviour, sets, only in scaled:
+                if behaviour not in wanted:
+                    continue
+                col, value = b.column(behaviour), c.trait(name)
+                if only:  # the trait acts in these types only
+                    mask = np.isin(c.type, only)
+                    if sets:
+                        col[mask] = value[mask]
+                    else:
+                        col[mask] *= value[mask]
+                elif sets:
+                    col[:] = value
+                else:
+                    col[:] *= value
 
         beh.layers.append(("traits", trait_layer))
     if internal:

@@ -40,7 +40,7 @@ from invasim.agents.fields import DiffusingField, FieldTable
 from invasim.agents.interventions import Intervention
 from invasim.agents.placement import CellPlacement
 from invasim.agents.process import REGISTRY, Process
-from invasim.biology.traits import TraitSpec
+from invasim.biology.traits import TraitSpec, _support
 from invasim.errors import ConfigError
 from invasim.rules import (
     CompiledRules,
@@ -50,6 +50,7 @@ from invasim.rules import (
     parse_rules,
     parse_rules_csv,
 )
+from invasim.rules.distributions import PerCellValue
 
 #: the processes of a scenario that does not list them (PhysiCell's standard cell)
 DEFAULT_PROCESSES = (
@@ -77,6 +78,21 @@ class VolumeCell(BaseModel):
         description="relaxation rate of the volume to its target [1/min] "
         "(PhysiCell cytoplasmic 0.27/h)",
     )
+    initial_um3: PerCellValue | None = Field(
+        None,
+        description="volume of the initial cells [µm³], a number or a distribution table "
+        "(PhysiCell's initial parameter distribution of volume); None: volume_um3. The cells "
+        "then relax to volume_um3",
+    )
+
+    @model_validator(mode="after")
+    def _positive_initial(self) -> VolumeCell:
+        if self.initial_um3 is not None:
+            lo, _ = _support(self.initial_um3)
+            if not lo > 0:
+                raise ValueError(f"initial_um3 must be > 0 µm³ for every cell; the "
+                                 f"distribution reaches {lo:g}")  # fmt: skip
+        return self
 
 
 class TraitTable(TraitSpec):
@@ -87,6 +103,17 @@ class TraitTable(TraitSpec):
         default_factory=list,
         description="behaviours (rules names) multiplied by the trait's value, per cell "
         "(layer 2 of the behaviour matrix); the value is then a dimensionless factor",
+    )
+    sets: list[str] = Field(
+        default_factory=list,
+        description="behaviours (rules names) set to the trait's value, per cell (layer 2; "
+        "the value is then in the behaviour's unit): PhysiCell's initial parameter "
+        "distributions",
+    )
+    cell_types: list[str] = Field(
+        default_factory=list,
+        description="the cell types whose behaviours the trait scales or sets (empty: every "
+        "type); cells of other types carry the value without its effect",
     )
 
     def spec(self, name: str) -> TraitSpec:

@@ -64,7 +64,7 @@ from invasim.agents.process import REGISTRY, SENSE_BEFORE, Process
 from invasim.agents.state import AgentState
 from invasim.analysis.readouts import compute, find
 from invasim.analysis.snapshot import Snapshot
-from invasim.biology.traits import declare_traits, seed_traits
+from invasim.biology.traits import TraitSpec, declare_traits, initial_values, seed_traits
 from invasim.core.cells import Cells
 from invasim.core.mesh import Mesh
 from invasim.models.base import FieldSpec, Model, register
@@ -83,6 +83,24 @@ def _steps(a: float, b: float) -> int | None:
 
 def _by_clock(processes: list[Process], clock: str) -> list[Process]:
     return sorted((p for p in processes if p.clock == clock), key=lambda p: p.order)
+
+
+def initial_volumes(params: Any, types: np.ndarray, vols: np.ndarray, first_id: int,
+                    seed: int) -> np.ndarray:
+    """``[n]`` the initial cells' volumes: their type's, or a draw of its ``initial_um3``.
+
+    Draws are counter-based, keyed by (seed, cell id, the type's index), like a trait's.
+    """
+    out = vols[types].astype(np.float64)
+    ids = np.arange(first_id, first_id + len(types), dtype=np.int64)
+    for t, ct in enumerate(params.cell_types.values()):
+        dist = ct.volume.initial_um3
+        rows = np.flatnonzero(types == t)
+        if dist is None or not rows.size:
+            continue
+        spec = TraitSpec(name=f"initial_volume_{t}", initial=dist, lower=0.0)
+        out[rows] = initial_values(spec, rows.size, seed, ids[rows])
+    return out
 
 
 @register
@@ -197,9 +215,14 @@ class AgentModel(Model):
             problems += iv.check(p.interventions, p, mesh, dt, names)
         for tname, trait in p.traits.items():
             problems += [
-                f"params.traits.{tname}.scales names {b!r}, which no listed process reads; "
+                f"params.traits.{tname}.{key} names {b!r}, which no listed process reads; "
                 f"they read: {', '.join(sorted(names))}"
-                for b in trait.scales if b not in names
+                for key in ("scales", "sets") for b in getattr(trait, key) if b not in names
+            ]
+            problems += [
+                f"params.traits.{tname}.cell_types names {t!r}, which is not a cell type; "
+                f"cell types: {', '.join(p.cell_types)}"
+                for t in trait.cell_types if t not in p.cell_types
             ]
         try:
             initial_cells(p, mesh)
@@ -221,7 +244,8 @@ class AgentModel(Model):
         pos, types = initial_cells(self.params, self.mesh, self.seed)
         vols = np.array([ct.volume.volume_um3 for ct in self.params.cell_types.values()])
         cells = Cells(self.mesh.dim, capacity=max(1024, 2 * len(types)))
-        cells.add(len(types), position=pos, type=types, volume=vols[types])
+        cells.add(len(types), position=pos, type=types,
+                  volume=initial_volumes(self.params, types, vols, cells.next_id, self.seed))
         specs = self.params.trait_specs()
         if specs:  # heritable traits: initial values keyed by (seed, cell id)
             declare_traits(cells, specs)

@@ -35,6 +35,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     ValidationError,
     WithJsonSchema,
@@ -392,9 +393,15 @@ def _validate_field(value: Any) -> float | _Dist:
 
 #: a per-cell parameter in a pydantic schema: a number or a distribution table, validated by
 #: :func:`parse_per_cell`'s rules with one-line messages (range checks stay with the schema)
+def _serialize_field(value: Any) -> Any:
+    # a number, a parsed distribution, or (in a scenario's raw params) its table as written
+    return value.model_dump() if isinstance(value, BaseModel) else value
+
+
 PerCellValue = Annotated[
     float | Distribution,
     PlainValidator(_validate_field),
+    PlainSerializer(_serialize_field, return_type=Any),
     WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "object"}]}),
 ]
 

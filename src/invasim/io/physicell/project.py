@@ -12,10 +12,11 @@ Contract:
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
-from invasim.errors import InvasimError
+from invasim.errors import ConfigError, InvasimError
 from invasim.io.physicell.base import (
     PROCESS_ORDER,
     SCHEME,
@@ -23,7 +24,9 @@ from invasim.io.physicell.base import (
     Base,
 )
 from invasim.io.physicell.files import (
+    _swap,
     cells_csv,
+    identifier,
     read_cells,
     translate_rules,
 )
@@ -206,6 +209,60 @@ class Project(Base):
         line = self.rules.original[n - 1] if self.rules else ""
         return f"rule {names} line {n} ({line.strip()[:90]})"
 
+    # -- initial parameter distributions --------------------------------------------------------
+    def distribution_traits(self) -> None:
+        """``<initial_parameter_distributions>`` → per-type traits that set the behaviour.
+
+        PhysiCell draws the behaviour of each initial cell of the type once
+        (``set_parameters_from_distributions``) and daughters copy it: a trait with ``sets``,
+        ``cell_types`` and no mutation. ``volume`` becomes ``volume.initial_um3``.
+        """
+        from invasim.agents.process import REGISTRY
+        from invasim.rules import RuleDictionary
+
+        if not any(cd.distributions for cd in self.defs):
+            return
+        units = {self.sub[k]: "1" for k in self.sub}
+        try:
+            d = RuleDictionary(units, [self.type[cd.name] for cd in self.defs])
+        except ConfigError as exc:  # a name clash the validation renames later
+            self.notes.add(f"<initial_parameter_distributions>: not imported ({exc})")
+            return
+        read = {t for p in self.process_list for t in REGISTRY[p].behaviours}
+        for cd in self.defs:
+            tname = self.type[cd.name]
+            for node in cd.distributions:
+                beh = node.child("behavior")
+                where = f"<distribution> (line {node.line}) of {cd.name!r}"
+                if beh is None or not beh.text.strip():
+                    raise InvasimError(f"{SETTINGS} {where}: no <behavior>")
+                name = " ".join(beh.text.split())
+                dist = _distribution(node, where)
+                if name.lower() == "volume":
+                    _check_base(node, where, cd.get("volume.total"), dist)
+                    self.doc.put(f"params.cell_types.{tname}.volume", "initial_um3", dist,
+                                 f"{where}: {node.attr('type')} volume of the initial cells",
+                                 f"{SETTINGS} line {node.line}")  # fmt: skip
+                    continue
+                try:
+                    entry = d.behaviour(_swap_names(name, {**self.sub, **self.type}))
+                except Exception as exc:  # noqa: BLE001  (an unknown name: PhysiCell stops)
+                    raise InvasimError(f"{SETTINGS} {where}: behavior {name!r}: "
+                                       f"{str(exc).splitlines()[0]}") from None  # fmt: skip
+                if entry.template not in read:
+                    self.notes.add(f"{where}: {name} ~ {node.attr('type')}: no listed process "
+                                   f"reads {entry.name!r}, not imported", cd.name)  # fmt: skip
+                    continue
+                trait = identifier(f"{tname}_{entry.name}", "trait")
+                t = f"params.traits.{trait}"
+                self.doc.table(t, f"{where}: PhysiCell draws {name!r} of each initial "
+                                  f"{cd.name!r} cell; daughters copy it")  # fmt: skip
+                self.doc.put(t, "unit", entry.unit)
+                self.doc.put(t, "initial", dist, f"{node.attr('type')}", f"{SETTINGS} line "
+                             f"{node.line}")  # fmt: skip
+                self.doc.put(t, "sets", [entry.name])
+                self.doc.put(t, "cell_types", [tname])
+
     # -- processes and time steps -------------------------------------------------------------
     def processes(self) -> None:
         """``params.processes`` and every table that depends on it."""
@@ -250,6 +307,7 @@ class Project(Base):
                           "imported model uses")
         self.doc.put(p, "processes", self.process_list)
         self.definition_tables(set(self.process_list))
+        self.distribution_traits()
         self.write_interactions(self.process_list)
         if "diffusion" in self.process_list:
             self.doc.table("params.diffusion", "BioFVM's solver: LOD backward Euler")
@@ -404,3 +462,67 @@ def _rule_processes(fields: list[str]) -> set[str]:
     return need
 
 
+
+
+def _swap_names(text: str, names: dict[str, str]) -> str:
+    """``text`` with PhysiCell's substrate and cell type names replaced by invasim's."""
+    return _swap(text, names)
+
+
+def _distribution(node, where: str) -> dict | float:
+    """A PhysiCell ``<distribution>`` as an invasim distribution table.
+
+    PhysiCell's rejection-sampled truncation is invasim's truncated distribution.
+    """
+    kind = (node.attr("type") or "").lower()
+
+    def num(tag: str, default: float | None = None) -> float:
+        c = node.child(tag)
+        if c is None:
+            if default is None:
+                raise InvasimError(f"{SETTINGS} {where}: a {node.attr('type')} distribution "
+                                   f"needs <{tag}>")  # fmt: skip
+            return default
+        try:
+            return float(c.text)
+        except ValueError:
+            raise InvasimError(f"{SETTINGS} {where} <{tag}> (line {c.line}): {c.text!r} is not "
+                               f"a number") from None  # fmt: skip
+
+    if kind in ("uniform", "loguniform"):
+        lo, hi = num("min"), num("max")
+        if hi < lo or (kind == "loguniform" and lo <= 0):
+            raise InvasimError(f"{SETTINGS} {where}: need {'0 < ' if kind != 'uniform' else ''}"
+                               f"min <= max, got min {lo:g}, max {hi:g} (PhysiCell stops)")
+        if lo == hi:
+            return lo
+        return {"distribution": kind, "lower": lo, "upper": hi}
+    if kind in ("normal", "lognormal", "log10normal"):
+        mu, sigma = num("mu"), num("sigma")
+        lb = num("lower_bound", 0.0 if kind != "normal" else -math.inf)
+        ub = num("upper_bound", math.inf)
+        if lb > ub or (kind != "normal" and lb < 0):
+            raise InvasimError(f"{SETTINGS} {where}: bounds {lb:g} > {ub:g} or negative "
+                               f"(PhysiCell stops)")  # fmt: skip
+        scale = math.log(10.0) if kind == "log10normal" else 1.0
+        out = {"distribution": "normal" if kind == "normal" else "lognormal",
+               "mu": mu * scale, "sigma": sigma * scale}  # fmt: skip
+        if math.isfinite(lb) and not (kind != "normal" and lb == 0):
+            out["lower"] = lb
+        if math.isfinite(ub):
+            out["upper"] = ub
+        return out
+    raise InvasimError(f"{SETTINGS} {where}: distribution type {node.attr('type')!r}; PhysiCell "
+                       f"knows Uniform, LogUniform, Normal, LogNormal, Log10Normal")
+
+
+def _check_base(node, where: str, base: float | None, dist) -> None:
+    """PhysiCell stops when ``check_base`` (default true) and the base value lies outside."""
+    if base is None or not as_bool(node.attr("check_base", "true")):
+        return
+    lo, hi = (dist, dist) if isinstance(dist, float) else (
+        dist.get("lower", -math.inf), dist.get("upper", math.inf))
+    if not lo <= base <= hi:
+        raise InvasimError(f"{SETTINGS} {where}: the base value {base:g} lies outside "
+                           f"[{lo:g}, {hi:g}] and check_base is true: PhysiCell stops (set "
+                           f"check_base=\"false\" to allow it)")
