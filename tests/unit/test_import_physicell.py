@@ -297,7 +297,7 @@ def test_unimportable_elements_are_named():
         ("<intracellular type='maboss'>",), ("tumor_phenotype()",), ("extra.cpp",),
         ("create_cell_types() differs",), ("setup_tissue() differs",),
         ("<initial_parameter_distributions>", "apoptosis ~ Uniform"),
-        ("advanced_Ki67",), ("normalize_each_gradient",),
+        ("normalize_each_gradient",),
         ("<molecular>", "not read"), ("<weights>", "vector"),
         ("virtual_wall_at_domain_edge> false",), ("Dirichlet walls differ", "no-flux"),
         ("missing_rules.csv", "not found"), ("number_of_cells = 2",),
@@ -307,9 +307,11 @@ def test_unimportable_elements_are_named():
     # spring attachments are imported (<attachment_rate> 0.1), no longer named
     assert t["attachments"]["attachment_rate_per_min"] == 0.1
     assert "attachments" in imp.data["params"]["processes"]
-    # Ki67 advanced: live at 1/(1/0.001 + 1/0.00125 + 1/0.005) = 1/2000 per min
-    assert t["cycle"]["model"] == "live"
-    assert t["cycle"]["rate_per_min"] == pytest.approx(1 / 2000, rel=1e-12)
+    # Ki67 advanced, imported as it is: durations 1/0.001, 1/0.00125, 1/0.005 min, PhysiCell's
+    # default fixed flags (both Ki67+ phases)
+    assert t["cycle"]["model"] == "advanced_Ki67"
+    assert t["cycle"]["durations_min"] == pytest.approx([1000.0, 800.0, 200.0], rel=1e-12)
+    assert t["cycle"]["fixed_durations"] == [False, True, True]
     assert imp.data["params"]["fields"]["oxygen"]["boundary"] == "no-flux"  # 1 face of 4
     assert imp.data["params"]["initial"] == {"geometry": "ball", "n_cells": 0}
     assert "rules" not in imp.data["params"]
@@ -458,3 +460,62 @@ def test_random_geometry_checks_its_types():
     with pytest.raises(Exception, match="n_per_type names"):
         load_scenario(data)
     assert math.isfinite(sc.time.dt_min)
+
+
+# -- PhysiCell's standard cycle models, imported as they are -------------------------------------
+def test_every_standard_cycle_model_is_imported_exactly(tmp_path):
+    """Ki67 advanced (durations), cycling-quiescent (rates) and Ki67 basic (PhysiCell defaults).
+
+    Expected values read off the XML below and PhysiCell 1.14's create_ki67_models /
+    create_cycling_quiescent_model by hand. A rule on a phase the model lacks is commented
+    out with the reason (PhysiCell warns and ignores it); one on a phase it has is kept.
+    """
+    ki67 = ('<cycle code="0" name="Ki67 (advanced)"><phase_durations units="min">'
+            '<duration index="0" fixed_duration="false">240</duration>'
+            '<duration index="1" fixed_duration="true">720</duration>'
+            '<duration index="2" fixed_duration="true">180</duration>'
+            "</phase_durations></cycle>")  # fmt: skip
+    cq = ('<cycle code="7" name="Cycling-Quiescent model"><phase_transition_rates units="1/min">'
+          '<rate start_index="0" end_index="1" fixed_duration="false">0.002</rate>'
+          '<rate start_index="1" end_index="0" fixed_duration="false">0.00125</rate>'
+          "</phase_transition_rates></cycle>")  # fmt: skip
+    defs = (f'<cell_definition name="ki" ID="0"><phenotype>{ki67}</phenotype></cell_definition>'
+            f'<cell_definition name="cq" ID="1"><phenotype>{cq}</phenotype></cell_definition>'
+            '<cell_definition name="basic" ID="2"><phenotype><cycle code="1"/></phenotype>'
+            "</cell_definition>")  # fmt: skip
+    rules_xml = ('<cell_rules><rulesets><ruleset protocol="CBHG" version="3.0" format="csv" '
+                 'enabled="true"><folder>./config</folder><filename>rules.csv</filename>'
+                 "</ruleset></rulesets></cell_rules>")  # fmt: skip
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "PhysiCell_settings.xml").write_text(
+        f"{_HEAD}<cell_definitions>{defs}</cell_definitions>{rules_xml}</PhysiCell_settings>\n"
+    )
+    (tmp_path / "config" / "rules.csv").write_text(
+        "ki,time,increases,exit from cycle phase 2,0.01,100,1,0\n"
+        "cq,time,increases,exit from cycle phase 2,0.01,100,1,0\n"
+    )
+    imp = import_physicell(tmp_path, "c")
+    types = _types(imp.data)
+    assert types["ki"]["cycle"]["model"] == "advanced_Ki67"
+    assert types["ki"]["cycle"]["durations_min"] == [240.0, 720.0, 180.0]
+    assert types["ki"]["cycle"]["fixed_durations"] == [False, True, True]
+    assert types["cq"]["cycle"]["model"] == "cycling_quiescent"
+    assert types["cq"]["cycle"]["durations_min"] == [1 / 0.002, 1 / 0.00125]  # 500, 800 min
+    assert types["cq"]["cycle"]["fixed_durations"] is False  # the XML's flags, not the default
+    b = types["basic"]["cycle"]
+    assert b["model"] == "basic_Ki67" and b["fixed_durations"] == [False, True]
+    assert b["durations_min"] == pytest.approx([4.59 * 60, 15.5 * 60], rel=1e-14)
+    assert not [n for n in imp.notes if "approximat" in n or "cycle model" in n.lower()
+                and "exit from cycle phase" not in n]  # fmt: skip
+    # the scenario runs these models: phases, rates and flags as PhysiCell's
+    out = tmp_path / "c.toml"
+    write_imported(imp, out)
+    m = load_scenario(out).model_params.cell_types["ki"].cycle.cycle_model()
+    assert m.phases == ("Ki67-", "Ki67+ (premitotic)", "Ki67+ (postmitotic)")
+    assert m.division == (False, True, False) and m.fixed == (False, True, True)
+    assert m.rates == (1 / 240, 1 / 720, 1 / 180)
+    rules = imp.files["c_cell_rules.csv"].splitlines()
+    assert "ki,time,increases,exit from cycle phase 2,0.01,100,1,0" in rules
+    dropped = next(line for line in rules if line.startswith("// not imported"))
+    assert "cq,time,increases,exit from cycle phase 2" in dropped
+    _note(imp, "exit from cycle phase 2", "cycling_quiescent has phases 0 Quiescent, 1 Cycling")

@@ -40,7 +40,7 @@ from invasim.agents.fields import DiffusingField, FieldTable
 from invasim.agents.interventions import Intervention
 from invasim.agents.placement import CellPlacement
 from invasim.agents.process import REGISTRY, Process
-from invasim.biology.traits import TraitSpec, _support
+from invasim.biology.traits import TraitSpec, value_support
 from invasim.errors import ConfigError
 from invasim.rules import (
     CompiledRules,
@@ -88,7 +88,7 @@ class VolumeCell(BaseModel):
     @model_validator(mode="after")
     def _positive_initial(self) -> VolumeCell:
         if self.initial_um3 is not None:
-            lo, _ = _support(self.initial_um3)
+            lo, _ = value_support(self.initial_um3)
             if not lo > 0:
                 raise ValueError(f"initial_um3 must be > 0 µm³ for every cell; the "
                                  f"distribution reaches {lo:g}")  # fmt: skip

@@ -74,7 +74,7 @@ class TraitSpec(BaseModel):
             raise ValueError(f"name {self.name!r} is reserved for a cell field")
         if not self.lower < self.upper or math.isnan(self.lower) or math.isnan(self.upper):
             raise ValueError(f"need lower < upper, got lower={self.lower}, upper={self.upper}")
-        lo, hi = _support(self.initial)
+        lo, hi = value_support(self.initial)
         if lo < self.lower or hi > self.upper:
             raise ValueError(
                 f"initial values reach [{lo:g}, {hi:g}], outside the bounds "
@@ -93,7 +93,8 @@ class TraitSpec(BaseModel):
         return float(self.initial.moments()[0])
 
 
-def _support(value) -> tuple[float, float]:
+def value_support(value) -> tuple[float, float]:
+    """Smallest and largest value a per-cell value (number or distribution) can take."""
     return (value, value) if isinstance(value, float) else value.support()
 
 

@@ -48,6 +48,7 @@ import pandas as pd
 import scipy.io
 from scipy.spatial import cKDTree
 
+from invasim.biology.cycle import STANDARD_MODELS
 from invasim.core.cells import APOPTOTIC, NECROTIC
 from invasim.io.atomic import write_atomic, write_text_atomic
 from invasim.io.run import Run
@@ -60,7 +61,7 @@ PATTERNS = ("output*.xml", "output*.mat", "output*_graph.txt", "initial_mesh0.ma
 MESH_FILE = "initial_mesh0.mat"
 GRAPHS = ("cell_neighbor_graph", "attached_cells_graph", "spring_attached_cells_graph")
 #: PhysiCell's cycle-model code and, per invasim phase, its phase code (PhysiCell_constants)
-CYCLE_CODES = {"live": (5, (14,)), "flow_cytometry_separated": (6, (4, 10, 12, 13))}
+CYCLE_CODES = {name: (m.code, m.phase_codes) for name, m in STANDARD_MODELS.items()}
 #: PhysiCell's code of a model or phase it does not know
 CUSTOM_CODE = 9999
 #: death models: cycle-model code, phase codes (apoptotic; necrotic swelling, lysed) and the

@@ -19,27 +19,21 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from invasim.biology.cycle import STANDARD_MODELS
 from invasim.errors import InvasimError
 from invasim.io.physicell.xml import Node, V, as_bool, as_double, as_int, num
 
-#: PhysiCell's standard cycle models: code -> (name, phase names, default exit rates 1/min,
-#: phases with a fixed duration) (core/PhysiCell_standard_models.cpp)
+#: PhysiCell's standard cycle models: code -> (invasim name, phase names, PhysiCell's default
+#: exit rates 1/min, phases with a fixed duration) (core/PhysiCell_standard_models.cpp, as
+#: :data:`invasim.biology.cycle.STANDARD_MODELS` holds them)
 CYCLE_MODELS: dict[int, tuple[str, tuple[str, ...], tuple[float, ...], frozenset[int]]] = {
-    0: ("advanced_Ki67", ("Ki67-", "Ki67+ (premitotic)", "Ki67+ (postmitotic)"),
-        (1 / (3.62 * 60), 1 / (13.0 * 60), 1 / (2.5 * 60)), frozenset({1, 2})),
-    1: ("basic_Ki67", ("Ki67-", "Ki67+"), (1 / (4.59 * 60), 1 / (15.5 * 60)), frozenset({1})),
-    2: ("flow_cytometry", ("G0/G1", "S", "G2/M"), (0.00324, 0.00208, 0.00333), frozenset()),
-    5: ("live", ("live",), (0.0432 / 60,), frozenset()),
-    6: ("flow_cytometry_separated", ("G0/G1", "S", "G2", "M"),
-        (0.00335, 0.00208, 0.00417, 0.0167), frozenset()),
-    7: ("cycling_quiescent", ("quiescent", "cycling"), (1 / (4.59 * 60), 1 / (15.5 * 60)),
-        frozenset({1})),
-}  # fmt: skip
-#: PhysiCell's cycle and death model names (``cycle_model_codes``)
+    s.code: (s.name, s.phases, s.rates, frozenset(p for p, f in enumerate(s.fixed) if f))
+    for s in STANDARD_MODELS.values()
+}
+#: PhysiCell's cycle and death model names (``cycle_model_codes``, looked up in lower case)
 MODEL_CODES = {
-    "ki67 (advanced)": 0, "ki67 (basic)": 1, "flow cytometry model (basic)": 2, "live": 5,
-    "flow cytometry model (separated)": 6, "cycling-quiescent model": 7, "apoptosis": 100,
-    "necrosis": 101,
+    **{s.physicell.lower(): s.code for s in STANDARD_MODELS.values()},
+    "apoptosis": 100, "necrosis": 101,
 }  # fmt: skip
 APOPTOSIS, NECROSIS = 100, 101
 

@@ -101,7 +101,7 @@ class RulesFile:
         return "\n".join([*self.lines, *(f"// {h}" for h in header)]) + "\n"
 
 
-def _swap(field_text: str, names: dict[str, str]) -> str:
+def swap_name(field_text: str, names: dict[str, str]) -> str:
     """``field_text`` with the one PhysiCell name it contains replaced by its invasim name."""
     s = " ".join(field_text.split())
     low = s.lower()
@@ -148,13 +148,13 @@ def translate_rules(
             dropped[number] = f"PhysiCell 1.14 skips it too: {why}"
             continue
         f = [x.strip() for x in fields]
-        f[0] = types.get(f[0], _swap(f[0], types))
+        f[0] = types.get(f[0], swap_name(f[0], types))
         for k in (1, 3):
             m = re.search(r"\bcell type (\d+)$", " ".join(f[k].split()))
             if ids and m and int(m.group(1)) in ids:
                 f[k] = " ".join(f[k].split())[: m.start()] + ids[int(m.group(1))]
             else:
-                f[k] = _swap(f[k], both)
+                f[k] = swap_name(f[k], both)
         lines.append(",".join(f))
     return RulesFile(source, lines, text.splitlines(), dropped)
 

@@ -8,8 +8,9 @@ Contract:
       ``oxygen_dependent = false`` (cycle) and ``necrosis_oxygen_dependent = false`` (death):
       constant rates; ``update_cell_and_death_parameters_O2_based`` in the custom C++ maps to
       invasim's oxygen model with PhysiCell's default thresholds.
-    * What a process cannot express is named in the notes (cycle models other than live and
-      flow cytometry separated, per-phase fixed durations, the volume sub-model, affinities,
+    * ``<cycle>``: every standard model (PhysiCell's codes 0, 1, 2, 5, 6, 7) as it is, with its
+      rates (as durations ``1/rate``), per-phase ``fixed_duration`` flags and durations.
+    * What a process cannot express is named in the notes (the volume sub-model, affinities,
       net export, intracellular models, per-type distributions, ...).
 """
 
@@ -135,31 +136,24 @@ class Phenotype(Base):
             self.put(t, "rate_per_min", rates[0], "<rate start_index=\"0\">")
             self.doc.put(t, "fixed_durations", bool(fixed[0].value), f"fixed_duration, "
                          f"{fixed[0].where}")  # fmt: skip
-        elif code == 6:
-            self.doc.put(t, "model", "flow_cytometry_separated", f"<cycle code=\"6\">, {where}")
+        else:  # every other standard model, phase by phase
+            self.doc.put(t, "model", name, f"<cycle code=\"{code}\"> ({', '.join(phases)}), "
+                         f"{where}")  # fmt: skip
             durs = []
-            for p in range(4):
+            for p in range(len(phases)):
                 d = cd.values.get(f"cycle.duration.{p}")
                 r = rates[p].value
-                durs.append(d.value if d is not None else (1.0 / r if r > 0 else math.inf))
+                if d is not None:  # PhysiCell's rate is 1/(duration + 1e-16)
+                    durs.append(d.value if d.value > 0 else 1e-16)
+                else:
+                    durs.append(1.0 / r if r > 0 else math.inf)
             lines = sorted({(cd.values.get(f"cycle.duration.{p}") or rates[p]).where
-                            for p in range(4)})  # fmt: skip
+                            for p in range(len(phases))})  # fmt: skip
             self.doc.put(t, "durations_min", durs, f"1/rate of each phase; {', '.join(lines)}",
                          f"{SETTINGS} {', '.join(lines)} <phase_transition_rates> or "
                          f"<phase_durations>")  # fmt: skip
             flags = [bool(f.value) for f in fixed]
             self.fixed_flags(cd, t, flags, fixed)
-        else:
-            mean = sum(1.0 / r.value if r.value > 0 else math.inf for r in rates)
-            rate = 1.0 / mean if mean > 0 else 0.0
-            self.notes.add(f"<cycle code=\"{code}\"> ({name}, {where}): invasim's cycle models are "
-                           f"live and flow_cytometry_separated; used live at 1/(sum of the mean "
-                           f"phase durations) = {fmt(rate)} 1/min (phases and their fixed "
-                           f"durations lost; a cycle entry rule then acts on that rate)",
-                           cd.name)  # fmt: skip
-            self.doc.put(t, "model", "live", f"approximates {name} (see the list above)")
-            self.doc.put(t, "rate_per_min", rate, "1/(sum of the phases' mean durations)",
-                         f"{SETTINGS} {where} <cycle> (approximated)")  # fmt: skip
         self.o2_entry(cd, t)
         if cd.asymmetric is not None:  # → the division table (written after the cycle)
             probs = {}

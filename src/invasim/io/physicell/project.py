@@ -24,10 +24,10 @@ from invasim.io.physicell.base import (
     Base,
 )
 from invasim.io.physicell.files import (
-    _swap,
     cells_csv,
     identifier,
     read_cells,
+    swap_name,
     translate_rules,
 )
 from invasim.io.physicell.xml import (
@@ -245,7 +245,7 @@ class Project(Base):
                                  f"{SETTINGS} line {node.line}")  # fmt: skip
                     continue
                 try:
-                    entry = d.behaviour(_swap_names(name, {**self.sub, **self.type}))
+                    entry = d.behaviour(swap_name(name, {**self.sub, **self.type}))
                 except Exception as exc:  # noqa: BLE001  (an unknown name: PhysiCell stops)
                     raise InvasimError(f"{SETTINGS} {where}: behavior {name!r}: "
                                        f"{str(exc).splitlines()[0]}") from None  # fmt: skip
@@ -462,11 +462,6 @@ def _rule_processes(fields: list[str]) -> set[str]:
     return need
 
 
-
-
-def _swap_names(text: str, names: dict[str, str]) -> str:
-    """``text`` with PhysiCell's substrate and cell type names replaced by invasim's."""
-    return _swap(text, names)
 
 
 def _distribution(node, where: str) -> dict | float:
