@@ -162,3 +162,36 @@ def test_the_initial_volumes_of_a_type_follow_their_distribution():
     np.testing.assert_allclose(c.radius[tumor], (3 * v / (4 * np.pi)) ** (1 / 3), rtol=1e-12)
     again = invasim.Simulation(invasim.load_scenario(data), seed=5).model.cells
     np.testing.assert_array_equal(again.volume, c.volume)
+
+
+def test_the_cells_table_gives_per_cell_initial_values(tmp_path):
+    # PhysiCell's cells.csv v2: extra columns set each cell's volume and behaviours; a blank
+    # entry keeps the default
+    table = tmp_path / "cells.csv"
+    table.write_text("x,y,z,type,volume,speed\n"
+                     "100,100,0,tumor,2000,1.5\n"
+                     "140,100,0,tumor,,0.25\n"
+                     "180,100,0,stroma,3000,\n"
+                     "220,100,0,tumor,1800,\n")  # fmt: skip
+    speed = {"initial": float("nan"), "sets": ["migration speed"]}
+    data = _two_types({"speed": speed})
+    data["params"]["initial"] = {"geometry": "table", "path": str(table),
+                                 "columns": {"volume": "volume", "speed": "speed"}}
+    sim = invasim.Simulation(invasim.load_scenario(data), seed=1)
+    sim.model.behaviours.fill(sim.model.state, "motion", 0.0)
+    c = sim.model.cells
+    by_id = np.argsort(c.id)
+    np.testing.assert_array_equal(c.volume[by_id], [2000.0, 2494.0, 3000.0, 1800.0])
+    col = sim.model.behaviours.column("migration speed")[by_id]
+    np.testing.assert_array_equal(col, [1.5, 0.25, 0.2, 0.5])  # blanks: the type's value
+
+
+def test_a_table_column_must_target_volume_or_a_trait(tmp_path):
+    table = tmp_path / "cells.csv"
+    table.write_text("x,y,z,type,speed\n100,100,0,tumor,1.5\n")
+    data = _two_types({})
+    data["params"]["initial"] = {"geometry": "table", "path": str(table),
+                                 "columns": {"speed": "speed"}}
+    with pytest.raises(ConfigError) as info:
+        invasim.load_scenario(data)
+    assert "\n" not in str(info.value) and "neither 'volume' nor a trait" in str(info.value)

@@ -29,6 +29,7 @@ from invasim.io.physicell.files import (
     translate_rules,
 )
 from invasim.io.physicell.xml import as_bool, as_double, as_int
+from invasim.simulation import Simulation
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "physicell"
 INTERACTIONS = ("phagocytosis", "attack", "fusion", "damage", "custom_data")
@@ -216,15 +217,33 @@ def test_rule_names_use_invasim_names_and_physicell_ids():
 
 def test_cells_csv_with_header(two):
     imp, out, data = two
-    assert data["params"]["initial"] == {"geometry": "table", "path": "two_cells.csv",
-                                         "origin": "center"}  # fmt: skip
+    # the v2 columns volume and custom:GFP are per-cell initial values (blank: the type's)
+    assert data["params"]["initial"] == {
+        "geometry": "table", "path": "two_cells.csv", "origin": "center",
+        "columns": {"volume": "volume", "custom:GFP": "cells_custom_GFP"},
+    }  # fmt: skip
+    trait = data["params"]["traits"]["cells_custom_GFP"]
+    assert math.isnan(trait["initial"]) and trait["sets"] == ["custom:GFP"]
     assert (out.parent / "two_cells.csv").read_text("utf-8").splitlines() == [
-        "x,y,z,type", "0.0,0.0,0.0,tumor_cell", "16.0,0.0,0.0,tumor_cell",
-        "-40.0,40.0,0.0,macrophage", "60.0,-60.0,0.0,macrophage",
+        "x,y,z,type,volume,custom:GFP", "0.0,0.0,0.0,tumor_cell,2000.0,",
+        "16.0,0.0,0.0,tumor_cell,,", "-40.0,40.0,0.0,macrophage,,1.0",
+        "60.0,-60.0,0.0,macrophage,,",
     ]  # fmt: skip
     _note(imp, "fibroblast", "PhysiCell skips")
-    _note(imp, "column 'volume'", "1 cells")
-    _note(imp, "column 'custom:GFP'")
+    assert not [n for n in imp.notes if "column" in n]
+
+
+def test_the_cells_csv_columns_set_each_cells_values(two, monkeypatch, tmp_path):
+    _, out, _ = two
+    monkeypatch.chdir(tmp_path)
+    sim = Simulation(load_scenario(out), seed=1)
+    sim.model.behaviours.fill(sim.model.state, "motion", 0.0)
+    c = sim.model.cells
+    by_id = np.argsort(c.id)  # ids follow the table's rows
+    # row 1 volume 2000; the others their type's (tumour 2494, macrophage 3000)
+    np.testing.assert_array_equal(c.volume[by_id], [2000.0, 2494.0, 3000.0, 3000.0])
+    gfp = sim.model.behaviours.column("custom:GFP")[by_id]
+    np.testing.assert_array_equal(gfp, [1.0, 1.0, 1.0, 0.0])  # row 3 set to 1; types 1 and 0
 
 
 def test_written_scenario_loads_and_places_the_cells(two, monkeypatch, tmp_path):

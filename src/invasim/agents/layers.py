@@ -83,14 +83,14 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
                 if behaviour not in wanted:
                     continue
                 col, value = b.column(behaviour), c.trait(name)
-                if only:  # the trait acts in these types only
+                if sets:  # NaN: no value for this cell (a blank in the cells table)
+                    mask = np.isfinite(value)
+                    if only:  # the trait acts in these types only
+                        mask &= np.isin(c.type, only)
+                    col[mask] = value[mask]
+                elif only:
                     mask = np.isin(c.type, only)
-                    if sets:
-                        col[mask] = value[mask]
-                    else:
-                        col[mask] *= value[mask]
-                elif sets:
-                    col[:] = value
+                    col[mask] *= value[mask]
                 else:
                     col[:] *= value
 

@@ -76,6 +76,13 @@ class CellPlacement(BaseModel):
     cell_type: str | None = Field(
         None, description="ball/layer: the cells' type (default the first type)"
     )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="table: per-cell initial values from more columns of the table, "
+        "{column = target} with target 'volume' (µm³) or the name of a trait "
+        "([params.traits]); a blank entry keeps the cell's default (PhysiCell's cells.csv v2 "
+        "columns)",
+    )
 
     @model_validator(mode="after")
     def _complete(self, info: ValidationInfo) -> CellPlacement:
@@ -92,6 +99,8 @@ class CellPlacement(BaseModel):
                 raise ValueError("n_per_type needs counts >= 0")
         elif self.n_per_type is not None:
             raise ValueError("n_per_type is for geometry = 'random'")
+        if self.columns and self.geometry != "table":
+            raise ValueError("columns is for geometry = 'table'")
         if self.path and info is not None:  # relative to the scenario's folder, stored resolved
             base_dir = (info.context or {}).get("base_dir")
             path = Path(self.path).expanduser()

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invasim.core.cells import RESERVED, Cells
 from invasim.core.rng import uniforms
@@ -52,7 +52,9 @@ class TraitSpec(BaseModel):
     initial: PerCellValue = Field(
         0.0,
         description="value of the initial cells, in `unit`: a number or a distribution table "
-        "(distribution = constant | uniform | loguniform | normal | lognormal)",
+        "(distribution = constant | uniform | loguniform | normal | lognormal); nan: no value "
+        "(a trait that sets a behaviour leaves it alone; for per-cell values from the cells "
+        "table, initial.columns)",
     )
     lower: float = Field(-math.inf, description="lower bound, in `unit` (reflecting)")
     upper: float = Field(math.inf, description="upper bound, in `unit` (reflecting)")
@@ -67,6 +69,13 @@ class TraitSpec(BaseModel):
     inheritance: Literal["copy", "split"] = Field(
         "copy", description="copy: both daughters inherit the value; split: half each"
     )
+
+    @field_validator("initial", mode="wrap")
+    @classmethod
+    def _no_value(cls, value, handler):
+        if isinstance(value, float) and math.isnan(value):
+            return value  # no value (see the field)
+        return handler(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> TraitSpec:

@@ -217,6 +217,32 @@ def read_table(
     return np.ascontiguousarray(pos), types
 
 
+def read_columns(path: str | Path, labels: Sequence[str]) -> dict[str, np.ndarray]:
+    """More numeric columns of a cells table, one value per row (NaN where blank).
+
+    Labels match case-insensitively (the reader lower-cases the header).
+
+    Raises:
+        ValueError: a missing column, or an entry that is not a number.
+    """
+    path = Path(path)
+    frame = _read_frame(path)
+    out = {}
+    for label in labels:
+        key = label.strip().lower()
+        if key not in frame.columns:
+            raise ValueError(f"cell table {path} has no column {label!r}; it has "
+                             f"{', '.join(map(str, frame.columns))}")  # fmt: skip
+        values = pd.to_numeric(frame[key], errors="coerce").to_numpy(dtype=np.float64)
+        bad = frame[key].notna().to_numpy() & ~np.isfinite(values)
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"cell table {path}, row {r}: column {label!r} holds "
+                             f"{frame[key].iloc[r]!r}, not a number")  # fmt: skip
+        out[label] = values
+    return out
+
+
 def _type_indices(col: pd.Series, names: list[str], path: Path) -> np.ndarray:
     index = {name: i for i, name in enumerate(names)}
     out = np.empty(len(col), dtype=np.int32)

@@ -65,7 +65,8 @@ from invasim.agents.state import AgentState
 from invasim.analysis.readouts import compute, find
 from invasim.analysis.snapshot import Snapshot
 from invasim.biology.traits import TraitSpec, declare_traits, initial_values, seed_traits
-from invasim.core.cells import Cells
+from invasim.core import initial as placement
+from invasim.core.cells import Cells, sphere_radius
 from invasim.core.mesh import Mesh
 from invasim.models.base import FieldSpec, Model, register
 from invasim.physics.diffusion import single_thread_if_small
@@ -101,6 +102,34 @@ def initial_volumes(params: Any, types: np.ndarray, vols: np.ndarray, first_id: 
         spec = TraitSpec(name=f"initial_volume_{t}", initial=dist, lower=0.0)
         out[rows] = initial_values(spec, rows.size, seed, ids[rows])
     return out
+
+
+def table_columns(params: Any, cells: Cells) -> None:
+    """Per-cell initial values from the cells table's extra columns (``initial.columns``).
+
+    The initial cells are the table's rows in order (ids ``0 .. n-1`` of a fresh state); a
+    blank entry keeps the cell's default. ``volume`` sets the volume and radius, except in the
+    types whose ``volume.initial_um3`` draws it (PhysiCell applies its distributions after
+    loading the cells table).
+    """
+    ini = params.initial
+    if ini.geometry != "table" or not ini.columns:
+        return
+    values = placement.read_columns(ini.path, list(ini.columns))
+    n = cells.n
+    for label, target in ini.columns.items():
+        v = values[label][:n]
+        have = np.isfinite(v)
+        if target == "volume":
+            drawn = [t for t, ct in enumerate(params.cell_types.values())
+                     if ct.volume.initial_um3 is not None]  # fmt: skip
+            have &= ~np.isin(cells.type[:n], drawn)
+            if np.any(v[have] <= 0):
+                raise ValueError(f"cell table column {label!r}: volumes must be > 0 µm³")
+            cells.volume[:n][have] = v[have]
+            cells.radius[:n][have] = sphere_radius(v[have])
+        else:
+            cells.trait(target)[:n][have] = v[have]
 
 
 @register
@@ -224,8 +253,20 @@ class AgentModel(Model):
                 f"cell types: {', '.join(p.cell_types)}"
                 for t in trait.cell_types if t not in p.cell_types
             ]
+        problems += [
+            f"params.initial.columns: column {label!r} targets {target!r}, which is neither "
+            f"'volume' nor a trait; traits: {', '.join(p.traits) or 'none'}"
+            for label, target in p.initial.columns.items()
+            if target != "volume" and target not in p.traits
+        ]
         try:
-            initial_cells(p, mesh)
+            pos, _ = initial_cells(p, mesh)
+            if p.initial.columns:
+                cols = placement.read_columns(p.initial.path, list(p.initial.columns))
+                problems += [
+                    f"params.initial.columns: column {label!r} has {len(v)} rows, the table "
+                    f"{len(pos)} cells" for label, v in cols.items() if len(v) != len(pos)
+                ]  # fmt: skip
         except ValueError as exc:
             problems.append(f"params.initial: {exc}")
         return problems
@@ -250,6 +291,7 @@ class AgentModel(Model):
         if specs:  # heritable traits: initial values keyed by (seed, cell id)
             declare_traits(cells, specs)
             seed_traits(cells, specs, self.seed)
+        table_columns(self.params, cells)
         self.fieldset = FieldSet(self.mesh, self.params.fields, seed=self.seed)
         fields = dict(self.fieldset.arrays)
         self.state = self._build_state(fields, cells)

@@ -169,12 +169,15 @@ class CellsTable:
         version: ``"v1"`` or ``"v2"``.
         extra: ``{column label: number of cells with a value}`` of the v2 extra columns.
         notes: what PhysiCell skips (unknown types) and similar remarks.
+        values: per row, ``{column label: value}`` of the v2 extra columns that hold a number
+            (PhysiCell sets those per cell; blank entries are absent).
     """
 
     rows: list[tuple[float, float, float, str]]
     version: str
     extra: dict[str, int]
     notes: list[str]
+    values: list[dict[str, float]] = field(default_factory=list)
 
 
 def read_cells(path: Path, names_by_id: dict[int, str], names: list[str]) -> CellsTable:
@@ -192,6 +195,7 @@ def read_cells(path: Path, names_by_id: dict[int, str], names: list[str]) -> Cel
     rows: list[tuple[float, float, float, str]] = []
     notes: list[str] = []
     extra: dict[str, int] = {}
+    values: list[dict[str, float]] = []
     if lines and lines[0][:1] in ("x", "X"):
         labels = next(csv.reader([lines[0]]))
         unknown: dict[str, int] = {}
@@ -206,13 +210,17 @@ def read_cells(path: Path, names_by_id: dict[int, str], names: list[str]) -> Cel
                 unknown[name] = unknown.get(name, 0) + 1
                 continue
             rows.append((as_double(tok[0]), as_double(tok[1]), as_double(tok[2]), name))
+            row: dict[str, float] = {}
             for k in range(4, min(len(tok), len(labels))):
                 if tok[k] and tok[k][:1] not in ("s", "S"):
                     extra[labels[k]] = extra.get(labels[k], 0) + 1
+                    if is_number(tok[k]):
+                        row[labels[k]] = as_double(tok[k])
+            values.append(row)
         for name, n in unknown.items():
             notes.append(f"{path.name}: {n} cell(s) of unknown type {name!r} (PhysiCell skips "
                          f"them too)")  # fmt: skip
-        return CellsTable(rows, "v2", extra, notes)
+        return CellsTable(rows, "v2", extra, notes, values)
     for number, line in enumerate(lines, start=1):
         tok = [t for t in line.split(",")]
         if not line.strip():
@@ -231,12 +239,21 @@ def read_cells(path: Path, names_by_id: dict[int, str], names: list[str]) -> Cel
     return CellsTable(rows, "v1", extra, notes)
 
 
-def cells_csv(rows: list[tuple[float, float, float, str]]) -> str:
-    """``x,y,z,type`` CSV text (``repr`` floats: exact)."""
+def cells_csv(
+    rows: list[tuple[float, float, float, str]],
+    columns: list[str] | None = None,
+    values: list[dict[str, float]] | None = None,
+) -> str:
+    """``x,y,z,type`` CSV text (``repr`` floats: exact), plus ``columns`` from ``values``.
+
+    ``values``: per row, ``{column: number}``; a column a row lacks is left blank.
+    """
+    columns = columns or []
     buf = io.StringIO()
-    buf.write("x,y,z,type\n")
-    for x, y, z, t in rows:
-        buf.write(f"{x!r},{y!r},{z!r},{t}\n")
+    buf.write(",".join(["x", "y", "z", "type", *columns]) + "\n")
+    for k, (x, y, z, t) in enumerate(rows):
+        more = [repr(values[k][c]) if values and c in values[k] else "" for c in columns]
+        buf.write(",".join([repr(x), repr(y), repr(z), t, *more]) + "\n")
     return buf.getvalue()
 
 

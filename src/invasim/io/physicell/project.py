@@ -100,11 +100,15 @@ class Project(Base):
         table = read_cells(path, self.id_map, [d.name for d in self.defs])
         for n in table.notes:
             self.notes.add(n)
+        numeric = [c for c in table.extra if any(c in v for v in table.values)]
         for label, n in table.extra.items():
-            self.notes.add(f"{path.name} column {label!r} ({n} cells): per-cell initial values "
-                           f"from the table are not imported (invasim reads x, y, z, type)")
-        rows, outside, lifted = [], 0, 0
-        for x, y, z, name in table.rows:
+            if label not in numeric:
+                self.notes.add(f"{path.name} column {label!r} ({n} cells): no numbers, not "
+                               f"imported")  # fmt: skip
+        self.table_columns = (path.name, numeric)  # mapped once the processes are known
+        rows, values, outside, lifted = [], [], 0, 0
+        for (x, y, z, name), extra in zip(table.rows, table.values or [{}] * len(table.rows),
+                                          strict=True):  # fmt: skip
             p = [x, y, z]
             if self.dim == 2 and z != 0:
                 lifted += 1
@@ -114,6 +118,7 @@ class Project(Base):
                 outside += 1
                 continue
             rows.append((p[0], p[1], p[2], self.type[name]))
+            values.append(extra)
         if lifted:
             self.notes.add(f"{path.name}: {lifted} cells with z != 0 in a 2-D domain: placed at "
                            f"z = 0")
@@ -127,12 +132,12 @@ class Project(Base):
             self.files[self.cells_name] = path
             origin = "center"
         elif centred:
-            self.files[self.cells_name] = cells_csv(rows)
+            self.files[self.cells_name] = cells_csv(rows, numeric, values)
             origin = "center"
         else:
             shifted = [(x - self.lo[0], y - self.lo[1], z - (self.lo[2] if self.dim == 3 else 0.0),
                         n) for x, y, z, n in rows]  # fmt: skip
-            self.files[self.cells_name] = cells_csv(shifted)
+            self.files[self.cells_name] = cells_csv(shifted, numeric, values)
             origin = "corner"
         self.doc.table(t, f"<cell_positions> (line {pos.line}): {path} "
                           f"({len(rows)} cells; "
@@ -263,6 +268,58 @@ class Project(Base):
                 self.doc.put(t, "sets", [entry.name])
                 self.doc.put(t, "cell_types", [tname])
 
+    def column_traits(self) -> None:
+        """The cells CSV's extra columns (v2) → per-cell initial values.
+
+        PhysiCell sets each named behaviour (or the volume) of the cell on its row; blank
+        entries keep the cell definition's value. Here: ``initial.columns`` maps ``volume``
+        to the volume and each behaviour column to a trait that sets it (``initial = nan``:
+        no value where the entry is blank).
+        """
+        from invasim.agents.process import REGISTRY
+        from invasim.rules import RuleDictionary
+
+        name, labels = getattr(self, "table_columns", ("", []))
+        if not labels:
+            return
+        units = {self.sub[k]: self.doc.get(f"params.fields.{self.sub[k]}", "unit", "1")
+                 for k in self.sub}  # fmt: skip
+        custom = self.doc.get("params.custom_data", "variables") or {}
+        try:
+            d = RuleDictionary(units, [self.type[cd.name] for cd in self.defs],
+                               {v: custom.get(v, "dimensionless") for v in self.custom.values()})
+        except ConfigError as exc:  # a name clash the validation renames later
+            self.notes.add(f"{name}: extra columns not imported ({exc})")
+            return
+        read = {t for p in self.process_list for t in REGISTRY[p].behaviours}
+        columns: dict[str, str] = {}
+        for label in labels:
+            if label.strip().lower() == "volume":
+                columns[label] = "volume"
+                continue
+            text = swap_name(label, {**self.sub, **self.type, **self.custom})
+            try:
+                entry = d.behaviour(text)
+            except Exception:  # noqa: BLE001  (PhysiCell skips an unknown column too)
+                self.notes.add(f"{name} column {label!r}: not a behaviour PhysiCell knows; "
+                               f"skipped (PhysiCell skips it too)")  # fmt: skip
+                continue
+            if entry.template not in read:
+                self.notes.add(f"{name} column {label!r}: no listed process reads "
+                               f"{entry.name!r}; not imported")  # fmt: skip
+                continue
+            trait = identifier(f"cells_{entry.name}", "trait")
+            t = f"params.traits.{trait}"
+            self.doc.table(t, f"{name} column {label!r}: each cell's {entry.name} where its "
+                              f"row has one")  # fmt: skip
+            self.doc.put(t, "unit", entry.unit)
+            self.doc.put(t, "initial", math.nan, "no value: the cell type's, where blank")
+            self.doc.put(t, "sets", [entry.name])
+            columns[label] = trait
+        if columns:
+            self.doc.put("params.initial", "columns", columns,
+                         f"per-cell values from {self.cells_name}")  # fmt: skip
+
     # -- processes and time steps -------------------------------------------------------------
     def processes(self) -> None:
         """``params.processes`` and every table that depends on it."""
@@ -307,6 +364,7 @@ class Project(Base):
                           "imported model uses")
         self.doc.put(p, "processes", self.process_list)
         self.definition_tables(set(self.process_list))
+        self.column_traits()  # before the distributions: PhysiCell applies those last
         self.distribution_traits()
         self.write_interactions(self.process_list)
         if "diffusion" in self.process_list:
