@@ -315,7 +315,6 @@ def test_unimportable_elements_are_named():
     for needles in (
         ("<intracellular type='maboss'>",), ("tumor_phenotype()",), ("extra.cpp",),
         ("create_cell_types() differs",), ("setup_tissue() differs",),
-        ("<initial_parameter_distributions>", "apoptosis ~ Uniform"),
         ("normalize_each_gradient",),
         ("<molecular>", "not read"), ("<weights>", "vector"),
         ("virtual_wall_at_domain_edge> false",), ("Dirichlet walls differ", "no-flux"),
@@ -479,6 +478,62 @@ def test_random_geometry_checks_its_types():
     with pytest.raises(Exception, match="n_per_type names"):
         load_scenario(data)
     assert math.isfinite(sc.time.dt_min)
+
+
+# -- internalised substrates ---------------------------------------------------------------------
+def _tracking_project(tmp_path, track: str, molecular: str = "<molecular />") -> Path:
+    """One type taking up oxygen, a rule on its internalised oxygen, the track option."""
+    head = _HEAD.replace(
+        "</microenvironment_setup>",
+        "<options><track_internalized_substrates_in_each_agent>"
+        f"{track}</track_internalized_substrates_in_each_agent></options></microenvironment_setup>",
+    )
+    defs = ('<cell_definition name="a" ID="0"><phenotype><secretion><substrate name="oxygen">'
+            "<uptake_rate>10</uptake_rate></substrate></secretion>"
+            f"{molecular}</phenotype></cell_definition>")  # fmt: skip
+    rules = ('<cell_rules><rulesets><ruleset protocol="CBHG" version="3.0" format="csv" '
+             'enabled="true"><folder>./config</folder><filename>rules.csv</filename>'
+             "</ruleset></rulesets></cell_rules>")  # fmt: skip
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "PhysiCell_settings.xml").write_text(
+        f"{head}<cell_definitions>{defs}</cell_definitions>{rules}</PhysiCell_settings>\n"
+    )
+    (tmp_path / "config" / "rules.csv").write_text(
+        "a,intracellular oxygen,increases,apoptosis,0.01,1e5,2,0\n"
+    )
+    return tmp_path
+
+
+def test_tracked_internalized_substrates_are_imported_with_their_rule(tmp_path):
+    imp = import_physicell(_tracking_project(tmp_path, "true"), "t")
+    sec = imp.data["params"]["secretion"]
+    assert sec["track_internalized"] is True
+    assert "secretion" in imp.data["params"]["processes"]
+    # PhysiCell's defaults (0 released, 1 transferred) are invasim's: nothing per type
+    assert "fraction_released_at_death" not in _types(imp.data)["a"]["secretion"]
+    assert not [n for n in imp.notes if "track_internalized" in n or "intracellular" in n]
+    out = tmp_path / "t.toml"
+    write_imported(imp, out)
+    assert "track_internalized = true" in out.read_text("utf-8")
+    rules = (tmp_path / "t_cell_rules.csv").read_text("utf-8").splitlines()
+    assert rules[0] == "a,intracellular oxygen,increases,apoptosis,0.01,1e5,2,0"  # kept
+    sc = load_scenario(out)
+    assert sc.model_params.rule_set.table.rules[0].signal == "intracellular oxygen"
+
+
+def test_untracked_internalized_rule_is_refused_with_the_reason(tmp_path):
+    # PhysiCell without tracking: the amounts stay 0, so the rule never acts; invasim refuses
+    # it (one reason, naming the switch) and the scenario has no tracking
+    imp = import_physicell(_tracking_project(tmp_path, "false"), "t")
+    assert "track_internalized" not in imp.data["params"].get("secretion", {})
+    _note(imp, "intracellular oxygen", "track_internalized = true")
+
+
+def test_molecular_children_are_named_not_imported(tmp_path):
+    mol = "<molecular><fraction_released_at_death>0.5</fraction_released_at_death></molecular>"
+    imp = import_physicell(_tracking_project(tmp_path, "true", mol), "t")
+    _note(imp, "<molecular>", "not read by PhysiCell 1.14", "defaults apply")
+    assert "fraction_released_at_death" not in _types(imp.data)["a"]["secretion"]
 
 
 # -- PhysiCell's standard cycle models, imported as they are -------------------------------------

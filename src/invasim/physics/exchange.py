@@ -19,6 +19,13 @@ Contract:
       ``u × µm³``; mass balance: ``Σ_v Δu_v V_v = Σ_c exchanged_c`` to round-off, where
       ``exchanged`` (amount added to the field by each cell in the step, negative for uptake)
       is returned by :meth:`SecretionUptake.step` on request.
+    * Per-cell bookkeeping over several steps (the amounts inside the cells):
+      :meth:`SecretionUptake.step_accumulate` takes the same step and adds each occupied voxel's
+      value before the step to a per-voxel sum (``∫u dt = m1 u0 + m0`` is affine in it, with
+      the step's factors); :meth:`SecretionUptake.take_exchanged` then subtracts from each
+      cell's amount what it added since the last take, ``(V_c s T + e) Σdt − V_c (s + q)
+      Σ∫u dt`` (one pass over the cells, in row order, for any number of steps). The field is
+      updated bit for bit as by :meth:`~SecretionUptake.step`.
     * The cells are binned by voxel (a stable counting sort, O(n + voxels)) when they move
       (:meth:`SecretionUptake.bind`; split into :meth:`~SecretionUptake.bind_rates` when
       volumes or rates change and the cheap :meth:`~SecretionUptake.bind_positions` when only
@@ -193,6 +200,49 @@ def _apply_ser(u, occupied, c1, c0, m1, m0, dt, want, order, start, volume, secr
                    target, uptake, export, exchanged)  # fmt: skip
 
 
+@njit(inline="always", **_JIT)
+def _accumulate_one(b, u, occupied, c1, c0, acc):
+    v = occupied[b]
+    u0 = u[v]
+    u[v] = c1[b] * u0 + c0[b]
+    acc[b] += u0  # the step's ∫u dt is m1 u0 + m0: summed at the take
+
+
+@njit(parallel=True, **_JIT)
+def _accumulate_par(u, occupied, c1, c0, acc):
+    for b in prange(occupied.shape[0]):
+        _accumulate_one(b, u, occupied, c1, c0, acc)
+
+
+@njit(**_JIT)
+def _accumulate_ser(u, occupied, c1, c0, acc):
+    for b in range(occupied.shape[0]):
+        _accumulate_one(b, u, occupied, c1, c0, acc)
+
+
+@njit(**_JIT)
+def _bins_of_cells(order, start, out):
+    """``out[c]``: the bin (index into ``occupied``) of each cell ``c``."""
+    for b in range(start.shape[0] - 1):
+        for p in range(start[b], start[b + 1]):
+            out[order[p]] = b
+
+
+@njit(**_JIT)
+def _fold_kernel(integral, acc, m1, m0, k):
+    """``integral += m1 acc + k m0`` per bin (the ∫u dt of ``k`` steps), then ``acc = 0``."""
+    for b in range(acc.shape[0]):
+        integral[b] += m1[b] * acc[b] + k * m0[b]
+        acc[b] = 0.0
+
+
+@njit(**_JIT)
+def _take_kernel(amounts, cell_bin, gain, loss, acc, elapsed):
+    """``amounts[c] -= gain[c] elapsed − loss[c] acc[bin of c]`` for every cell, in row order."""
+    for c in range(cell_bin.shape[0]):
+        amounts[c] -= gain[c] * elapsed - loss[c] * acc[cell_bin[c]]
+
+
 def step_factors(
     A: np.ndarray, B: np.ndarray, E: np.ndarray, dt: float, exact: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -279,6 +329,7 @@ class SecretionUptake:
 
         Args: as :meth:`bind` (without the positions).
         """
+        self._check_nothing_pending()
         n = np.asarray(volume).shape[0]
 
         def cell_array(a, name):
@@ -297,6 +348,7 @@ class SecretionUptake:
             raise ValueError("secretion rates, uptake rates and volumes must be >= 0")
         self._ratio = self.volume / self.voxel_volume
         self._positions_bound = False
+        self._gain = self._loss = None  # per-cell coefficients of take_exchanged, when asked
 
     def bind_positions(self, position: np.ndarray) -> None:
         """Bin the cells (rates as last bound) by voxel and precompute the voxel coefficients.
@@ -308,6 +360,7 @@ class SecretionUptake:
             position: ``[n, 3]`` float64 cell centres (µm), the rows of the last
                 :meth:`bind_rates`.
         """
+        self._check_nothing_pending()
         n = self.n
         position = np.asarray(position, dtype=np.float64)
         if position.ndim != 2 or position.shape[0] != n or not 1 <= position.shape[1] <= 3:
@@ -335,6 +388,12 @@ class SecretionUptake:
                self.export, 1.0 / self.voxel_volume, self.A, self.B, self.E)  # fmt: skip
         self._factors_dt = None
         self._positions_bound = True
+        # take_exchanged's state, made when asked: per bin the sum of u before each of the
+        # last ``_acc_k`` steps (all of ``_acc_dt``), and of ∫u dt folded from earlier steps
+        self._acc = self._integral = None
+        self._acc_k, self._acc_dt = 0, 0.0
+        self._cell_bin = None  # each cell's bin
+        self._elapsed = 0.0
 
     def _parallel(self, m: int) -> bool:
         if self.parallel is None:
@@ -365,6 +424,65 @@ class SecretionUptake:
         kernel = _apply_par if self._parallel(self.occupied.shape[0]) else _apply_ser
         kernel(u.reshape(-1), self.occupied, *self._factors, dt, want, self.order, self.start,
                self.volume, self.secretion, self.target, self.uptake, self.export, out)  # fmt: skip
+
+    def step_accumulate(self, u: np.ndarray, dt: float) -> None:
+        """:meth:`step` (the same update of ``u``), keeping what the cells exchange.
+
+        Each occupied voxel's time integral of ``u`` is added up until
+        :meth:`take_exchanged`, which must come before the next bind (checked there).
+        """
+        if u.shape != self.mesh.array_shape or u.dtype != np.float64 or not u.flags.c_contiguous:
+            raise ValueError(f"field must be float64 C-contiguous of shape {self.mesh.array_shape}")
+        if not self._positions_bound:
+            raise RuntimeError("bind_rates was called without bind_positions after it")
+        dt = float(dt)
+        if self._acc is None:
+            self._acc = np.zeros(self.occupied.shape[0])
+            self._integral = np.zeros(self.occupied.shape[0])
+        if self._acc_k and dt != self._acc_dt:
+            self._fold()  # the sums so far belong to other factors
+        if self._factors_dt != dt:
+            self._factors = step_factors(self.A, self.B, self.E, dt, self.scheme == "exact")
+            self._factors_dt = dt
+        kernel = _accumulate_par if self._parallel(self.occupied.shape[0]) else _accumulate_ser
+        kernel(u.reshape(-1), self.occupied, self._factors[0], self._factors[1], self._acc)
+        self._acc_k += 1
+        self._acc_dt = dt
+        self._elapsed += dt
+
+    def _fold(self) -> None:
+        """``Σ ∫u dt = m1 Σu0 + k m0`` of the steps summed in ``_acc`` (their factors)."""
+        if self._acc_k:
+            _, _, m1, m0 = self._factors  # the factors of _acc_dt: set by its last step
+            _fold_kernel(self._integral, self._acc, m1, m0, float(self._acc_k))
+            self._acc_k = 0
+
+    def take_exchanged(self, amounts: np.ndarray) -> None:
+        """Subtract from ``amounts`` what each cell added to the field since the last take.
+
+        Args:
+            amounts: ``[n]`` float64 (a view may be strided), field units × µm³, in the rows
+                of the last bind; changed in place.
+        """
+        if self._acc is None or self._elapsed == 0.0:
+            return
+        if amounts.shape != (self.n,):
+            raise ValueError(f"amounts must have shape ({self.n},), got {amounts.shape}")
+        self._fold()
+        if self._gain is None:  # once per bind_rates: (V s T + e) and V (s + q) per cell
+            self._gain = self.volume * self.secretion * self.target + self.export
+            self._loss = self.volume * (self.secretion + self.uptake)
+        if self._cell_bin is None:  # once per bind_positions
+            self._cell_bin = np.empty(self.n, dtype=np.int64)
+            _bins_of_cells(self.order, self.start, self._cell_bin)
+        _take_kernel(amounts, self._cell_bin, self._gain, self._loss, self._integral,
+                     self._elapsed)  # fmt: skip
+        self._integral[:] = 0.0
+        self._elapsed = 0.0
+
+    def _check_nothing_pending(self) -> None:
+        if getattr(self, "_elapsed", 0.0) != 0.0:
+            raise RuntimeError("step_accumulate was not followed by take_exchanged before a bind")
 
 
 @njit(**_JIT)

@@ -14,7 +14,10 @@ Contract:
       phenotype step in which the cell died, kept only when a rule reads the signal).
     * Cell type sub-table ``[params.cell_types.<type>.death]``.
     * Clock: phenotype, after volume. It marks the rows to remove; the engine removes them at
-      the end of the step.
+      the end of the step. With internalised substrates tracked (the secretion process's
+      ``track_internalized``), the cells it marks release their type's
+      ``fraction_released_at_death`` of each amount into their voxels first (PhysiCell
+      releases them when it deletes the cell: at the end of apoptosis or of the lysed phase).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.biology.death import DeathParams, advance_death
+from invasim.processes.secretion import fraction_table, release_internalized, tracked_fields
 from invasim.rules.dictionary import register_signal
 
 OXYGEN = "oxygen"
@@ -139,6 +143,8 @@ class DeathProcess(Process):
         )
         if self.timed and state.cells.role_of(DEATH_TIME) is None:
             state.cells.add_state(DEATH_TIME, 0.0, "copy")
+        self.tracked = tracked_fields(self.params)
+        self.released = fraction_table(self.params, "fraction_released_at_death", 0.0)
 
     def signal_values(self, state, template: str, target: str | None) -> np.ndarray:
         """Time since death (min; 0 for live cells)."""
@@ -172,3 +178,5 @@ class DeathProcess(Process):
         )  # fmt: skip
         if alive is not None:  # died in this step: at its end (the phenotype step's time)
             c.state(DEATH_TIME)[alive & (c.dead != 0)] = state.t
+        if self.tracked and state.removing.size:
+            release_internalized(state, state.removing, self.tracked, self.released)

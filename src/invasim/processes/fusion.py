@@ -11,8 +11,10 @@ Contract (PhysiCell 1.14, ``standard_cell_cell_interactions`` and ``Cell::fuse_c
       its type's (the volume process; PhysiCell adds the two target volumes, the same for
       cells of one type). The absorbed cell is removed at once.
     * Cells are walked in row order, one at a time; random numbers are counter-based, keyed
-      by (seed, mechanics step, cell id, neighbour slot). Not modelled: internalised
-      substrates (invasim tracks none).
+      by (seed, mechanics step, cell id, neighbour slot).
+    * Internalised substrates (tracked by the secretion process, ``track_internalized``): the
+      fused cell gains all of the absorbed cell's amounts (PhysiCell adds them whole; no
+      fraction applies).
     * Cell type sub-table ``[params.cell_types.<type>.fusion]``: ``rates_per_min``.
     * Clock: mechanics, after phagocytosis and attack, before the cells move.
     * Metric: ``fusions_total`` (fusions since the start of the run).
@@ -30,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from invasim.agents.process import ORDER, register_process
 from invasim.core.rng import uniform
 from invasim.processes import _interact
+from invasim.processes.secretion import ensure_internalized_columns, tracked_fields
 from invasim.processes.volume import NUCLEI
 from invasim.rules.dictionary import register_behaviour
 
@@ -60,10 +63,12 @@ class FusionCell(BaseModel):
 
 @njit(cache=True)
 def fusion_kernel(ctype, dead, cid, ptr, nbr, rates, position, volume, radius, nuclei, seed,
-                  step, dt, gone):  # pragma: no cover  # fmt: skip
+                  step, dt, gone, amounts, cols):  # pragma: no cover  # fmt: skip
     """One mechanics step of fusion; returns the number of fusions (see the contract).
 
     ``rates``: ``[T, n]``; ``gone``: ``[n]`` uint8, set to 1 for the absorbed cells.
+    ``amounts``: ``[rows, k]`` the cells' internal columns, of which ``cols`` (``[F]`` int64;
+    empty: none tracked) hold internalised amounts, moved whole to the fused cell.
     """
     count = 0
     c = 3.0 / (4.0 * math.pi)
@@ -84,6 +89,9 @@ def fusion_kernel(ctype, dead, cid, ptr, nbr, rates, position, volume, radius, n
                 volume[i] = total
                 radius[i] = (c * total) ** (1.0 / 3.0)
                 nuclei[i] += nuclei[j]
+                for f in range(cols.shape[0]):
+                    amounts[i, cols[f]] += amounts[j, cols[f]]
+                    amounts[j, cols[f]] = 0.0
                 gone[j] = 1
                 count += 1
                 break
@@ -110,10 +118,13 @@ class FusionProcess(_interact.InteractionProcess):
 
 
     def setup(self, state) -> None:
-        """The ``nuclei`` column; the types' reach."""
+        """The ``nuclei`` column; the types' reach; the tracked amounts' columns."""
         if state.cells.role_of(NUCLEI) is None:
             state.cells.add_state(NUCLEI, 1.0, "reset")
         self.reach = _interact.type_reach(self.params)
+        self.tracked = tracked_fields(self.params)
+        if self.tracked:
+            ensure_internalized_columns(state.cells, self.tracked)
 
     def step(self, state, dt: float) -> None:
         """Fuse over one mechanics step; remove the absorbed cells."""
@@ -122,11 +133,12 @@ class FusionProcess(_interact.InteractionProcess):
             return
         ptr, nbr = _interact.neighbours(state, self.reach)
         gone = np.zeros(c.n, dtype=np.uint8)
+        cols = np.array(ensure_internalized_columns(c, self.tracked), dtype=np.int64)
         k = fusion_kernel(
             c.type, c.dead, c.id, ptr, nbr,
             _interact.type_matrix(state.behaviours, "fuse to {cell_type}", state.type_names),
             c.position, c.volume, c.radius, c.state(NUCLEI), np.int64(state.seed),
-            np.int64(state.mech_step), float(dt), gone,
+            np.int64(state.mech_step), float(dt), gone, c.full("internal"), cols,
         )  # fmt: skip
         if k:
             state.counters["fusions_total"] = state.counters.get("fusions_total", 0.0) + k

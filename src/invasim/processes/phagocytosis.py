@@ -10,11 +10,16 @@ Contract (PhysiCell 1.14, ``standard_cell_cell_interactions`` and ``Cell::ingest
       the volume process then relaxes it back to its target), and the prey is removed at
       once (PhysiCell clears these "dummy" cells in the same mechanics step). A cell eaten
       earlier in the step can neither be eaten again nor eat.
+    * Internalised substrates (tracked by the secretion process, ``track_internalized``): the
+      phagocyte gains the prey type's ``fraction_transferred_when_ingested`` of each of the
+      prey's amounts (``[params.cell_types.<prey type>.secretion]``, default 1); the rest is
+      lost with the prey, as in PhysiCell (not released into the field). A phagocyte eaten
+      later in the same step passes on what it ate (the events run in order).
     * Phagocytes are walked in row order, one at a time; random numbers are counter-based,
       keyed by (seed, mechanics step, phagocyte id, neighbour slot).
     * Deliberate differences from PhysiCell: a neighbour already eaten in the step is skipped
-      (PhysiCell stops the phagocyte's walk there, a side effect of a ``break``); internalised
-      substrates and conserved custom data are not transferred (invasim tracks neither).
+      (PhysiCell stops the phagocyte's walk there, a side effect of a ``break``); conserved
+      custom data are not transferred (invasim does not track them).
       ``phagocytose other dead cell`` (a dead cell neither apoptotic nor necrotic) is in the
       dictionary, but every dead cell in invasim is one or the other.
     * Cell type sub-table ``[params.cell_types.<type>.phagocytosis]``.
@@ -35,6 +40,11 @@ from invasim.agents.process import ORDER, register_process
 from invasim.core.cells import APOPTOTIC, NECROTIC
 from invasim.core.rng import uniform
 from invasim.processes import _interact
+from invasim.processes.secretion import (
+    ensure_internalized_columns,
+    fraction_table,
+    tracked_fields,
+)
 from invasim.rules.dictionary import register_behaviour
 
 STREAM_PHAGOCYTOSIS = 20
@@ -90,12 +100,15 @@ class PhagocytosisCell(BaseModel):
 
 @njit(cache=True)
 def phagocytosis_kernel(ctype, dead, cid, ptr, nbr, apoptotic, necrotic, live, volume,
-                        radius, seed, step, dt, eaten):  # pragma: no cover  # fmt: skip
+                        radius, seed, step, dt, eaten, amounts, cols,
+                        transferred):  # pragma: no cover  # fmt: skip
     """One mechanics step of phagocytosis; returns the number engulfed.
 
     ``apoptotic``, ``necrotic``: ``[n]`` rates; ``live``: ``[T, n]`` rates per prey type;
     ``eaten``: ``[n]`` uint8, set to 1 for the engulfed. Updates the phagocytes' volume and
-    radius in place.
+    radius in place. ``amounts``: ``[rows, k]`` the cells' internal columns, of which
+    ``cols`` (``[F]`` int64; empty: none tracked) hold internalised amounts; the phagocyte
+    gains ``transferred[prey type, f]`` of the prey's amount ``f``, the prey's become 0.
     """
     count = 0
     c = 3.0 / (4.0 * math.pi)
@@ -119,6 +132,10 @@ def phagocytosis_kernel(ctype, dead, cid, ptr, nbr, apoptotic, necrotic, live, v
                 rate * dt
             ):
                 eaten[j] = 1
+                for f in range(cols.shape[0]):
+                    a = cols[f]
+                    amounts[i, a] += transferred[ctype[j], f] * amounts[j, a]
+                    amounts[j, a] = 0.0
                 volume[i] += volume[j]
                 radius[i] = (c * volume[i]) ** (1.0 / 3.0)
                 count += 1
@@ -156,8 +173,13 @@ class PhagocytosisProcess(_interact.InteractionProcess):
 
 
     def setup(self, state) -> None:
-        """The types' reach."""
+        """The types' reach; the tracked amounts' columns and transferred fractions."""
         self.reach = _interact.type_reach(self.params)
+        self.tracked = tracked_fields(self.params)
+        if self.tracked:
+            ensure_internalized_columns(state.cells, self.tracked)
+        self.transferred = fraction_table(self.params, "fraction_transferred_when_ingested",
+                                          1.0)  # fmt: skip
 
     def step(self, state, dt: float) -> None:
         """Engulf over one mechanics step; remove the engulfed."""
@@ -167,11 +189,13 @@ class PhagocytosisProcess(_interact.InteractionProcess):
         beh = state.behaviours
         ptr, nbr = _interact.neighbours(state, self.reach)
         eaten = np.zeros(c.n, dtype=np.uint8)
+        cols = np.array(ensure_internalized_columns(c, self.tracked), dtype=np.int64)
         k = phagocytosis_kernel(
             c.type, c.dead, c.id, ptr, nbr, beh.column("phagocytose apoptotic cell"),
             beh.column("phagocytose necrotic cell"),
             _interact.type_matrix(beh, "phagocytose {cell_type}", state.type_names),
             c.volume, c.radius, np.int64(state.seed), np.int64(state.mech_step), float(dt), eaten,
+            c.full("internal"), cols, self.transferred,
         )  # fmt: skip
         if k:
             state.counters["phagocytosed_total"] = state.counters.get("phagocytosed_total", 0.0) + k

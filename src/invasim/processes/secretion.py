@@ -20,6 +20,26 @@ Contract:
       their voxels at the start of each mechanics step, after the last move (volumes and rates
       at the first mechanics step of a phenotype step: they change only in the phenotype
       step).
+    * Internalised substrates (PhysiCell's ``track_internalized_substrates_in_each_agent``,
+      ``[params.secretion] track_internalized = true``): each cell keeps the amount of every
+      diffusing field ``s`` inside it in the ``internal`` column ``internalized:<s>`` (field
+      unit × µm³; split in half at division, checkpointed with the cells). The amount changes
+      by minus what the cell added to the field (its share of the voxel's change, net export
+      included), so field integral (``Σ u h³``) + Σ amounts is conserved to round-off without
+      decay and boundary flux; the exchange sums it per voxel over a mechanics step's
+      diffusion steps and brings the amounts up to date after the last of them
+      (:meth:`~invasim.physics.exchange.SecretionUptake.take_exchanged`), before anything on
+      the mechanics or phenotype clock reads them. Amounts may become negative (a cell
+      secreting more than it took up), as in BioFVM. Signal ``intracellular <s>``: the
+      amount; a rule reading it without tracking is a config error. Tracking off: the
+      exchange is unchanged (:meth:`~invasim.physics.exchange.SecretionUptake.step`).
+    * What happens to the amounts elsewhere (PhysiCell's ``Molecular``; per cell type, per
+      field, in ``[params.cell_types.<type>.secretion]``): when a dead cell is removed (its
+      apoptosis or lysis is over), ``fraction_released_at_death`` (default 0) of each amount
+      goes into its voxel (:func:`release_internalized`, called by the death process); an
+      engulfed cell gives ``fraction_transferred_when_ingested`` (default 1) of its amounts to
+      the phagocyte, the rest is lost (digested, as in PhysiCell); a fused cell gives all of
+      them. Cells removed by an intervention take their amounts with them.
 """
 
 from __future__ import annotations
@@ -32,10 +52,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.cells import APOPTOTIC
+from invasim.errors import ConfigError
 from invasim.physics.exchange import SecretionUptake
 from invasim.processes.diffusion import diffusing_fields
 
 OXYGEN = "oxygen"
+#: the signal template of the internalised amounts
+INTRACELLULAR = "intracellular {substrate}"
 
 
 class SecretionParams(BaseModel):
@@ -51,6 +74,12 @@ class SecretionParams(BaseModel):
         description="run each diffusion step's sources and sinks after the diffusion solve "
         "instead of before it (PhysiCell's order: BioFVM diffuses, then the cells secrete and "
         "take up; at large D dt/h² the fields the cells sense and the snapshots differ)",
+    )
+    track_internalized: bool = Field(
+        False,
+        description="track the amount of each diffusing field inside each cell [field unit·µm³] "
+        "(PhysiCell's track_internalized_substrates_in_each_agent): what a cell takes up it "
+        "keeps, what it secretes or exports it loses; the signal 'intracellular <field>'",
     )
 
 
@@ -88,6 +117,18 @@ class SecretionCell(BaseModel):
         le=1,
         description="uptake of a dead cell over the type's [1] (PhysiCell 0.1 at death)",
     )
+    fraction_released_at_death: dict[str, float] = Field(
+        default_factory=dict,
+        description="fraction of each internalised amount put back into the cell's voxel when "
+        "the dead cell is removed [1] (PhysiCell molecular; default 0; needs "
+        "track_internalized)",
+    )
+    fraction_transferred_when_ingested: dict[str, float] = Field(
+        default_factory=dict,
+        description="fraction of each internalised amount an engulfed cell gives its "
+        "phagocyte; the rest is lost [1] (PhysiCell molecular; default 1; needs "
+        "track_internalized)",
+    )
 
     @model_validator(mode="after")
     def _finite(self) -> SecretionCell:
@@ -95,7 +136,78 @@ class SecretionCell(BaseModel):
                       self.apoptotic_secretion_per_min, self.necrotic_secretion_per_min):
             if any(not (v >= 0 and math.isfinite(v)) for v in table.values()):
                 raise ValueError("uptake, secretion rates and targets must be finite and >= 0")
+        for key in ("fraction_released_at_death", "fraction_transferred_when_ingested"):
+            bad = {k: v for k, v in getattr(self, key).items() if not 0.0 <= v <= 1.0}
+            if bad:
+                raise ValueError(f"{key} must lie in [0, 1]; got {bad}")
         return self
+
+
+def internalized_column(field: str) -> str:
+    """The ``internal`` column holding each cell's amount of ``field`` (field unit × µm³)."""
+    return f"internalized:{field}"
+
+
+def tracked_fields(params: Any) -> list[str]:
+    """The diffusing fields whose amounts inside the cells are tracked (empty: tracking off)."""
+    table = getattr(params, "secretion", None) if "secretion" in params.processes else None
+    if table is None or not table.track_internalized:
+        return []
+    return list(diffusing_fields(params))
+
+
+def ensure_internalized_columns(cells, fields: list[str]) -> list[int]:
+    """Add the ``internalized:<field>`` columns if missing (0, split at division).
+
+    Returns:
+        their indices among the ``internal`` columns, in ``fields`` order.
+    """
+    for f in fields:
+        if cells.role_of(internalized_column(f)) is None:
+            cells.add_internal(internalized_column(f), 0.0, "split")
+    names = cells.names("internal")
+    return [names.index(internalized_column(f)) for f in fields]
+
+
+def fraction_table(params: Any, key: str, default: float) -> np.ndarray:
+    """``[n_types, n_tracked]``: each type's ``key`` fraction per tracked field.
+
+    ``default`` where the type does not name the field.
+    """
+    fields = tracked_fields(params)
+    return np.array(
+        [[getattr(ct.secretion, key).get(f, default) for f in fields]
+         for ct in params.cell_types.values()], dtype=np.float64,
+    ).reshape(len(params.cell_types), len(fields))  # fmt: skip
+
+
+def release_internalized(state, rows: np.ndarray, fields: list[str],
+                         released: np.ndarray) -> None:  # fmt: skip
+    """Put ``released[type]`` of the amounts of the cells at ``rows`` into their voxels.
+
+    PhysiCell's ``release_internalized_substrates`` (at the removal of a cell): each field
+    gains ``fraction × amount / V_voxel`` at the cell's voxel (``V_voxel = h³``, the exchange's
+    convention); every amount of those cells is then 0.
+
+    Args:
+        state: the agent state (its fields are changed in place).
+        rows: ``[k]`` int row indices of the cells.
+        fields: the tracked fields (:func:`tracked_fields`).
+        released: ``[n_types, len(fields)]`` fractions (:func:`fraction_table`).
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if not fields or rows.size == 0:
+        return
+    c = state.cells
+    cols = ensure_internalized_columns(c, fields)
+    amounts = c.columns("internal")
+    vox = state.voxels()[rows]
+    frac = released[c.type[rows]]
+    inv_vv = 1.0 / float(state.mesh.h) ** 3
+    for k, (f, col) in enumerate(zip(fields, cols, strict=True)):
+        gain = frac[:, k] * amounts[rows, col]
+        np.add.at(state.fields[f].reshape(-1), vox, gain * inv_vv)
+        amounts[rows, col] = 0.0
 
 
 @register_process
@@ -110,8 +222,10 @@ class SecretionProcess(Process):
     CellParams: ClassVar[type[BaseModel]] = SecretionCell
     field_keyed: ClassVar[tuple[str, ...]] = (
         "uptake_per_min", "secretion_per_min", "secretion_target", "apoptotic_secretion_per_min",
-        "necrotic_secretion_per_min", "net_export",
+        "necrotic_secretion_per_min", "net_export", "fraction_released_at_death",
+        "fraction_transferred_when_ingested",
     )  # fmt: skip
+    signals: ClassVar[tuple[str, ...]] = (INTRACELLULAR,)
     behaviours: ClassVar[tuple[str, ...]] = (
         "{substrate} secretion", "{substrate} secretion target", "{substrate} uptake",
         "{substrate} export",
@@ -124,6 +238,30 @@ class SecretionProcess(Process):
     def field_names(cls, params: Any) -> list[str]:
         """The fields a cell type may name: the diffusing ones."""
         return list(diffusing_fields(params))
+
+    @classmethod
+    def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
+        """Without tracking: no rule reads ``intracellular <s>`` and no fraction is set."""
+        if params.secretion.track_internalized:
+            return []
+        problems = []
+        rs = params.rule_set
+        for rule in rs.table if rs is not None else ():
+            if rs.dictionary.signal(rule.signal).template == INTRACELLULAR:
+                problems.append(
+                    f"{rule.origin}: signal {rule.signal!r} (the amount inside the cell) is "
+                    f"computed only when the amounts are tracked: set [params.secretion] "
+                    f"track_internalized = true"
+                )
+        for tname, ct in params.cell_types.items():
+            for key in ("fraction_released_at_death", "fraction_transferred_when_ingested"):
+                if getattr(ct.secretion, key):
+                    problems.append(
+                        f"params.cell_types.{tname}.secretion.{key} is set, but nothing is "
+                        f"inside the cells to release or transfer: set [params.secretion] "
+                        f"track_internalized = true"
+                    )
+        return problems
 
     @classmethod
     def base_behaviours(cls, cell: BaseModel, params: Any) -> dict[str, float]:
@@ -167,12 +305,22 @@ class SecretionProcess(Process):
         )  # fmt: skip
         self.names = list(diffusing_fields(self.params))
         self.exchange = {s: SecretionUptake(state.mesh, self.table.scheme) for s in self.names}
+        self.tracked = tracked_fields(self.params)
+        if self.tracked:
+            ensure_internalized_columns(state.cells, self.tracked)
+        self._amounts: dict[str, np.ndarray] = {}
+        self._substeps = 0
 
     def bind(self, state, first: bool) -> None:
         """Bind the cells to their voxels (rates too when ``first``, else positions only)."""
         c = state.cells
         if not c.n:
             return
+        if self.tracked:
+            self._take()  # nothing pending after a whole mechanics step; a guard
+            ensure_internalized_columns(c, self.tracked)  # e.g. cells restored or replaced
+            # views of the live rows, valid until the rows change (after the diffusion steps)
+            self._amounts = {s: c.internal(internalized_column(s)) for s in self.tracked}
         if not first:
             for s in self.names:
                 self.exchange[s].bind_positions(c.position)
@@ -190,5 +338,25 @@ class SecretionProcess(Process):
         """Sources and sinks over one diffusion step."""
         if not state.cells.n:
             return
+        if not self.tracked:
+            for s in self.names:
+                self.exchange[s].step(state.fields[s], dt)
+            return
         for s in self.names:
-            self.exchange[s].step(state.fields[s], dt)
+            self.exchange[s].step_accumulate(state.fields[s], dt)
+        self._substeps += 1
+        if self._substeps >= state.n_diff:  # the mechanics step's last: amounts up to date
+            self._take()
+
+    def _take(self) -> None:
+        """What the field gained since the last take, the cells lost."""
+        for s, amounts in self._amounts.items():
+            self.exchange[s].take_exchanged(amounts)
+        self._substeps = 0
+
+    def signal_values(self, state, template: str, target: str | None) -> np.ndarray:
+        """``intracellular <s>``: each cell's amount of ``s`` (field unit × µm³)."""
+        if target not in self.tracked:
+            raise ConfigError(f"signal 'intracellular {target}' needs [params.secretion] "
+                              f"track_internalized = true")  # fmt: skip
+        return state.cells.internal(internalized_column(target)).copy()

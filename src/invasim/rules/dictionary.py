@@ -348,11 +348,12 @@ _S("necrotic", "0 or 1", "1 if the cell is necrotic, else 0", ("is_necrotic", "i
    lower=0.0, upper=1.0)
 _S("time", "min", "simulated time since the start of the run", ("current time", "global time"),
    lower=0.0)
-# PhysiCell's internalised substrates: named so that a rule reading them fails with a clear
-# "not computed" (invasim does not track substrate inside cells yet)
+# PhysiCell's internalised substrates: the secretion process computes them when it tracks
+# them ([params.secretion] track_internalized); a rule reading one without tracking is refused.
+# No floor: an amount turns negative when a cell secretes more than it took up (as in BioFVM)
 _S("intracellular {substrate}", "{unit}·µm³", "amount of {substrate} inside the cell "
-   "(not computed yet: no process provides it)", ("internalized {substrate}",),
-   over="substrate", lower=0.0)
+   "(total; needs [params.secretion] track_internalized = true)",
+   ("internalized {substrate}",), over="substrate")
 del _S
 
 _B = register_behaviour

@@ -6,6 +6,10 @@ Contract:
       cannot follow (named); each ``<variable>`` → ``[params.fields.<name>]`` with BioFVM's
       Dirichlet semantics (the per-face ``<Dirichlet_options>`` override the main flag and
       value; outer Dirichlet nodes exist only if some substrate enables its main flag).
+    * ``<microenvironment_setup><options><track_internalized_substrates_in_each_agent>`` is
+      kept in :attr:`Environment.track_internalized` (a :class:`V`, or None when absent); the
+      secretion table writes it (``[params.secretion] track_internalized``) when the scenario
+      lists the secretion process.
     * :meth:`Environment.time_steps`: ``dt_mechanics`` and ``dt_diffusion`` as close to
       PhysiCell's as invasim's limits allow (the mechanics stability limit of the stiffest
       type, rules that raise repulsion included; ``lod-be``'s accuracy limit), each a divisor
@@ -89,6 +93,7 @@ class Environment(Base):
         names = [v.attr("name") for v in self.variables]
         self.physicell_subs = names
         self.sub = name_map(names, "substrate", self.avoid)
+        self.track_internalized: V | None = None
         if env is None:
             self.notes.add("no <microenvironment_setup>: PhysiCell then builds the substrates in "
                            "custom C++ (not imported); the scenario has no fields")  # fmt: skip
@@ -108,9 +113,8 @@ class Environment(Base):
                                f"(line {c.line}): invasim computes the gradients motility uses "
                                f"anyway")  # fmt: skip
         c = opts.child("track_internalized_substrates_in_each_agent")
-        if c is not None and c.flag():
-            self.notes.add(f"<track_internalized_substrates_in_each_agent> true (line {c.line}): "
-                           f"invasim does not track substrates inside cells")  # fmt: skip
+        if c is not None:
+            self.track_internalized = V(c.flag(), c.where())
         for tag in ("initial_condition", "dirichlet_nodes"):
             c = opts.child(tag)
             if c is not None:

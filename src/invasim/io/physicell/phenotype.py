@@ -10,8 +10,8 @@ Contract:
       invasim's oxygen model with PhysiCell's default thresholds.
     * ``<cycle>``: every standard model (PhysiCell's codes 0, 1, 2, 5, 6, 7) as it is, with its
       rates (as durations ``1/rate``), per-phase ``fixed_duration`` flags and durations.
-    * What a process cannot express is named in the notes (the volume sub-model, affinities,
-      net export, intracellular models, per-type distributions, ...).
+    * What a process cannot express is named in the notes (intracellular models, vector
+      custom data, ...).
 """
 
 from __future__ import annotations
@@ -361,6 +361,19 @@ class Phenotype(Base):
             if what == "net_export_rate" and not tables[what]:
                 continue  # the common case: none
             self.doc.put(t, key, tables[what], f"<{what}> per substrate, non-zero", src)
+        self.track_option()
+
+    def track_option(self) -> None:
+        """``<track_internalized_substrates_in_each_agent>`` true → ``[params.secretion]``."""
+        track = getattr(self, "track_internalized", None)
+        if track is None or not track.value:
+            return
+        if self.doc.get("params.secretion", "track_internalized") is None:
+            self.doc.table("params.secretion")
+            self.put("params.secretion", "track_internalized", track,
+                     "track_internalized_substrates_in_each_agent",
+                     "PhysiCell's <molecular> fractions are its defaults: released at death "
+                     "0, transferred when ingested 1")  # fmt: skip
 
     def cell_notes(self, cd: CellDef) -> None:
         """Name what a definition holds beyond the processes' tables."""
@@ -369,15 +382,17 @@ class Phenotype(Base):
             self.notes.add(f"<intracellular type={cd.intracellular.attr('type')!r}> (line "
                            f"{cd.intracellular.line}): intracellular models are not imported",
                            cd.name)  # fmt: skip
-        for d in cd.distributions:
-            beh = d.child("behavior")
-            self.notes.add(f"<initial_parameter_distributions> (line {d.line}): "
-                           f"{beh.text if beh else '?'} ~ {d.attr('type')}: invasim's initial "
-                           f"distributions are traits of every cell type, not per type",
-                           cd.name)  # fmt: skip
         for name, node in cd.vector_custom.items():
             self.notes.add(f"<custom_data><{name}> (line {node.line}) is a vector: not imported",
                            cd.name)  # fmt: skip
+        pheno = cd.node.child("phenotype")
+        mol = pheno.child("molecular") if pheno is not None else None
+        if mol is not None and mol.children:  # an empty one: named with the unread elements
+            mol.use_all()  # PhysiCell 1.14 reads nothing in it: its fractions are C++-only
+            self.notes.add(f"<molecular> (line {mol.line}): not read by PhysiCell 1.14 (its "
+                           f"fraction_released_at_death and fraction_transferred_when_ingested "
+                           f"are set in custom C++ only); PhysiCell's defaults apply (0 and 1), "
+                           f"in the import too", cd.name)  # fmt: skip
 
     # -- interactions (processes the scenario lists only when invasim has them) --------------
     def interaction_tables(self) -> None:

@@ -497,6 +497,8 @@ def _rule_processes(fields: list[str]) -> set[str]:
         need.add("attachments")
     if sig.startswith("custom:") or beh.startswith("custom:"):
         need.add("custom_data")
+    if sig.startswith(("intracellular ", "internalized ")):
+        need.add("secretion")
     if sig in ("pressure", "simple pressure") or sig.startswith("contact with"):
         need.add("contacts")
     if sig == "damage" or beh in ("damage rate", "damage repair rate"):
