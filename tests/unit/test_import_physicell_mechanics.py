@@ -110,3 +110,11 @@ def test_a_rule_on_the_adhesion_distance_acts_per_cell(tmp_path):
     kinds = sim.model.cells.type
     assert np.all(reach[kinds == 1] == 1.25)
     assert reach[kinds == 0].max() > 1.25
+
+
+def test_the_import_normalises_the_bias_direction_as_physicell(springs):
+    # PhysiCell's normalize(): a gradient far below 1e-16 /µm biases almost nothing
+    _, out, data = springs
+    assert data["params"]["motility"] == {"bias_normalisation": "physicell"}
+    sc = invasim.load_scenario(out)
+    assert sc.model_params.motility.bias_normalisation == "physicell"

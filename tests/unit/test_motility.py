@@ -118,3 +118,23 @@ def test_msd_theory():
     cont = msd_theory(t, 2.0, 5.0)
     assert np.allclose(exact, cont, rtol=0.011)
     assert msd_theory(1e4, 1.0, 2.0) == pytest.approx(2 * 2 * 1e4, rel=1e-3)  # diffusive limit
+
+
+@pytest.mark.parametrize("g_size, biased", [(1e-30, False), (1e-20, False), (1e-10, True)])
+def test_physicell_normalise_ignores_tiny_gradients(g_size, biased):
+    """PhysiCell's normalize(): |g| far below 1e-16 gives (almost) no bias; unit mode: full bias."""
+    n = 4000
+    g = np.zeros((n, 3))
+    g[:, 0] = g_size
+    drift = {}
+    for pc in (False, True):
+        cells = make_cells(n, 2)
+        mot = Motility(MotilityParams(speed=1.0, persistence_time=0.0, bias=0.5),
+                       physicell_normalise=pc)
+        mot.step(cells, 0.1, seed=3, step=0, bias_dir=g)
+        drift[pc] = direction_view(cells)[:, 0].mean()
+    assert drift[False] > 0.5  # any nonzero gradient is a full bias in "unit" mode
+    if biased:
+        assert drift[True] == pytest.approx(drift[False], rel=1e-9)
+    else:
+        assert abs(drift[True]) < 0.05  # unbiased random directions: mean ~ 0 (s.e. ~ 0.011)

@@ -10,8 +10,12 @@ Contract:
       probability ``1 - exp(-dt / P)`` (``P`` its persistence time, min; ``P <= 0`` re-orients
       every step), drawing ``d = normalise((1 - b) r + b g/|g|)``: ``r`` a uniform random unit
       vector (in the plane in 2-D), ``g`` the bias direction (e.g. a sampled gradient; none if
-      zero or not given), ``b ∈ [0, 1]`` the per-cell bias. Draws come from
-      :mod:`invasim.core.rng` keyed ``(seed, step, cell id, STREAM_MOTILITY, 0..2)``. Then
+      zero or not given), ``b ∈ [0, 1]`` the per-cell bias. With ``physicell_normalise``
+      (PhysiCell's ``normalize`` in ``BioFVM_vector.cpp``, used by ``advanced_chemotaxis_function``
+      and ``Cell::update_motility_vector``) ``g/|g|`` is replaced by ``g / sqrt(1e-32 + |g|²)``,
+      zero where that norm is ``<= 1e-16``: a gradient far below 1e-16 unit/µm (e.g. the
+      far tail of a slowly diffusing field) gives almost no bias instead of a full one. Draws
+      come from :mod:`invasim.core.rng` keyed ``(seed, step, cell id, STREAM_MOTILITY, 0..2)``. Then
       ``speed × d`` (µm/min) is *added* to ``cells.velocity``: call it after the potentials'
       velocities are computed and before the cells move. Dead cells do not move actively.
     * Theory (unbiased): the velocity autocorrelation is ``v² exp(-t/P)`` at the step times,
@@ -74,7 +78,7 @@ class MotilityParams:
 
 @njit(inline="always", **_JIT)
 def _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bias_dir,
-                has_bias, seed, step, dt, dim):  # fmt: skip
+                has_bias, seed, step, dt, dim, pc_norm):  # fmt: skip
     v = speed[i]
     if dead[i] != 0 or not v > 0.0:
         return
@@ -99,6 +103,10 @@ def _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bia
             gy = bias_dir[i, 1]
             gz = bias_dir[i, 2] if dim == 3 else 0.0
             g = math.sqrt(gx * gx + gy * gy + gz * gz)
+            if pc_norm:  # PhysiCell's normalize(): a tiny gradient gives a tiny bias vector
+                g = math.sqrt(1e-32 + gx * gx + gy * gy + gz * gz)
+                if g <= 1e-16:
+                    g = 0.0
             if g > 0.0:
                 dx = (1.0 - b) * dx + b * gx / g
                 dy = (1.0 - b) * dy + b * gy / g
@@ -118,23 +126,23 @@ def _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bia
 
 @njit(parallel=True, **_JIT)
 def _motile_par(direction, velocity, dead, cid, speed, persistence, bias, bias_dir, has_bias,
-                seed, step, dt, dim):  # fmt: skip
+                seed, step, dt, dim, pc_norm):  # fmt: skip
     for i in prange(velocity.shape[0]):
         _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bias_dir,
-                    has_bias, seed, step, dt, dim)  # fmt: skip
+                    has_bias, seed, step, dt, dim, pc_norm)  # fmt: skip
 
 
 @njit(**_JIT)
 def _motile_ser(direction, velocity, dead, cid, speed, persistence, bias, bias_dir, has_bias,
-                seed, step, dt, dim):  # fmt: skip
+                seed, step, dt, dim, pc_norm):  # fmt: skip
     for i in range(velocity.shape[0]):
         _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bias_dir,
-                    has_bias, seed, step, dt, dim)  # fmt: skip
+                    has_bias, seed, step, dt, dim, pc_norm)  # fmt: skip
 
 
 def motility_kernel(
     direction, velocity, dead, cid, speed, persistence, bias, bias_dir, seed, step, dt, dim,
-    parallel=None,
+    parallel=None, physicell_normalise=False,
 ):  # fmt: skip
     """Re-orient and add the motile velocity, on plain arrays.
 
@@ -147,6 +155,7 @@ def motility_kernel(
         seed, step: rng key words (``step``: the mechanics step counter). dt: min.
         dim: 2 or 3.
         parallel: kernel choice (None: parallel from :data:`PARALLEL_MIN_CELLS` cells).
+        physicell_normalise: normalise the bias direction as PhysiCell does (module contract).
     """
     n = velocity.shape[0]
     if parallel is None:
@@ -157,7 +166,8 @@ def motility_kernel(
         raise ValueError(f"bias directions must be [{n}, 3], got {g.shape}")
     kernel = _motile_par if parallel else _motile_ser
     kernel(direction, velocity, dead, cid, speed, persistence, bias, g, has_bias,
-           np.int64(seed), np.int64(step), float(dt), int(dim))  # fmt: skip
+           np.int64(seed), np.int64(step), float(dt), int(dim),
+           bool(physicell_normalise))  # fmt: skip
 
 
 def direction_view(cells: Cells) -> np.ndarray:
@@ -187,9 +197,11 @@ class Motility:
         parallel: kernel choice (None: by size).
     """
 
-    def __init__(self, params: MotilityParams, parallel: bool | None = None) -> None:
+    def __init__(self, params: MotilityParams, parallel: bool | None = None,
+                 physicell_normalise: bool = False) -> None:
         self.params = params
         self.parallel = parallel
+        self.physicell_normalise = physicell_normalise
 
     def step(
         self,
@@ -225,7 +237,7 @@ class Motility:
         motility_kernel(
             direction, cells.velocity, cells.dead, cells.id, per_cell(speed, p.speed),
             per_cell(persistence_time, p.persistence_time), per_cell(bias, p.bias), bias_dir,
-            seed, step, dt, cells.dim, self.parallel,
+            seed, step, dt, cells.dim, self.parallel, self.physicell_normalise,
         )  # fmt: skip
 
 

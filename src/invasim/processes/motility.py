@@ -6,6 +6,10 @@ Contract:
       ``normalise(b d_bias + (1 − b) d_random)``; its velocity gains ``speed × direction``.
       The bias direction is ``Σ_s χ_s ∇s`` at the cell's voxel (PhysiCell's advanced
       chemotaxis); a type with no sensitivities follows the oxygen gradient (χ_oxygen = +1).
+      ``[params.motility] bias_normalisation``: ``"unit"`` (default) biases fully along any
+      nonzero ``Σ_s χ_s ∇s``; ``"physicell"`` normalises it as PhysiCell's ``normalize``
+      (divide by ``sqrt(1e-32 + |g|²)``, zero at or below 1e-16), so gradients far below
+      1e-16 unit/µm bias almost nothing (the import of a PhysiCell project sets it).
     * Behaviours (per cell, from the behaviour matrix): ``migration speed`` (µm/min),
       ``migration persistence time`` (min), ``migration bias`` (0..1) and
       ``chemotactic response to <s>`` (1) for every diffusing ``s``. Cell type sub-table
@@ -19,7 +23,7 @@ Contract:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -30,6 +34,19 @@ from invasim.processes.diffusion import diffusing_fields
 from invasim.processes.mechanics import pin_immovable
 
 OXYGEN = "oxygen"
+
+
+class MotilityScenario(BaseModel):
+    """``[params.motility]``: how the bias direction is normalised."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bias_normalisation: Literal["unit", "physicell"] = Field(
+        "unit",
+        description="unit: any nonzero bias direction counts fully; physicell: divided by "
+        "sqrt(1e-32 + |g|^2) and zero at or below 1e-16 (PhysiCell's normalize), so a "
+        "gradient far below 1e-16 unit/um gives almost no bias",
+    )
 
 
 class MotilityCell(BaseModel):
@@ -82,6 +99,7 @@ class MotilityProcess(Process):
     title: ClassVar[str] = "persistent random walk biased up chemical gradients"
     clock: ClassVar[str] = "mechanics"
     order: ClassVar[float] = ORDER["mechanics"]["motility"]
+    Params: ClassVar[type[BaseModel]] = MotilityScenario
     CellParams: ClassVar[type[BaseModel]] = MotilityCell
     field_keyed: ClassVar[tuple[str, ...]] = ("chemotactic_sensitivity",)
     behaviours: ClassVar[tuple[str, ...]] = (
@@ -128,7 +146,9 @@ class MotilityProcess(Process):
         self.oxygen_only = OXYGEN in self.subs and not chemo_varies and bool(
             np.all(chi == unit_o2)
         )
-        self.motility = Motility(MotilityParams(0.0, 1.0, 0.0, n_types=state.n_types))
+        pc_norm = self.table is not None and self.table.bias_normalisation == "physicell"
+        self.motility = Motility(MotilityParams(0.0, 1.0, 0.0, n_types=state.n_types),
+                                 physicell_normalise=pc_norm)  # fmt: skip
         if self.active:
             direction_view(state.cells)  # adds the direction columns (bookkeeping, not traits)
 

@@ -379,6 +379,11 @@ class Project(Base):
             self.doc.put("params.contacts", "contact", "adhesion",
                          "neighbours within s_i r_i + s_j r_j (relative maximum adhesion "
                          "distance), as PhysiCell's contact signals")  # fmt: skip
+        if "motility" in self.process_list:
+            self.doc.table("params.motility", "PhysiCell's normalize() of the bias direction")
+            self.doc.put("params.motility", "bias_normalisation", "physicell",
+                         "BioFVM_vector.cpp normalize: a gradient far below 1e-16 /um gives "
+                         "almost no chemotactic bias")  # fmt: skip
         if "secretion" in self.process_list:
             self.doc.table("params.secretion", "BioFVM's per-voxel update")
             self.doc.put("params.secretion", "scheme", "implicit")
