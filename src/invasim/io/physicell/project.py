@@ -258,15 +258,23 @@ class Project(Base):
                     self.notes.add(f"{where}: {name} ~ {node.attr('type')}: no listed process "
                                    f"reads {entry.name!r}, not imported", cd.name)  # fmt: skip
                     continue
-                trait = identifier(f"{tname}_{entry.name}", "trait")
-                t = f"params.traits.{trait}"
-                self.doc.table(t, f"{where}: PhysiCell draws {name!r} of each initial "
-                                  f"{cd.name!r} cell; daughters copy it")  # fmt: skip
-                self.doc.put(t, "unit", entry.unit)
-                self.doc.put(t, "initial", dist, f"{node.attr('type')}", f"{SETTINGS} line "
-                             f"{node.line}")  # fmt: skip
-                self.doc.put(t, "sets", [entry.name])
-                self.doc.put(t, "cell_types", [tname])
+                self._setting_trait(
+                    identifier(f"{tname}_{entry.name}", "trait"), entry,
+                    f"{where}: PhysiCell draws {name!r} of each initial {cd.name!r} cell; "
+                    f"daughters copy it", dist, f"{node.attr('type')}",
+                    f"{SETTINGS} line {node.line}", [tname],
+                )  # fmt: skip
+
+    def _setting_trait(self, trait: str, entry, head: str, initial, comment: str,
+                       source: str = "", cell_types: list[str] | None = None) -> None:
+        """``[params.traits.<trait>]`` that sets the behaviour ``entry`` (per cell)."""
+        t = f"params.traits.{trait}"
+        self.doc.table(t, head)
+        self.doc.put(t, "unit", entry.unit)
+        self.doc.put(t, "initial", initial, comment, source)
+        self.doc.put(t, "sets", [entry.name])
+        if cell_types:
+            self.doc.put(t, "cell_types", cell_types)
 
     def column_traits(self) -> None:
         """The cells CSV's extra columns (v2) → per-cell initial values.
@@ -309,12 +317,10 @@ class Project(Base):
                                f"{entry.name!r}; not imported")  # fmt: skip
                 continue
             trait = identifier(f"cells_{entry.name}", "trait")
-            t = f"params.traits.{trait}"
-            self.doc.table(t, f"{name} column {label!r}: each cell's {entry.name} where its "
-                              f"row has one")  # fmt: skip
-            self.doc.put(t, "unit", entry.unit)
-            self.doc.put(t, "initial", math.nan, "no value: the cell type's, where blank")
-            self.doc.put(t, "sets", [entry.name])
+            self._setting_trait(
+                trait, entry, f"{name} column {label!r}: each cell's {entry.name} where its row "
+                f"has one", math.nan, "no value: the cell type's, where blank",
+            )  # fmt: skip
             columns[label] = trait
         if columns:
             self.doc.put("params.initial", "columns", columns,
