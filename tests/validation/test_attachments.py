@@ -281,3 +281,20 @@ def test_resume_with_attachments_equals_uninterrupted(tmp_path):
     assert resumed.metrics.equals(full.metrics)
     for t in (24.0, 36.0):
         assert resumed.cells(t).equals(full.cells(t))
+
+
+def test_a_type_whose_adhesion_reach_is_below_one_still_repels():
+    # PhysiCell allows relative_maximum_adhesion_distance < 1: adhesion then reaches less far
+    # than the repulsion (r_i + r_j ≈ 16.8 µm here). At 12 µm both push apart; with s = 0.5 no
+    # adhesion holds them (reach 8.4 µm), with s = 1.0 it does: the pair ends further apart
+    gaps = {}
+    for s in (0.5, 1.0):
+        mech = {"relative_max_adhesion_distance": s, "adhesion_um_per_min": 2.0}
+        sim = _sim(["mechanics"], {"a": {"mechanics": mech}, "b": {"mechanics": mech}})
+        _pairs(sim, 4, gap=12.0)
+        _run(sim, 1)
+        c = sim.model.cells
+        pos = c.position[np.argsort(c.id)]
+        gaps[s] = pos[1::2, 0] - pos[0::2, 0]
+    assert np.all(gaps[0.5] > 12.0) and np.all(gaps[1.0] > 12.0)
+    assert np.all(gaps[0.5] > gaps[1.0] + 0.1)

@@ -50,7 +50,10 @@ class MechanicsCell(BaseModel):
         "types the geometric mean",
     )
     relative_max_adhesion_distance: float = Field(
-        1.25, ge=1, description="adhesion reach over the radius [1] (PhysiCell)"
+        1.25,
+        ge=0,
+        description="adhesion reach over the radius [1] (PhysiCell); below 1 the adhesion "
+        "reaches less far than the repulsion, which still acts within r_i + r_j",
     )
     adhesive_affinity: dict[str, float] = Field(
         default_factory=dict,
@@ -104,10 +107,12 @@ def mechanics_params(params: Any) -> MechanicsParams:
     # PhysiCell (Cell::add_potentials): sqrt(a_i aff_i[type j] · a_j aff_j[type i]); with
     # all affinities 1 this is the geometric mean of the strengths, bit for bit
     pair = np.outer(adh, adh) * (aff * aff.T) if aff.size and (aff != 1).any() else None
+    # the per-type kernel needs a reach >= 1 (its cell list covers the repulsion); a type
+    # below 1 runs the per-cell kernel with its true reach (MechanicsProcess.step)
     return MechanicsParams(
         col("repulsion_um_per_min"),
         np.sqrt(pair) if pair is not None else np.sqrt(np.outer(adh, adh)),
-        col("relative_max_adhesion_distance"), col("wall_repulsion_um_per_min"),
+        np.maximum(col("relative_max_adhesion_distance"), 1.0), col("wall_repulsion_um_per_min"),
         col("wall_adhesion_um_per_min"),
     )  # fmt: skip
 
@@ -182,7 +187,7 @@ class MechanicsProcess(Process):
                     rep, by = rule.saturation, f" by the rule {rule.origin}"
             mp = MechanicsParams.single_type(
                 rep, m.adhesion_um_per_min,
-                m.relative_max_adhesion_distance, m.wall_repulsion_um_per_min,
+                max(m.relative_max_adhesion_distance, 1.0), m.wall_repulsion_um_per_min,
             )  # fmt: skip
             r = float(sphere_radius(ct.volume.volume_um3))
             limit = max_stable_dt(mp, r, mesh.dim, scheme)
@@ -198,6 +203,8 @@ class MechanicsProcess(Process):
     def setup(self, state) -> None:
         """The per-type tables."""
         self.mech_params = mechanics_params(self.params)
+        self.short_reach = any(ct.mechanics.relative_max_adhesion_distance < 1.0
+                               for ct in self.params.cell_types.values())  # fmt: skip
 
     def step(self, state, dt: float) -> None:
         """Overwrite the cells' velocities with the potentials' (cell list rebuilt first)."""
@@ -216,6 +223,8 @@ class MechanicsProcess(Process):
             if per["cell-cell adhesion"] is None:
                 per["cell-cell adhesion"] = beh.column("cell-cell adhesion")
         reach = per[_interact.REACH]
+        if reach is None and self.short_reach:  # a type's reach below 1: the per-cell kernel
+            reach = beh.column(_interact.REACH)
         if reach is not None and c.n:  # the cell list must cover the widest reach present
             search = 2.0 * max(float(reach.max()), 1.0) * float(c.radius.max())
             if search > grid.cell_list.cutoff:

@@ -270,10 +270,6 @@ class Phenotype(Base):
         self.put(t, "adhesion_um_per_min", cd.values["mechanics.cell_cell_adhesion_strength"],
                  "<cell_cell_adhesion_strength>")  # fmt: skip
         rel = cd.values["mechanics.relative_maximum_adhesion_distance"]
-        if rel.value < 1:
-            self.notes.add(f"relative_maximum_adhesion_distance {fmt(rel.value)} < 1 "
-                           f"({rel.where}): invasim needs >= 1; used 1", cd.name)  # fmt: skip
-            rel = V(1.0, rel.where)
         self.put(t, "relative_max_adhesion_distance", rel, "<relative_maximum_adhesion_distance>")
         self.doc.put(t, "wall_repulsion_um_per_min", 100.0,
                      "PhysiCell's virtual wall sets cell_BM_repulsion_strength = 100",
