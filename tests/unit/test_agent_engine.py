@@ -204,3 +204,21 @@ def test_resume_equals_uninterrupted(tmp_path):
         a, b = resumed.cells(t), full.cells(t)
         assert a.equals(b)
     assert full.cells(60.0)["id"].max() > 80
+
+
+def test_per_face_dirichlet_voxels_hold_their_walls_only():
+    # BioFVM's per-face options: xmin held at 38 mmHg, the other walls closed
+    oxygen = {"kind": "diffusing", "unit": "mmHg", "boundary": "dirichlet-voxels",
+              "boundary_faces": {"xmin": 38.0}, "initial": 0.0, "decay_per_min": 0.0}  # fmt: skip
+    data = _data(fields={"oxygen": oxygen}, initial={"geometry": "ball", "n_cells": 0},
+                 dt_diffusion_min=0.02)  # fmt: skip
+    data["params"]["diffusion"] = {"scheme": "lod-be", "accuracy_check": False}
+    sim = invasim.Simulation(invasim.load_scenario(data), seed=1)
+    sim.model.step(sim.fields, sim.time_min)
+    u = sim.fields["oxygen"][0]
+    assert np.all(u[:, 0] == 38.0)  # the xmin column
+    assert 0.0 < u[:, -1].max() < 38.0  # the far wall is not held
+    np.testing.assert_allclose(u, np.broadcast_to(u[:1], u.shape), atol=1e-9)  # x only
+    bad = _data(fields={"oxygen": {**oxygen, "boundary": "dirichlet"}})
+    with pytest.raises(ConfigError, match="boundary_faces needs boundary = 'dirichlet-voxels'"):
+        invasim.load_scenario(bad)

@@ -14,6 +14,7 @@ from invasim.physics import _kernels as K
 from invasim.physics.diffusion import (
     ACCURACY_R_MAX,
     CN_R_MAX_DIRICHLET,
+    FACES,
     Boundary,
     Diffusion,
     accuracy_dt_limit,
@@ -250,3 +251,45 @@ def test_fused_xy_planes_equal_separate_sweeps(scheme, bc, monkeypatch):
         d.step(u)
         results.append(u)
     assert np.array_equal(results[0], results[1])
+
+
+# -- BioFVM's per-face Dirichlet voxels ----------------------------------------------------------
+def test_every_face_at_one_value_is_the_all_walls_condition_bit_for_bit():
+    mesh = Mesh(3, (7, 6, 5), 20.0)
+    u0 = np.random.default_rng(1).uniform(0, 5, mesh.array_shape)
+    faces = tuple((f, 3.0) for f in FACES)
+    out = []
+    for bc in (Boundary("dirichlet-voxels", 3.0), Boundary("dirichlet-voxels", 3.0, faces)):
+        u = u0.copy()
+        d = Diffusion(mesh, 1e3, 0.1, 0.01, bc, "lod-be")
+        for _ in range(20):
+            d.step(u)
+        out.append(u)
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_one_held_face_fills_a_closed_box_and_keeps_its_symmetry():
+    # only xmin held at 10, the other walls closed, no decay: the field depends on x only
+    # (to round-off), its xmin column is exactly 10, and it rises towards 10 everywhere
+    mesh = Mesh(2, (12, 9), 20.0)
+    u = np.zeros(mesh.array_shape)
+    d = Diffusion(mesh, 1e3, 0.0, 0.05, Boundary("dirichlet-voxels", 0.0, (("xmin", 10.0),)),
+                  "lod-be")  # fmt: skip
+    previous = u.copy()
+    for _ in range(2000):  # 100 min, about 4 relaxation times L²/(π²D/4) of the 240 µm box
+        d.step(u)
+        assert np.all(u >= previous - 1e-12)  # monotone filling
+        previous = u.copy()
+    assert np.all(u[0, :, 0] == 10.0)
+    np.testing.assert_allclose(u[0], np.broadcast_to(u[0, :1, :], u[0].shape), rtol=0, atol=1e-12)
+    assert u[0, 0, -1] > 9.0 and u[0, 0, -1] < 10.0
+
+
+def test_per_face_values_are_checked():
+    with pytest.raises(ValueError, match="dirichlet-voxels"):
+        Boundary("dirichlet", 1.0, (("xmin", 1.0),))
+    with pytest.raises(ValueError, match="unknown wall"):
+        Boundary("dirichlet-voxels", 1.0, (("left", 1.0),))
+    with pytest.raises(ValueError, match="do not exist in 2-D"):
+        Diffusion(Mesh(2, (4, 4), 10.0), 1.0, 0.0, 0.1,
+                  Boundary("dirichlet-voxels", 1.0, (("zmax", 1.0),)), "lod-be")  # fmt: skip

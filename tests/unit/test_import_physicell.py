@@ -317,7 +317,7 @@ def test_unimportable_elements_are_named():
         ("create_cell_types() differs",), ("setup_tissue() differs",),
         ("normalize_each_gradient",),
         ("<molecular>", "not read"), ("<weights>", "vector"),
-        ("virtual_wall_at_domain_edge> false",), ("Dirichlet walls differ", "no-flux"),
+        ("virtual_wall_at_domain_edge> false",),
         ("missing_rules.csv", "not found"), ("number_of_cells = 2",),
     ):  # fmt: skip
         _note(imp, *needles)
@@ -330,7 +330,10 @@ def test_unimportable_elements_are_named():
     assert t["cycle"]["model"] == "advanced_Ki67"
     assert t["cycle"]["durations_min"] == pytest.approx([1000.0, 800.0, 200.0], rel=1e-12)
     assert t["cycle"]["fixed_durations"] == [False, True, True]
-    assert imp.data["params"]["fields"]["oxygen"]["boundary"] == "no-flux"  # 1 face of 4
+    # one face of four held (xmin at 38): BioFVM's per-face Dirichlet nodes, the rest closed
+    oxygen = imp.data["params"]["fields"]["oxygen"]
+    assert oxygen["boundary"] == "dirichlet-voxels"
+    assert oxygen["boundary_faces"] == {"xmin": 38.0}
     assert imp.data["params"]["initial"] == {"geometry": "ball", "n_cells": 0}
     assert "rules" not in imp.data["params"]
 

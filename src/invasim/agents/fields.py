@@ -47,7 +47,7 @@ from pydantic import (
 from invasim.agents.generators import InitialValue, TableProblem, Uniform, validate_table
 from invasim.core.mesh import Mesh
 from invasim.errors import ConfigError
-from invasim.physics.diffusion import Boundary, Diffusion
+from invasim.physics.diffusion import FACES, Boundary, Diffusion
 
 FIELD_KINDS = ("diffusing", "matrix")
 
@@ -73,6 +73,12 @@ class DiffusingField(BaseModel):
     boundary_value: float = Field(
         38.0, ge=0, description="Dirichlet value at the walls [unit]; oxygen 38 mmHg (PhysiCell)"
     )
+    boundary_faces: dict[str, float] | None = Field(
+        None,
+        description="dirichlet-voxels only: the walls (xmin, xmax, ymin, ymax, zmin, zmax) "
+        "that hold their own value [unit], the others closed (BioFVM's per-face Dirichlet "
+        "options); unset: every wall at boundary_value",
+    )
     initial: InitialValue = Field(
         default_factory=lambda: Uniform(value=38.0),
         description="initial values [unit]: a number or a generator table (>= 0)",
@@ -81,7 +87,24 @@ class DiffusingField(BaseModel):
     @model_validator(mode="after")
     def _non_negative(self) -> DiffusingField:
         _check_initial(self.initial, *self.allowed(), "a substrate must stay >= 0")
+        if self.boundary_faces is not None:
+            if self.boundary != "dirichlet-voxels":
+                raise ValueError("boundary_faces needs boundary = 'dirichlet-voxels'")
+            bad = [f for f in self.boundary_faces if f not in FACES]
+            if bad:
+                raise ValueError(f"boundary_faces names {bad}; walls: {', '.join(FACES)}")
+            if any(not (v >= 0 and math.isfinite(v)) for v in self.boundary_faces.values()):
+                raise ValueError("boundary_faces values must be finite and >= 0")
         return self
+
+    def wall(self, value: float | None = None) -> Boundary:
+        """The solver's :class:`~invasim.physics.diffusion.Boundary`.
+
+        ``value``: the current boundary value, after interventions (default: the table's).
+        """
+        faces = tuple(self.boundary_faces.items()) if self.boundary_faces is not None else None
+        v = self.boundary_value if value is None else value
+        return Boundary(self.boundary, v, faces)
 
     def allowed(self) -> tuple[float, float]:
         """The interval the field's values must lie in, in its unit."""
@@ -283,7 +306,7 @@ class FieldSet:
         out = {}
         for name, spec in self.specs.items():
             if isinstance(spec, DiffusingField):
-                bc = Boundary(spec.boundary, spec.boundary_value)
+                bc = spec.wall()
                 D, decay = spec.diffusion_um2_per_min, spec.decay_per_min
                 out[name] = Diffusion(self.mesh, D, decay, dt, bc, scheme)
         return out

@@ -88,9 +88,13 @@ def single_thread_if_small(mesh: Mesh) -> Iterator[None]:
         numba.set_num_threads(threads)
 
 
+#: the walls by name (BioFVM's Dirichlet options), in (axis, low side) order
+FACES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
+
+
 @dataclass(frozen=True)
 class Boundary:
-    """Wall condition of a field, the same on every wall.
+    """Wall condition of a field, the same on every wall (or per wall, ``faces``).
 
     Attributes:
         kind: ``"no-flux"`` (closed walls), ``"dirichlet"`` (value held on the wall faces) or
@@ -98,14 +102,24 @@ class Boundary:
             sweep solves with closed walls and then resets them, so at large ``D dt/h²`` less
             enters than through a wall held at the value; for reproducing PhysiCell).
         value: the Dirichlet value, in the field's units (ignored for no-flux).
+        faces: ``dirichlet-voxels`` only: ``((face, value), ...)`` the walls (:data:`FACES`)
+            whose outermost voxels hold their own value, the others closed (BioFVM's
+            per-face Dirichlet options); None: every wall at ``value``.
     """
 
     kind: str = "no-flux"
     value: float = 0.0
+    faces: tuple[tuple[str, float], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in BOUNDARY_KINDS:
             raise ValueError(f"boundary kind must be one of {BOUNDARY_KINDS}, got {self.kind!r}")
+        if self.faces is not None:
+            if self.kind != "dirichlet-voxels":
+                raise ValueError("per-face values need the dirichlet-voxels boundary kind")
+            bad = [f for f, _ in self.faces if f not in FACES]
+            if bad:
+                raise ValueError(f"unknown wall(s) {bad}; walls: {', '.join(FACES)}")
 
 
 def explicit_dt_limit(mesh: Mesh, D: float) -> float:
@@ -208,6 +222,10 @@ class Diffusion:
                 f"explicit diffusion is unstable: dt={dt} min > h^2/(2 dim D)="
                 f"{explicit_dt_limit(mesh, D):.6g} min (D={D} µm²/min, h={mesh.h} µm)"
             )
+        if boundary.faces is not None:
+            deep = [f for f, _ in boundary.faces if FACES.index(f) // 2 >= mesh.dim]
+            if deep:
+                raise ValueError(f"wall(s) {deep} do not exist in {mesh.dim}-D")
         self.mesh = mesh
         self._small = mesh.n_voxels < SERIAL_MAX_VOXELS
         self._shape = mesh.array_shape
@@ -304,6 +322,13 @@ class Diffusion:
 
     def _hold_faces(self, u: np.ndarray) -> None:
         """BioFVM's ``apply_dirichlet_conditions``: the outermost voxels take the value."""
+        if self.boundary.faces is not None:  # per wall, in the order given
+            for face, value in self.boundary.faces:
+                axis, side = FACES.index(face) // 2, FACES.index(face) % 2
+                index = [slice(None)] * 3
+                index[2 - axis] = -1 if side else 0  # arrays are (z, y, x)
+                u[tuple(index)] = value
+            return
         v = self.boundary.value
         d = self.mesh.dim
         u[:, :, 0] = v

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from invasim.agents.interventions import field_parameters
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
-from invasim.physics.diffusion import Boundary, Diffusion, accuracy_dt_limit
+from invasim.physics.diffusion import Diffusion, accuracy_dt_limit
 
 
 class DiffusionParams(BaseModel):
@@ -74,7 +74,7 @@ class DiffusionProcess(Process):
         if not params.diffusion.accuracy_check:
             return problems
         for name, f in diffusing_fields(params).items():
-            bc = Boundary(f.boundary, f.boundary_value)
+            bc = f.wall()
             D = max([f.diffusion_um2_per_min] + [
                 iv.value if iv.mode == "set" else iv.value * f.diffusion_um2_per_min
                 for iv in params.interventions
@@ -109,7 +109,7 @@ class DiffusionProcess(Process):
                 self.current[name] = now
                 self.solvers[name] = Diffusion(
                     state.mesh, now["diffusion_um2_per_min"], now["decay_per_min"],
-                    state.dt_diff, Boundary(f.boundary, now["boundary_value"]),
+                    state.dt_diff, f.wall(now["boundary_value"]),
                     self.table.scheme,
                 )  # fmt: skip
         self.seen_step = state.step_start

@@ -166,15 +166,17 @@ class Environment(Base):
                 self.doc.put(t, "boundary", "dirichlet-voxels", comment,
                              f"{SETTINGS} {where} <Dirichlet_boundary_condition>, "
                              f"<Dirichlet_options>")  # fmt: skip
-            else:
-                kind = "dirichlet-voxels" if 2 * len(active) >= len(faces) else "no-flux"
+            else:  # BioFVM's per-face options: those walls hold their values, the rest closed
                 desc = ", ".join(f"{f} {fmt(v)}" for f, v in active.items())
-                self.notes.add(f"<variable name={pc!r}> Dirichlet walls differ (line {where[5:]}: "
-                               f"{desc}; the others no-flux): invasim holds one condition on "
-                               f"every wall; used {kind}"
-                               + (f" at {fmt(common)}" if kind != "no-flux" else ""))  # fmt: skip
-                self.doc.put(t, "boundary", kind, f"per-face walls differ ({desc}); see the list "
-                             f"above", f"{SETTINGS} {where} <Dirichlet_options>")  # fmt: skip
+                self.doc.put(t, "boundary", "dirichlet-voxels", f"per-face walls ({desc}; the "
+                             f"others closed), {where}", f"{SETTINGS} {where} "
+                             f"<Dirichlet_options>")  # fmt: skip
+                held = {f: max(v, 0.0) for f, v in active.items()}
+                if any(v < 0 for v in active.values()):
+                    self.notes.add(f"<variable name={pc!r}>: a Dirichlet value < 0; invasim's "
+                                   f"substrates stay >= 0; used 0 there")  # fmt: skip
+                self.doc.put(t, "boundary_faces", held, "BioFVM's Dirichlet nodes on these "
+                             "walls only")  # fmt: skip
             if common < 0:
                 self.notes.add(f"<variable name={pc!r}>: Dirichlet value {fmt(common)} < 0; "
                                f"invasim's substrates stay >= 0; used 0")  # fmt: skip
