@@ -377,3 +377,12 @@ def test_pcdl_reads_the_export(request, name, tmp_path):
                 assert got == ("necrotic_swelling", "necrotic_lysed")[phase]
             else:
                 assert got in ("live", "G0G1_phase", "S_phase", "G2_phase", "M_phase")
+
+
+def test_spring_attachments_make_physicells_spring_graph():
+    from invasim.io.export_physicell import graph_text, spring_partners
+
+    frame = pd.DataFrame({"id": [10, 11, 12], "spring_0": [11.0, 10.0, -1.0],
+                          "spring_1": [-1.0, 99.0, -1.0]})  # 99: a partner gone  # fmt: skip
+    assert graph_text(frame["id"].to_numpy(), spring_partners(frame)) == "10: 11\n11: 10\n12: \n"
+    assert spring_partners(frame.drop(columns=["spring_0", "spring_1"])) is None

@@ -119,7 +119,8 @@ def test_processes_are_what_the_model_needs(two):
 def test_tumour_cell_tables(two):
     _, _, data = two
     t = _types(data)["tumor_cell"]
-    assert t["volume"] == {"volume_um3": 2494.0, "growth_rate_per_min": 0.0045}
+    assert {k: t["volume"][k] for k in ("volume_um3", "growth_rate_per_min")} == {
+        "volume_um3": 2494.0, "growth_rate_per_min": 0.0045}  # the rest: test_volume_*
     c = t["cycle"]
     assert c["model"] == "flow_cytometry_separated"
     assert c["durations_min"] == [300.0, 480.0, 240.0, 60.0]
@@ -149,7 +150,8 @@ def test_implicit_copy_of_cell_defaults(two):
     """The macrophage (no parent_type) starts as a copy of ID 0, secretion and motility zeroed."""
     _, _, data = two
     m = _types(data)["macrophage"]
-    assert m["volume"] == {"volume_um3": 3000.0, "growth_rate_per_min": 0.0045}
+    assert {k: m["volume"][k] for k in ("volume_um3", "growth_rate_per_min", "nuclear_um3")} == {
+        "volume_um3": 3000.0, "growth_rate_per_min": 0.0045, "nuclear_um3": 540.0}
     assert m["cycle"]["model"] == "live" and m["cycle"]["rate_per_min"] == 0.0
     assert m["mechanics"]["relative_max_adhesion_distance"] == 1.25
     assert m["mechanics"]["repulsion_um_per_min"] == 8.0
@@ -596,3 +598,38 @@ def test_every_standard_cycle_model_is_imported_exactly(tmp_path):
     dropped = next(line for line in rules if line.startswith("// not imported"))
     assert "cq,time,increases,exit from cycle phase 2" in dropped
     _note(imp, "exit from cycle phase 2", "cycling_quiescent has phases 0 Quiescent, 1 Cycling")
+
+
+def test_volume_model_and_death_volume_parameters(two):
+    """``<volume>`` and the death models' ``<parameters>`` → the physicell volume model, each
+    value with its XML line (two_types lines 89-116); absent elements are PhysiCell's defaults
+    (for a death model read from XML, the Death_Parameters constructor's, apoptosis-like).
+    """
+    imp, out, data = two
+    v = _types(data)["tumor_cell"]["volume"]
+    assert v["model"] == "physicell"
+    assert (v["volume_um3"], v["fluid_fraction"], v["nuclear_um3"]) == (2494.0, 0.75, 540.0)
+    assert v["growth_rate_per_min"] == 0.0045  # <cytoplasmic_biomass_change_rate>
+    assert v["fluid_change_rate_per_min"] == pytest.approx(3.0 / 60, rel=1e-15)
+    assert v["nuclear_biomass_change_rate_per_min"] == pytest.approx(0.33 / 60, rel=1e-15)
+    assert (v["calcified_fraction"], v["calcification_rate_per_min"]) == (0.0, 0.0)
+    assert v["relative_rupture_volume"] == 2.0
+    assert v["apoptotic_fluid_change_rate_per_min"] == 0.05  # line 94
+    assert v["necrotic_lysed_fluid_change_rate_per_min"] == 8.33333e-4  # line 106
+    assert v["necrotic_cytoplasmic_biomass_change_rate_per_min"] == pytest.approx(1 / 60)
+    d = _types(data)["tumor_cell"]["death"]
+    assert (d["necrotic_swell_rate_per_min"], d["relative_rupture_volume"]) == (0.0111667, 2.5)
+    text = out.read_text("utf-8")
+    for line in ("<volume><total>, line 112", "<volume><fluid_fraction>, line 113",
+                 "<volume><nuclear>, line 114",
+                 '<model code="100"><parameters><unlysed_fluid_change_rate>, line 94',
+                 '<model code="101"><parameters><lysed_fluid_change_rate>, line 106'):
+        assert line in text, line
+    assert not [n for n in imp.notes if "<volume> fluid_fraction" in n]
+    _note(imp, "apoptosis <parameters> lysed_fluid_change_rate", "no effect in PhysiCell")
+    # the imported scenario builds the volume model's tables
+    from invasim.processes.volume import physicell_volume_params
+
+    p = physicell_volume_params(load_scenario(out).model_params)
+    assert p.use.all() and p.relative_rupture[0] == 2.5
+    assert p.rates[0, 2, 0] == 0.0111667  # necrotic swelling: the death table's unlysed rate

@@ -65,24 +65,102 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class VolumeCell(BaseModel):
-    """``[params.cell_types.<type>.volume]``: the cell's size and how fast it regains it."""
+    """``[params.cell_types.<type>.volume]``: the cell's size and how its volume changes.
+
+    ``model = "lumped"`` (default): one volume relaxing to ``volume_um3`` at
+    ``growth_rate_per_min``. ``model = "physicell"``: PhysiCell's fluid, nuclear and
+    cytoplasmic compartments (:mod:`invasim.biology.volume`); the keys below
+    ``fluid_fraction`` are read by that model only. The necrotic swelling (PhysiCell's
+    necrosis ``unlysed_fluid_change_rate``) and rupture volume are the death sub-table's
+    ``necrotic_swell_rate_per_min`` and ``relative_rupture_volume``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
+    model: Literal["lumped", "physicell"] = Field(
+        "lumped",
+        description="lumped: one volume relaxing to volume_um3; physicell: PhysiCell's fluid, "
+        "nuclear and cytoplasmic volumes, doubling before division, death models' rates",
+    )
     volume_um3: float = Field(
         2494.0, gt=0, description="target (and initial) cell volume [µm³] (PhysiCell 2494)"
     )
     growth_rate_per_min: float = Field(
         0.27 / 60.0,
         ge=0,
-        description="relaxation rate of the volume to its target [1/min] "
-        "(PhysiCell cytoplasmic 0.27/h)",
+        description="lumped: relaxation rate of the volume to its target; physicell: the "
+        "cytoplasmic biomass change rate [1/min] (PhysiCell cytoplasmic 0.27/h)",
     )
     initial_um3: PerCellValue | None = Field(
         None,
         description="volume of the initial cells [µm³], a number or a distribution table "
         "(PhysiCell's initial parameter distribution of volume); None: volume_um3. The cells "
-        "then relax to volume_um3",
+        "then relax to volume_um3 (lumped) or keep their volume as target (physicell, "
+        "PhysiCell's set_total_volume)",
+    )
+    fluid_fraction: float = Field(
+        0.75, ge=0, le=1, description="physicell: fluid fraction of the volume (PhysiCell 0.75)"
+    )
+    nuclear_um3: float = Field(
+        540.0, ge=0, description="physicell: nuclear volume [µm³] (PhysiCell 540)"
+    )
+    fluid_change_rate_per_min: float = Field(
+        0.05, ge=0, description="physicell: fluid change rate [1/min] (PhysiCell 3/h)"
+    )
+    nuclear_biomass_change_rate_per_min: float = Field(
+        0.33 / 60.0,
+        ge=0,
+        description="physicell: nuclear biomass change rate [1/min] (PhysiCell 0.33/h)",
+    )
+    calcified_fraction: float = Field(
+        0.0, ge=0, le=1, description="physicell: initial calcified fraction (PhysiCell 0)"
+    )
+    calcification_rate_per_min: float = Field(
+        0.0, ge=0, description="physicell: calcification rate of live cells [1/min] (0)"
+    )
+    relative_rupture_volume: float = Field(
+        2.0,
+        gt=0,
+        description="physicell: PhysiCell's <volume> value, kept for the record: its death "
+        "models replace it (necrosis: the death sub-table's relative_rupture_volume)",
+    )
+    apoptotic_fluid_change_rate_per_min: float = Field(
+        0.05,
+        ge=0,
+        description="physicell: apoptosis unlysed_fluid_change_rate [1/min] (PhysiCell 3/h)",
+    )
+    apoptotic_cytoplasmic_biomass_change_rate_per_min: float = Field(
+        1.0 / 60.0,
+        ge=0,
+        description="physicell: apoptosis cytoplasmic_biomass_change_rate [1/min] (1/h)",
+    )
+    apoptotic_nuclear_biomass_change_rate_per_min: float = Field(
+        0.35 / 60.0,
+        ge=0,
+        description="physicell: apoptosis nuclear_biomass_change_rate [1/min] (0.35/h)",
+    )
+    apoptotic_calcification_rate_per_min: float = Field(
+        0.0, ge=0, description="physicell: apoptosis calcification_rate [1/min] (0)"
+    )
+    necrotic_lysed_fluid_change_rate_per_min: float = Field(
+        0.05 / 60.0,
+        ge=0,
+        description="physicell: necrosis lysed_fluid_change_rate [1/min] (PhysiCell 0.05/h)",
+    )
+    necrotic_cytoplasmic_biomass_change_rate_per_min: float = Field(
+        0.0032 / 60.0,
+        ge=0,
+        description="physicell: necrosis cytoplasmic_biomass_change_rate [1/min] (0.0032/h)",
+    )
+    necrotic_nuclear_biomass_change_rate_per_min: float = Field(
+        0.013 / 60.0,
+        ge=0,
+        description="physicell: necrosis nuclear_biomass_change_rate [1/min] (0.013/h)",
+    )
+    necrotic_calcification_rate_per_min: float = Field(
+        0.0042 / 60.0,
+        ge=0,
+        description="physicell: necrosis calcification_rate [1/min] (PhysiCell 0.0042/h)",
     )
 
     @model_validator(mode="after")
@@ -92,6 +170,9 @@ class VolumeCell(BaseModel):
             if not lo > 0:
                 raise ValueError(f"initial_um3 must be > 0 µm³ for every cell; the "
                                  f"distribution reaches {lo:g}")  # fmt: skip
+        if self.model == "physicell" and self.nuclear_um3 > self.volume_um3:
+            raise ValueError(f"nuclear_um3 {self.nuclear_um3:g} must not exceed volume_um3 "
+                             f"{self.volume_um3:g}")  # fmt: skip
         return self
 
 

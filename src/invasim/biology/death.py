@@ -16,7 +16,10 @@ Contract:
       rate), so it reaches ``relative_rupture_volume × V0`` at ``t = ln(rupture) / k``
       (PhysiCell: 2×, k = 0.67/h, ≈ 62 min); then phase 1 "lysed": the remnant shrinks slowly
       and is removed after ``lysed_duration`` (PhysiCell 86400 min, i.e. the necrotic core
-      stays visible; 0 removes the cell at rupture, leaving no debris).
+      stays visible; 0 removes the cell at rupture, leaving no debris). A cell with a
+      rupture volume (column :data:`RUPTURE` > 0, PhysiCell's volume model) lyses instead
+      in the first step that ends with its volume at or above it (PhysiCell's
+      ``standard_necrosis_arrest_function``).
       Durations are rounded to whole steps (an event fires when ``t >= T - dt/2``).
     * Oxygen-dependent necrosis (:func:`necrosis_rate_o2`): rate 0 above ``threshold``
       (5 mmHg), rising linearly to ``max_rate`` (1/360 per min) at ``max_threshold``
@@ -41,6 +44,10 @@ STREAM_DEATH = 12
 _JIT = {"cache": True, "fastmath": False}
 #: necrotic death sub-phases
 SWELLING, LYSED = 0, 1
+#: per-cell ``state`` column of the volume at which a swelling necrotic cell lyses (µm³; 0 or
+#: absent: the swelling time ``ln(rupture) / swell rate`` decides); PhysiCell's volume model
+#: (:mod:`invasim.biology.volume`) sets it at necrotic death
+RUPTURE = "volume_rupture_um3"
 
 _FIELDS = (
     "apoptosis_rate", "apoptosis_duration", "apoptotic_shrink_rate", "necrosis_max_rate",
@@ -132,7 +139,7 @@ def necrosis_rate_o2(
 @njit(**_JIT)
 def death_kernel(
     dead, phase, time_in_phase, ctype, cid, apoptosis_rate, necrosis_rate, apoptosis_duration,
-    lysis_time, lysed_duration, seed, step, dt, remove, apoptosis_fixed,
+    lysis_time, lysed_duration, seed, step, dt, remove, apoptosis_fixed, volume, rupture,
 ):  # fmt: skip
     """New deaths and the progression of the dead over ``dt``; returns the removal count.
 
@@ -145,10 +152,12 @@ def death_kernel(
         remove: ``[n]`` uint8 output, 1 for the rows to remove.
         apoptosis_fixed: ``[T]`` bool, False: apoptotic cells leave at the rate
             ``1/apoptosis_duration`` (draw ``(seed, step, id, STREAM_DEATH, 2)``).
+        volume: ``[n]`` µm³. rupture: ``[n]`` the :data:`RUPTURE` column, or empty: none.
     """
     n = dead.shape[0]
     has_a = apoptosis_rate.shape[0] > 0
     has_m = necrosis_rate.shape[0] > 0
+    has_r = rupture.shape[0] > 0
     count = 0
     half = 0.5 * dt
     for i in range(n):
@@ -177,7 +186,8 @@ def death_kernel(
             ) < -math.expm1(-dt / apoptosis_duration[t]):
                 remove[i] = 1
         elif phase[i] == 0:
-            if time_in_phase[i] >= lysis_time[t] - half:
+            if (volume[i] >= rupture[i] if has_r and rupture[i] > 0.0
+                    else time_in_phase[i] >= lysis_time[t] - half):  # fmt: skip
                 phase[i] = 1
                 time_in_phase[i] = 0.0
                 if lysed_duration[t] <= 0.0:
@@ -226,9 +236,11 @@ def advance_death(
     if np.size(m):
         m = np.ascontiguousarray(np.broadcast_to(np.asarray(m, dtype=np.float64), (n,)))
     remove = np.empty(n, dtype=np.uint8)
+    rupture = cells.state(RUPTURE) if cells.role_of(RUPTURE) is not None else np.empty(0)
     death_kernel(
         cells.dead, cells.phase, cells.time_in_phase, ct, cells.id, a, m,
         params.apoptosis_duration, params.lysis_time, params.lysed_duration,
-        np.int64(seed), np.int64(step), float(dt), remove, params.apoptosis_fixed,
+        np.int64(seed), np.int64(step), float(dt), remove, params.apoptosis_fixed, cells.volume,
+        rupture,
     )  # fmt: skip
     return np.flatnonzero(remove).astype(np.int64)

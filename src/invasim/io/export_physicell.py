@@ -31,8 +31,10 @@ Contract:
       pcdl's; text columns are left out (a ``.mat`` holds numbers only).
     * Graphs: ``cell_neighbor_graph`` lists, per cell, the cells closer than
       ``s_i r_i + s_j r_j`` (``s`` the type's ``relative_max_adhesion_distance``), PhysiCell's
-      rule for ``state.neighbors``, recomputed from the snapshot; the attached and
-      spring-attached graphs list every cell with no partner (invasim keeps no attachments).
+      rule for ``state.neighbors``, recomputed from the snapshot; ``spring_attached_cells_graph``
+      lists each cell's spring attachments (the attachments process's ``spring_*`` columns;
+      none without it); ``attached_cells_graph`` lists no partner (PhysiCell's rigid
+      attachments come from custom C++ only).
     * ``current_runtime`` is 0: a snapshot records no wall time.
 """
 
@@ -215,6 +217,18 @@ def neighbour_lists(frame: pd.DataFrame, reach: np.ndarray) -> list[np.ndarray]:
     return np.split(j, np.searchsorted(i, np.arange(1, n)))
 
 
+def spring_partners(frame: pd.DataFrame) -> list[np.ndarray] | None:
+    """Each cell's spring-attached partners as rows of ``frame`` (None: no such columns)."""
+    cols = [c for c in frame.columns if str(c).startswith("spring_")]
+    if not cols:
+        return None
+    ids = frame["id"].to_numpy()
+    row_of = {int(i): r for r, i in enumerate(ids)}
+    held = frame[cols].to_numpy()
+    return [np.array([row_of[int(p)] for p in row if p >= 0 and int(p) in row_of], dtype=np.int64)
+            for row in held]  # fmt: skip
+
+
 def graph_text(ids: np.ndarray, partners: Sequence[np.ndarray] | None) -> str:
     """PhysiCell's graph file: ``ID: id,id,...`` per cell (``partners``: rows; None: none)."""
     lines = []
@@ -359,7 +373,8 @@ def write_physicell(
         ids = frame["id"].to_numpy()
         s = np.array(reach + [reach_default] * (top - len(reach)), dtype=np.float64)
         for g in GRAPHS:
-            partners = neighbour_lists(frame, s) if g == "cell_neighbor_graph" else None
+            partners = (neighbour_lists(frame, s) if g == "cell_neighbor_graph" else
+                        spring_partners(frame) if g == "spring_attached_cells_graph" else None)
             write_text_atomic(stage / f"{base}_{g}.txt", graph_text(ids, partners))
         write_text_atomic(stage / f"{base}.xml", snapshot_xml(run, k, t, fields, names, labels))
         data += [f"{base}_cells.mat", f"{base}_microenvironment0.mat",

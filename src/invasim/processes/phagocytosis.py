@@ -37,6 +37,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, register_process
+from invasim.biology.volume import CYTOPLASMIC_SOLID, FLUID, NUCLEAR_SOLID
 from invasim.core.cells import APOPTOTIC, NECROTIC
 from invasim.core.rng import uniform
 from invasim.processes import _interact
@@ -98,10 +99,22 @@ class PhagocytosisCell(BaseModel):
         return self
 
 
+
+def _compartments(cells) -> np.ndarray:
+    """``[3]`` the internal columns of the physicell volume model's compartments, or empty.
+
+    Fluid, nuclear and cytoplasmic solid: PhysiCell's ``ingest_cell`` adds the prey's.
+    """
+    names = cells.names("internal")
+    wanted = (FLUID, NUCLEAR_SOLID, CYTOPLASMIC_SOLID)
+    if not all(x in names for x in wanted):
+        return np.zeros(0, dtype=np.int64)
+    return np.array([names.index(x) for x in wanted], dtype=np.int64)
+
 @njit(cache=True)
 def phagocytosis_kernel(ctype, dead, cid, ptr, nbr, apoptotic, necrotic, live, volume,
                         radius, seed, step, dt, eaten, amounts, cols,
-                        transferred):  # pragma: no cover  # fmt: skip
+                        transferred, vcols):  # pragma: no cover  # fmt: skip
     """One mechanics step of phagocytosis; returns the number engulfed.
 
     ``apoptotic``, ``necrotic``: ``[n]`` rates; ``live``: ``[T, n]`` rates per prey type;
@@ -136,6 +149,10 @@ def phagocytosis_kernel(ctype, dead, cid, ptr, nbr, apoptotic, necrotic, live, v
                     a = cols[f]
                     amounts[i, a] += transferred[ctype[j], f] * amounts[j, a]
                     amounts[j, a] = 0.0
+                if vcols.shape[0] == 3:  # PhysiCell's ingest_cell: fluid to fluid, solids to
+                    f_, n_, c_ = vcols[0], vcols[1], vcols[2]  # the cytoplasmic solid
+                    amounts[i, f_] += amounts[j, f_]
+                    amounts[i, c_] += amounts[j, n_] + amounts[j, c_]
                 volume[i] += volume[j]
                 radius[i] = (c * volume[i]) ** (1.0 / 3.0)
                 count += 1
@@ -195,7 +212,7 @@ class PhagocytosisProcess(_interact.InteractionProcess):
             beh.column("phagocytose necrotic cell"),
             _interact.type_matrix(beh, "phagocytose {cell_type}", state.type_names),
             c.volume, c.radius, np.int64(state.seed), np.int64(state.mech_step), float(dt), eaten,
-            c.full("internal"), cols, self.transferred,
+            c.full("internal"), cols, self.transferred, _compartments(c),
         )  # fmt: skip
         if k:
             state.counters["phagocytosed_total"] = state.counters.get("phagocytosed_total", 0.0) + k

@@ -112,14 +112,36 @@ class Phenotype(Base):
 
     def volume(self, cd: CellDef, t: str) -> None:
         """``<volume>`` → ``volume``."""
+        self.doc.put(t, "model", "physicell", "PhysiCell's standard_volume_update_function: "
+                     "fluid, nuclear and cytoplasmic volumes")  # fmt: skip
         self.put(t, "volume_um3", cd.values["volume.total"], "<volume><total>")
         self.put(t, "growth_rate_per_min", cd.values["volume.cytoplasmic_biomass_change_rate"],
                  "<volume><cytoplasmic_biomass_change_rate>")  # fmt: skip
-        self.notes.add("<volume> fluid_fraction, nuclear, fluid_change_rate, "
-                       "nuclear_biomass_change_rate, calcified_fraction, calcification_rate, "
-                       "relative_rupture_volume: PhysiCell's volume has fluid, nuclear and "
-                       "cytoplasmic parts; invasim's is one volume relaxing to <total> at "
-                       "<cytoplasmic_biomass_change_rate>")  # fmt: skip
+        for key, tag in (("fluid_fraction", "fluid_fraction"), ("nuclear_um3", "nuclear"),
+                         ("fluid_change_rate_per_min", "fluid_change_rate"),
+                         ("nuclear_biomass_change_rate_per_min", "nuclear_biomass_change_rate"),
+                         ("calcified_fraction", "calcified_fraction"),
+                         ("calcification_rate_per_min", "calcification_rate"),
+                         ("relative_rupture_volume", "relative_rupture_volume")):  # fmt: skip
+            self.put(t, key, cd.values[f"volume.{tag}"], f"<volume><{tag}>")
+        # the death models' volume parameters (necrosis swelling and rupture: the death table)
+        for key, code, tag in (
+            ("apoptotic_fluid_change_rate_per_min", APOPTOSIS, "unlysed_fluid_change_rate"),
+            ("apoptotic_cytoplasmic_biomass_change_rate_per_min", APOPTOSIS,
+             "cytoplasmic_biomass_change_rate"),
+            ("apoptotic_nuclear_biomass_change_rate_per_min", APOPTOSIS,
+             "nuclear_biomass_change_rate"),
+            ("apoptotic_calcification_rate_per_min", APOPTOSIS, "calcification_rate"),
+            ("necrotic_lysed_fluid_change_rate_per_min", NECROSIS, "lysed_fluid_change_rate"),
+            ("necrotic_cytoplasmic_biomass_change_rate_per_min", NECROSIS,
+             "cytoplasmic_biomass_change_rate"),
+            ("necrotic_nuclear_biomass_change_rate_per_min", NECROSIS,
+             "nuclear_biomass_change_rate"),
+            ("necrotic_calcification_rate_per_min", NECROSIS, "calcification_rate"),
+        ):  # fmt: skip
+            v = cd.values.get(f"death.{code}.{tag}")
+            if v is not None:
+                self.put(t, key, v, f"<model code=\"{code}\"><parameters><{tag}>")
 
     def cycle(self, cd: CellDef, t: str) -> None:
         """``<cycle>`` → ``cycle``."""
@@ -256,10 +278,9 @@ class Phenotype(Base):
         else:
             self.notes.add(f"necrosis relative_rupture_volume {fmt(rupture.value)} <= 1 "
                            f"({rupture.where}): invasim needs > 1 (its default 2 used)", cd.name)
-        self.notes.add("<death><model><parameters> other than necrosis unlysed_fluid_change_rate "
-                       "and relative_rupture_volume (apoptotic shrinking, lysed shrinking, "
-                       "biomass and calcification rates): invasim's dead cells shrink at fixed "
-                       "rates")  # fmt: skip
+        self.notes.add("apoptosis <parameters> lysed_fluid_change_rate and "
+                       "relative_rupture_volume: no effect in PhysiCell (apoptotic cells never "
+                       "lyse); not imported")  # fmt: skip
         if cd.get("death.autophagy"):
             self.notes.add("death model 102 (autophagy): PhysiCell skips it too", cd.name)
 
