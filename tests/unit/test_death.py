@@ -132,3 +132,26 @@ def test_apoptosis_can_end_at_a_rate(seed):
     fixed.dead[:] = APOPTOTIC
     params = DeathParams(apoptosis_rate=0.0, apoptosis_duration=duration)  # fixed: none early
     assert advance_death(fixed, params, dt, seed, 0).size == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_lysed_phase_can_end_at_a_rate(seed):
+    # PhysiCell's necrotic lysed phase with fixed_duration="false": lysed cells leave at
+    # 1/lysed_duration, so exp(-t/duration) of them are left after t; 4 binomial s.e.
+    n, duration, dt = 4000, 60.0, 6.0
+    cells = make_cells(n)
+    cells.dead[:] = NECROTIC
+    cells.phase[:] = 1  # lysed
+    params = DeathParams(apoptosis_rate=0.0, lysed_duration=duration, lysed_fixed=False)
+    for step in range(10):
+        rows = advance_death(cells, params, dt, seed, step)
+        gone = np.zeros(cells.n, dtype=bool)
+        gone[rows] = True
+        cells.remove(gone)
+        p = math.exp(-(step + 1) * dt / duration)
+        assert abs(cells.n - n * p) < 4 * math.sqrt(n * p * (1 - p)), (step, cells.n, n * p)
+    fixed = make_cells(100)
+    fixed.dead[:] = NECROTIC
+    fixed.phase[:] = 1
+    params = DeathParams(apoptosis_rate=0.0, lysed_duration=duration)  # fixed: none early
+    assert advance_death(fixed, params, dt, seed, 0).size == 0

@@ -130,8 +130,8 @@ def test_tumour_cell_tables(two):
     assert t["death"] == {
         "apoptosis_rate_per_min": 1e-4, "apoptosis_duration_min": 516.0,
         "apoptosis_fixed_duration": True,
-        "lysed_duration_min": 86400.0, "necrosis_max_rate_per_min": 0.002,
-        "necrosis_oxygen_dependent": False,
+        "lysed_duration_min": 86400.0, "lysed_fixed_duration": True,  # fixed_duration="true"
+        "necrosis_max_rate_per_min": 0.002, "necrosis_oxygen_dependent": False,
         "necrotic_swell_rate_per_min": 0.0111667, "relative_rupture_volume": 2.5,
     }  # fmt: skip
     assert t["mechanics"] == {"repulsion_um_per_min": 10.0, "adhesion_um_per_min": 0.4,

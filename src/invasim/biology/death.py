@@ -76,6 +76,8 @@ class DeathParams:
         apoptosis_fixed: per type, True (default) if an apoptotic cell is removed exactly
             ``apoptosis_duration`` after death; False: at the rate ``1/apoptosis_duration``
             (exponential time, PhysiCell's ``fixed_duration="false"``).
+        lysed_fixed: per type, True (default) if a lysed cell is removed exactly
+            ``lysed_duration`` after rupture; False: at the rate ``1/lysed_duration``.
         n_types: number of types the scalars broadcast to.
     """
 
@@ -90,6 +92,7 @@ class DeathParams:
     lysed_shrink_rate: np.ndarray | float = 0.05 / 60.0
     lysed_duration: np.ndarray | float = 86400.0
     apoptosis_fixed: np.ndarray | bool = True
+    lysed_fixed: np.ndarray | bool = True
     n_types: int = 1
 
     def __post_init__(self) -> None:
@@ -107,6 +110,10 @@ class DeathParams:
         if fixed.size not in (1, t):
             raise ValueError(f"apoptosis_fixed has {fixed.size} values for {t} types")
         object.__setattr__(self, "apoptosis_fixed", np.broadcast_to(fixed, (t,)).copy())
+        lysed = np.asarray(self.lysed_fixed, dtype=bool)
+        if lysed.size not in (1, t):
+            raise ValueError(f"lysed_fixed has {lysed.size} values for {t} types")
+        object.__setattr__(self, "lysed_fixed", np.broadcast_to(lysed, (t,)).copy())
         if np.any(self.relative_rupture_volume <= 1.0) or np.any(self.necrotic_swell_rate <= 0):
             raise ValueError("necrosis needs relative_rupture_volume > 1 and swell rate > 0")
         if np.any(self.necrosis_max_threshold >= self.necrosis_threshold):
@@ -140,6 +147,7 @@ def necrosis_rate_o2(
 def death_kernel(
     dead, phase, time_in_phase, ctype, cid, apoptosis_rate, necrosis_rate, apoptosis_duration,
     lysis_time, lysed_duration, seed, step, dt, remove, apoptosis_fixed, volume, rupture,
+    lysed_fixed,
 ):  # fmt: skip
     """New deaths and the progression of the dead over ``dt``; returns the removal count.
 
@@ -153,6 +161,8 @@ def death_kernel(
         apoptosis_fixed: ``[T]`` bool, False: apoptotic cells leave at the rate
             ``1/apoptosis_duration`` (draw ``(seed, step, id, STREAM_DEATH, 2)``).
         volume: ``[n]`` µm³. rupture: ``[n]`` the :data:`RUPTURE` column, or empty: none.
+        lysed_fixed: ``[T]`` bool, False: lysed cells leave at the rate ``1/lysed_duration``
+            (draw ``(seed, step, id, STREAM_DEATH, 3)``).
     """
     n = dead.shape[0]
     has_a = apoptosis_rate.shape[0] > 0
@@ -192,7 +202,10 @@ def death_kernel(
                 time_in_phase[i] = 0.0
                 if lysed_duration[t] <= 0.0:
                     remove[i] = 1
-        elif time_in_phase[i] >= lysed_duration[t] - half:
+        elif lysed_fixed[t]:
+            if time_in_phase[i] >= lysed_duration[t] - half:
+                remove[i] = 1
+        elif uniform(seed, step, cid[i], STREAM_DEATH, 3) < -math.expm1(-dt / lysed_duration[t]):
             remove[i] = 1
         count += remove[i]
     return count
@@ -241,6 +254,6 @@ def advance_death(
         cells.dead, cells.phase, cells.time_in_phase, ct, cells.id, a, m,
         params.apoptosis_duration, params.lysis_time, params.lysed_duration,
         np.int64(seed), np.int64(step), float(dt), remove, params.apoptosis_fixed, cells.volume,
-        rupture,
+        rupture, params.lysed_fixed,
     )  # fmt: skip
     return np.flatnonzero(remove).astype(np.int64)

@@ -55,6 +55,12 @@ class DeathCell(BaseModel):
         description="apoptotic cells are removed exactly apoptosis_duration_min after death; "
         "false: at the rate 1/apoptosis_duration_min (PhysiCell's fixed_duration=\"false\")",
     )
+    lysed_fixed_duration: bool = Field(
+        True,
+        description="lysed necrotic cells are removed exactly lysed_duration_min after "
+        "rupture; false: at the rate 1/lysed_duration_min (PhysiCell's fixed_duration=\"false\" "
+        "of the necrotic lysed phase)",
+    )
     necrosis_oxygen_dependent: bool = Field(
         True,
         description="necrosis rises as oxygen falls below the threshold (PhysiCell's "
@@ -104,6 +110,7 @@ def death_params(params: Any) -> DeathParams:
         relative_rupture_volume=col("relative_rupture_volume"),
         lysed_duration=col("lysed_duration_min"),
         apoptosis_fixed=np.array([x.apoptosis_fixed_duration for x in d], dtype=bool),
+        lysed_fixed=np.array([x.lysed_fixed_duration for x in d], dtype=bool),
         n_types=len(types),
     )
 

@@ -237,10 +237,10 @@ class Phenotype(Base):
                 self.doc.put(t, "apoptosis_fixed_duration", bool(fixed),
                              f"fixed_duration of the apoptosis phase ({w}; shared by all "
                              f"types)")  # fmt: skip
-            elif not fixed:
-                self.notes.add(f"death model {code} phase {phase} has fixed_duration false ({w}): "
-                               f"PhysiCell ends it at a rate; invasim after a fixed "
-                               f"{fmt(value)} min")  # fmt: skip
+            else:
+                self.doc.put(t, "lysed_fixed_duration", bool(fixed),
+                             f"fixed_duration of the necrotic lysed phase ({w}; shared by all "
+                             f"types)")  # fmt: skip
             if len(sh.written.get(("death", code, phase), ())) > 1:
                 self.notes.add(f"death model {code} phase {phase}: definitions write different "
                                f"durations; PhysiCell keeps the last one written for every type "
