@@ -7,9 +7,9 @@ potentials and motility have set the velocities, before the contact interactions
 Contract:
     * Each cell holds at most ``K`` attachments (the partners' ids, state columns
       ``spring_0 … spring_{K-1}``, -1 where empty); ``K`` is the largest ``maximum number of
-      cell attachments`` any type can reach (its base value, or a rule's saturation), plus one
-      when the attack process runs (an attack attaches its target as PhysiCell does). An
-      attachment is symmetric: both cells list each other.
+      cell attachments`` a type that can attach may reach (its base value, or a rule's
+      saturation), plus one when the attack process runs (an attack attaches its target as
+      PhysiCell does). An attachment is symmetric: both cells list each other.
     * Each mechanics step ``dt``, cells are walked in row order; cell ``i`` first breaks each
       of its attachments with probability ``detachment rate_i · dt`` (both sides), then, while
       it holds fewer than ``max_i = floor(maximum number of cell attachments_i)``, walks its
@@ -272,9 +272,14 @@ class AttachmentsProcess(Process):
 
     @classmethod
     def slots(cls, params: Any) -> int:
-        """``K``: the largest number of attachments any cell can hold (module contract)."""
-        k = max((ct.attachments.max_attachments for ct in params.cell_types.values()), default=0)
+        """``K``: the largest number of attachments any cell can hold (module contract).
+
+        Types that never attach (rate 0 and no rule on it) need no slots of their own.
+        """
         rs = params.rule_set
+        ruled = rs is not None and rs.governs("cell attachment rate")
+        k = max((ct.attachments.max_attachments for ct in params.cell_types.values()
+                 if ruled or ct.attachments.attachment_rate_per_min > 0), default=0)  # fmt: skip
         for rule in rs.table if rs is not None else ():
             if rule.behaviour == MAX_ATTACH and rule.direction == "increases":
                 k = max(k, int(min(rule.saturation, MAX_SLOTS)))
