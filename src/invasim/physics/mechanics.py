@@ -282,13 +282,14 @@ def _cell_velocity(
                     continue
                 rj = xyzr[m, 3]
                 tj = typ[m]
-                big_r = ri + rj
                 if scell is None:
                     s = reach_i + s_rel[tj] * rj
                     if d2 >= s * s:
                         continue
+                    big_r = ri + rj
                 else:  # a per-cell reach may be below 1: repulsion still reaches r_i + r_j
                     s = reach_i + xyzr[m, 6] * rj
+                    big_r = ri + rj
                     lim = s if s > big_r else big_r
                     if d2 >= lim * lim:
                         continue
