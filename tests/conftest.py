@@ -38,6 +38,32 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> N
         assert needle in lines[0], (needle, lines[0])
 
 
+def run_and_resume(scenario, seed: int, tmp_path: Path, until: float, end: float,
+                   keep: int | None = None, **run_kw):
+    """``(full, resumed)``: an uninterrupted run, and one stopped at ``until`` as if it crashed.
+
+    The stopped run keeps its first ``keep`` checkpoints (all if None), is marked running to
+    ``end`` and resumed, as ``invasim resume`` would after a kill.
+    """
+    import json
+
+    import invasim
+    from invasim.io import rundir
+
+    full = invasim.Simulation(scenario, seed=seed).run(out=tmp_path / "full", progress=False,
+                                                       **run_kw)  # fmt: skip
+    part = invasim.Simulation(scenario, seed=seed).run(until=until, out=tmp_path / "part",
+                                                       progress=False, **run_kw)  # fmt: skip
+    checkpoints = rundir.list_checkpoints(part.path)
+    assert checkpoints, "the stopped run wrote no checkpoint"
+    for p in checkpoints[keep:] if keep is not None else ():
+        p.unlink()
+    meta = json.loads((part.path / "run.json").read_text())
+    meta.update(status="running", end_min=float(end))
+    (part.path / "run.json").write_text(json.dumps(meta))
+    return full, invasim.Simulation.resume(part.path, progress=False)
+
+
 @pytest.fixture
 def cli():
     """The CLI runner."""

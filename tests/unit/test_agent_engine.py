@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import copy
-import json
 
 import numba
 import numpy as np
 import pytest
+from tests.conftest import run_and_resume
 
 import invasim
 from invasim.errors import ConfigError
-from invasim.io import rundir
 from invasim.models.agents import AgentModel
 from invasim.physics.contacts import SIMPLE_PRESSURE_SCALE
 from invasim.processes.contacts import pressure_and_contacts
@@ -187,16 +186,8 @@ def test_extra_state_round_trip():
 
 
 def test_resume_equals_uninterrupted(tmp_path):
-    sc = _scenario()
-    full = invasim.Simulation(sc, seed=9).run(out=tmp_path / "full", progress=False)
-    part = invasim.Simulation(sc, seed=9).run(until=42, out=tmp_path / "part", progress=False)
-    # a crash after the checkpoint at t = 36: drop later checkpoints, mark running
-    for p in rundir.list_checkpoints(part.path)[4:]:
-        p.unlink()
-    meta = json.loads((part.path / "run.json").read_text())
-    meta.update(status="running", end_min=60.0)
-    (part.path / "run.json").write_text(json.dumps(meta))
-    resumed = invasim.Simulation.resume(part.path, progress=False)
+    # a crash after the checkpoint at t = 36: later checkpoints dropped, marked running
+    full, resumed = run_and_resume(_scenario(), 9, tmp_path, until=42, end=60.0, keep=4)
     assert resumed.meta["resumed_at_min"] == [36.0]
     np.testing.assert_array_equal(resumed.field("oxygen"), full.field("oxygen"))
     assert resumed.metrics.equals(full.metrics)

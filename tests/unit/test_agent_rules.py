@@ -7,11 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from tests.conftest import run_and_resume
 
 import invasim
 from invasim.agents.params import DEFAULT_PROCESSES, params_schema
 from invasim.errors import ConfigError
-from invasim.io import rundir
 from invasim.processes.contacts import pressure_and_contacts
 
 
@@ -195,14 +195,7 @@ def test_resume_equals_uninterrupted_with_rules(tmp_path):
         _data(rules, motility={"speed_um_per_min": 0.5, "persistence_time_min": 5.0,
                                "migration_bias": 0.5})
     )
-    full = invasim.Simulation(sc, seed=9).run(out=tmp_path / "full", progress=False)
-    part = invasim.Simulation(sc, seed=9).run(until=42, out=tmp_path / "part", progress=False)
-    for p in rundir.list_checkpoints(part.path)[4:]:
-        p.unlink()
-    meta = json.loads((part.path / "run.json").read_text())
-    meta.update(status="running", end_min=60.0)
-    (part.path / "run.json").write_text(json.dumps(meta))
-    resumed = invasim.Simulation.resume(part.path, progress=False)
+    full, resumed = run_and_resume(sc, 9, tmp_path, until=42, end=60.0, keep=4)
     assert resumed.meta["resumed_at_min"] == [36.0]
     np.testing.assert_array_equal(resumed.field("oxygen"), full.field("oxygen"))
     assert resumed.metrics.equals(full.metrics)

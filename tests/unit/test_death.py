@@ -114,44 +114,34 @@ def test_high_oxygen_no_necrosis_and_no_rates():
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_apoptosis_can_end_at_a_rate(seed):
-    # PhysiCell's fixed_duration="false": removal at 1/duration per minute, so the fraction
-    # of apoptotic cells left after t is exp(-t/duration) (exact per step); 4 binomial s.e.
+@pytest.mark.parametrize("state", ["apoptotic", "lysed"])
+def test_a_dead_phase_can_end_at_a_rate(seed, state):
+    # PhysiCell's fixed_duration="false" (apoptosis, or the necrotic lysed phase): removal at
+    # 1/duration per minute, so exp(-t/duration) of the cells are left after t (exact per
+    # step); 4 binomial s.e.
     n, duration, dt = 4000, 60.0, 6.0
-    cells = make_cells(n)
-    cells.dead[:] = APOPTOTIC
-    params = DeathParams(apoptosis_rate=0.0, apoptosis_duration=duration, apoptosis_fixed=False)
+    if state == "apoptotic":
+        rate_ended = DeathParams(apoptosis_rate=0.0, apoptosis_duration=duration,
+                                 apoptosis_fixed=False)  # fmt: skip
+        fixed_params = DeathParams(apoptosis_rate=0.0, apoptosis_duration=duration)
+    else:
+        rate_ended = DeathParams(apoptosis_rate=0.0, lysed_duration=duration, lysed_fixed=False)
+        fixed_params = DeathParams(apoptosis_rate=0.0, lysed_duration=duration)
+
+    def dead_cells(k):
+        c = make_cells(k)
+        c.dead[:] = APOPTOTIC if state == "apoptotic" else NECROTIC
+        c.phase[:] = 0 if state == "apoptotic" else 1
+        return c
+
+    cells = dead_cells(n)
     for step in range(10):
-        rows = advance_death(cells, params, dt, seed, step)
+        rows = advance_death(cells, rate_ended, dt, seed, step)
         gone = np.zeros(cells.n, dtype=bool)
         gone[rows] = True
         cells.remove(gone)
         p = math.exp(-(step + 1) * dt / duration)
         assert abs(cells.n - n * p) < 4 * math.sqrt(n * p * (1 - p)), (step, cells.n, n * p)
-    fixed = make_cells(100)
-    fixed.dead[:] = APOPTOTIC
-    params = DeathParams(apoptosis_rate=0.0, apoptosis_duration=duration)  # fixed: none early
-    assert advance_death(fixed, params, dt, seed, 0).size == 0
+    assert advance_death(dead_cells(100), fixed_params, dt, seed, 0).size == 0  # none early
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_lysed_phase_can_end_at_a_rate(seed):
-    # PhysiCell's necrotic lysed phase with fixed_duration="false": lysed cells leave at
-    # 1/lysed_duration, so exp(-t/duration) of them are left after t; 4 binomial s.e.
-    n, duration, dt = 4000, 60.0, 6.0
-    cells = make_cells(n)
-    cells.dead[:] = NECROTIC
-    cells.phase[:] = 1  # lysed
-    params = DeathParams(apoptosis_rate=0.0, lysed_duration=duration, lysed_fixed=False)
-    for step in range(10):
-        rows = advance_death(cells, params, dt, seed, step)
-        gone = np.zeros(cells.n, dtype=bool)
-        gone[rows] = True
-        cells.remove(gone)
-        p = math.exp(-(step + 1) * dt / duration)
-        assert abs(cells.n - n * p) < 4 * math.sqrt(n * p * (1 - p)), (step, cells.n, n * p)
-    fixed = make_cells(100)
-    fixed.dead[:] = NECROTIC
-    fixed.phase[:] = 1
-    params = DeathParams(apoptosis_rate=0.0, lysed_duration=duration)  # fixed: none early
-    assert advance_death(fixed, params, dt, seed, 0).size == 0

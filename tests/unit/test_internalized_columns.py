@@ -7,17 +7,16 @@ tests/validation/test_internalized.py.
 from __future__ import annotations
 
 import copy
-import json
 
 import numpy as np
 import pytest
+from tests.conftest import run_and_resume
 
 import invasim
 from invasim.biology.division import divide
 from invasim.core.cells import Cells
 from invasim.core.mesh import Mesh
 from invasim.errors import ConfigError
-from invasim.io import rundir
 from invasim.physics.exchange import SecretionUptake
 from invasim.processes.secretion import ensure_internalized_columns, internalized_column
 from invasim.rules.evaluate import hill
@@ -159,16 +158,7 @@ def test_accumulated_exchange_equals_the_per_step_one(scheme, parallel):
 
 def test_resume_equals_uninterrupted(tmp_path):
     sc = invasim.load_scenario(_data(rules=[_rule(1.5e6)]))
-    full = invasim.Simulation(sc, seed=5).run(out=tmp_path / "full", progress=False,
-                                                summary=False)
-    part = invasim.Simulation(sc, seed=5).run(until=30, out=tmp_path / "part",
-                                                progress=False, summary=False)
-    for p in rundir.list_checkpoints(part.path)[3:]:
-        p.unlink()
-    meta = json.loads((part.path / "run.json").read_text())
-    meta.update(status="running", end_min=60.0)
-    (part.path / "run.json").write_text(json.dumps(meta))
-    resumed = invasim.Simulation.resume(part.path, progress=False)
+    full, resumed = run_and_resume(sc, 5, tmp_path, until=30, end=60.0, keep=3, summary=False)
     assert resumed.meta["resumed_at_min"] == [24.0]
     np.testing.assert_array_equal(resumed.field("oxygen"), full.field("oxygen"))
     for t in (36.0, 60.0):

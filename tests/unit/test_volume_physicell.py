@@ -7,13 +7,13 @@ computation.
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
 import pytest
 import scipy.linalg
 from pydantic import ValidationError
+from tests.conftest import run_and_resume
 
 import invasim
 from invasim.agents.params import VolumeCell
@@ -36,7 +36,6 @@ from invasim.biology.volume import (
 )
 from invasim.core.cells import APOPTOTIC, NECROTIC, Cells
 from invasim.errors import ConfigError
-from invasim.io import rundir
 
 DT = 6.0
 #: PhysiCell's default rates (1/min) per state: live, apoptotic, necrotic swelling, lysed
@@ -291,15 +290,7 @@ def _scenario(model: str = "physicell"):
 
 def test_engine_run_and_resume_equal(tmp_path):
     """The columns travel through checkpoints: a resumed run equals an uninterrupted one."""
-    sc = _scenario()
-    full = invasim.Simulation(sc, seed=4).run(out=tmp_path / "full", progress=False)
-    part = invasim.Simulation(sc, seed=4).run(until=42, out=tmp_path / "part", progress=False)
-    for p in rundir.list_checkpoints(part.path)[4:]:
-        p.unlink()
-    meta = json.loads((part.path / "run.json").read_text())
-    meta.update(status="running", end_min=60.0)
-    (part.path / "run.json").write_text(json.dumps(meta))
-    resumed = invasim.Simulation.resume(part.path, progress=False)
+    full, resumed = run_and_resume(_scenario(), 4, tmp_path, until=42, end=60.0, keep=4)
     a, b = resumed.cells(60.0), full.cells(60.0)
     assert a.equals(b)
     assert {FLUID, TARGET_NUCLEAR, RUPTURE} <= set(b.columns)

@@ -19,8 +19,10 @@ import math
 
 import numpy as np
 import pytest
+from tests.conftest import run_and_resume
 from tests.validation.test_interactions import DT_MECH, PHENO, _pairs, _run, _sim
 
+import invasim
 from invasim.core.cells import Cells
 from invasim.physics.mechanics import MechanicsParams, compute_velocities
 from invasim.physics.neighbors import CellList
@@ -248,11 +250,6 @@ def test_wall_adhesion_pulls_within_the_reach_and_repulsion_pushes_within_the_ra
 
 
 def test_resume_with_attachments_equals_uninterrupted(tmp_path):
-    import json
-
-    import invasim
-    from invasim.io import rundir
-
     data = {
         "name": "springs-resume", "model": "agents",
         "mesh": {"dim": 2, "extent_um": [400.0, 400.0], "voxel_um": 20.0},
@@ -268,16 +265,9 @@ def test_resume_with_attachments_equals_uninterrupted(tmp_path):
             "initial": {"geometry": "ball", "n_cells": 60},
         },
     }  # fmt: skip
-    sc = invasim.load_scenario(data)
-    full = invasim.Simulation(sc, seed=4).run(out=tmp_path / "full", progress=False)
+    full, resumed = run_and_resume(invasim.load_scenario(data), 4, tmp_path, until=18, end=36.0)
     assert full.metrics["attachments_mean"].iloc[-1] > 0.5
     assert full.metrics["n_cells"].iloc[-1] > 60  # divisions released their springs
-    part = invasim.Simulation(sc, seed=4).run(until=18, out=tmp_path / "part", progress=False)
-    meta = json.loads((part.path / "run.json").read_text())
-    meta.update(status="running", end_min=36.0)
-    (part.path / "run.json").write_text(json.dumps(meta))
-    assert rundir.list_checkpoints(part.path)
-    resumed = invasim.Simulation.resume(part.path, progress=False)
     assert resumed.metrics.equals(full.metrics)
     for t in (24.0, 36.0):
         assert resumed.cells(t).equals(full.cells(t))
