@@ -10,8 +10,9 @@ Contract:
       bookkeeping columns ``custom:<name>`` (copied at division), set from the type at the
       start and from the behaviour fill at the end of every phenotype step (when the
       process senses); the signal reads them, so a rule sees the value of the previous step.
-    * Not modelled: per-cell initial values (PhysiCell's extra ``custom:`` columns of
-      cells.csv) and conservation at phagocytosis (``conserved``); the importer lists them.
+    * Per-cell initial values (PhysiCell's ``custom:`` columns of cells.csv) come from a trait
+      that sets the behaviour (``[params.initial] columns``). Not modelled: conservation at
+      phagocytosis (``conserved``); the importer lists it.
     * Clock: phenotype, sensing (before the life behaviours are filled); nothing to integrate.
 """
 
