@@ -152,6 +152,20 @@ class Process:
 REGISTRY: dict[str, type[Process]] = {}
 
 
+def unknown_cell_types(params: Any, cell_type: str, key: str, named) -> list[str]:
+    """One line per name in ``named`` that is not a cell type of ``params``.
+
+    ``named`` is what the sub-table entry ``key`` of ``cell_type`` names (a table keyed by
+    cell type, e.g. ``"attack.rates_per_min"``); for :meth:`Process.check`.
+    """
+    types = list(params.cell_types)
+    return [
+        f"params.cell_types.{cell_type}.{key} names {t!r}, which is not a cell type; cell "
+        f"types: {', '.join(types)}"
+        for t in named if t not in types
+    ]  # fmt: skip
+
+
 def register_process(cls: type[Process]) -> type[Process]:
     """Class decorator adding a process to :data:`REGISTRY` under ``cls.name``."""
     if cls.clock not in CLOCKS:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from invasim.agents.process import Process
+from invasim.agents.process import Process, unknown_cell_types
 from invasim.physics.interactions import interaction_lists
 
 #: PhysiCell's default relative maximum adhesion distance
@@ -110,11 +110,10 @@ class InteractionProcess(Process):
     @classmethod
     def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
         """Every cell type named in the :attr:`type_keyed` tables exists."""
-        types = list(params.cell_types)
         return [
-            f"params.cell_types.{name}.{cls.name}.{key} names {t!r}, which is not a cell "
-            f"type; cell types: {', '.join(types)}"
+            line
             for name, ct in params.cell_types.items()
             for key in cls.type_keyed
-            for t in getattr(getattr(ct, cls.name), key) if t not in types
+            for line in unknown_cell_types(params, name, f"{cls.name}.{key}",
+                                           getattr(getattr(ct, cls.name), key))
         ]  # fmt: skip

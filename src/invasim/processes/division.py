@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from invasim.agents.process import ORDER, Process, register_process
+from invasim.agents.process import ORDER, Process, register_process, unknown_cell_types
 from invasim.biology.division import divide
 from invasim.biology.traits import division_arrays
 from invasim.core.rng import uniform
@@ -110,12 +110,10 @@ class DivisionProcess(Process):
     @classmethod
     def check(cls, params: Any, mesh: Any, dt: float) -> list[str]:
         """Every named type exists; a type's probabilities sum to at most 1."""
-        types = list(params.cell_types)
         out = []
         for name, ct in params.cell_types.items():
             a = ct.division.asymmetric
-            out += [f"params.cell_types.{name}.division.asymmetric names {t!r}, which is not "
-                    f"a cell type; cell types: {', '.join(types)}" for t in a if t not in types]
+            out += unknown_cell_types(params, name, "division.asymmetric", a)
             if sum(v for t, v in a.items() if t != name) > 1 + 1e-12:
                 out.append(f"params.cell_types.{name}.division.asymmetric: the probabilities "
                            f"sum to more than 1")

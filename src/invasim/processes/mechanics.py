@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from invasim.agents.process import ORDER, Process, register_process
+from invasim.agents.process import ORDER, Process, register_process, unknown_cell_types
 from invasim.core.cells import sphere_radius
 from invasim.core.mesh import Mesh
 from invasim.physics.mechanics import MechanicsParams, compute_velocities, max_stable_dt
@@ -161,12 +161,11 @@ class MechanicsProcess(Process):
     @classmethod
     def check(cls, params: Any, mesh: Mesh, dt: float) -> list[str]:
         """Named affinity types exist; the mechanics step against each type's stability."""
-        types = list(params.cell_types)
         problems = [
-            f"params.cell_types.{name}.mechanics.adhesive_affinity names {t!r}, which is not "
-            f"a cell type; cell types: {', '.join(types)}"
+            line
             for name, ct in params.cell_types.items()
-            for t in ct.mechanics.adhesive_affinity if t not in types
+            for line in unknown_cell_types(params, name, "mechanics.adhesive_affinity",
+                                           ct.mechanics.adhesive_affinity)
         ]  # fmt: skip
         problems += [
             f"params.cell_types.{name}.mechanics.adhesive_affinity: values must be finite "

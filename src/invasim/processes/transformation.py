@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from invasim.agents.process import ORDER, Process, register_process
+from invasim.agents.process import ORDER, Process, register_process, unknown_cell_types
 from invasim.core.mesh import Mesh
 from invasim.core.rng import uniform
 from invasim.rules.dictionary import register_behaviour
@@ -143,12 +143,11 @@ class TransformationProcess(Process):
     @classmethod
     def check(cls, params: Any, mesh: Mesh, dt: float) -> list[str]:
         """Every named target is a cell type."""
-        types = list(params.cell_types)
         return [
-            f"params.cell_types.{name}.transformation.rates_per_min names {t!r}, which is not "
-            f"a cell type; cell types: {', '.join(types)}"
+            line
             for name, ct in params.cell_types.items()
-            for t in ct.transformation.rates_per_min if t not in types
+            for line in unknown_cell_types(params, name, "transformation.rates_per_min",
+                                           ct.transformation.rates_per_min)
         ]  # fmt: skip
 
     def setup(self, state) -> None:
