@@ -222,18 +222,12 @@ class Project(Base):
         (``set_parameters_from_distributions``) and daughters copy it: a trait with ``sets``,
         ``cell_types`` and no mutation. ``volume`` becomes ``volume.initial_um3``.
         """
-        from invasim.agents.process import REGISTRY
-        from invasim.rules import RuleDictionary
-
         if not any(cd.distributions for cd in self.defs):
             return
-        units = {self.sub[k]: "1" for k in self.sub}
-        try:
-            d = RuleDictionary(units, [self.type[cd.name] for cd in self.defs])
-        except ConfigError as exc:  # a name clash the validation renames later
-            self.notes.add(f"<initial_parameter_distributions>: not imported ({exc})")
+        found = self._behaviours("<initial_parameter_distributions>: not imported")
+        if found is None:
             return
-        read = {t for p in self.process_list for t in REGISTRY[p].behaviours}
+        d, read = found
         for cd in self.defs:
             tname = self.type[cd.name]
             for node in cd.distributions:
@@ -250,7 +244,7 @@ class Project(Base):
                                  f"{SETTINGS} line {node.line}")  # fmt: skip
                     continue
                 try:
-                    entry = d.behaviour(swap_name(name, {**self.sub, **self.type}))
+                    entry = d.behaviour(self._invasim_name(name))
                 except Exception as exc:  # noqa: BLE001  (an unknown name: PhysiCell stops)
                     raise InvasimError(f"{SETTINGS} {where}: behavior {name!r}: "
                                        f"{str(exc).splitlines()[0]}") from None  # fmt: skip
@@ -264,6 +258,30 @@ class Project(Base):
                     f"daughters copy it", dist, f"{node.attr('type')}",
                     f"{SETTINGS} line {node.line}", [tname],
                 )  # fmt: skip
+
+    def _behaviours(self, what: str):
+        """``(dictionary, templates read)`` of the imported scenario.
+
+        Its rules dictionary and the behaviour templates its listed processes read; None on a
+        name clash (the validation renames later), noted as ``what (the clash)``.
+        """
+        from invasim.agents.process import REGISTRY
+        from invasim.rules import RuleDictionary
+
+        units = {self.sub[k]: self.doc.get(f"params.fields.{self.sub[k]}", "unit", "1")
+                 for k in self.sub}  # fmt: skip
+        custom = self.doc.get("params.custom_data", "variables") or {}
+        try:
+            d = RuleDictionary(units, [self.type[cd.name] for cd in self.defs],
+                               {v: custom.get(v, "dimensionless") for v in self.custom.values()})
+        except ConfigError as exc:
+            self.notes.add(f"{what} ({exc})")
+            return None
+        return d, {t for p in self.process_list for t in REGISTRY[p].behaviours}
+
+    def _invasim_name(self, physicell_name: str) -> str:
+        """A PhysiCell behaviour name with invasim's substrate, type and custom names."""
+        return swap_name(physicell_name, {**self.sub, **self.type, **self.custom})
 
     def _setting_trait(self, trait: str, entry, head: str, initial, comment: str,
                        source: str = "", cell_types: list[str] | None = None) -> None:
@@ -284,30 +302,20 @@ class Project(Base):
         to the volume and each behaviour column to a trait that sets it (``initial = nan``:
         no value where the entry is blank).
         """
-        from invasim.agents.process import REGISTRY
-        from invasim.rules import RuleDictionary
-
         name, labels = getattr(self, "table_columns", ("", []))
         if not labels:
             return
-        units = {self.sub[k]: self.doc.get(f"params.fields.{self.sub[k]}", "unit", "1")
-                 for k in self.sub}  # fmt: skip
-        custom = self.doc.get("params.custom_data", "variables") or {}
-        try:
-            d = RuleDictionary(units, [self.type[cd.name] for cd in self.defs],
-                               {v: custom.get(v, "dimensionless") for v in self.custom.values()})
-        except ConfigError as exc:  # a name clash the validation renames later
-            self.notes.add(f"{name}: extra columns not imported ({exc})")
+        found = self._behaviours(f"{name}: extra columns not imported")
+        if found is None:
             return
-        read = {t for p in self.process_list for t in REGISTRY[p].behaviours}
+        d, read = found
         columns: dict[str, str] = {}
         for label in labels:
             if label.strip().lower() == "volume":
                 columns[label] = "volume"
                 continue
-            text = swap_name(label, {**self.sub, **self.type, **self.custom})
             try:
-                entry = d.behaviour(text)
+                entry = d.behaviour(self._invasim_name(label))
             except Exception:  # noqa: BLE001  (PhysiCell skips an unknown column too)
                 self.notes.add(f"{name} column {label!r}: not a behaviour PhysiCell knows; "
                                f"skipped (PhysiCell skips it too)")  # fmt: skip
