@@ -181,6 +181,19 @@ COLUMNS: dict[str, tuple[str, float, str]] = {
 LIVE, APOPTOSIS, SWELLING, LYSIS = 0, 1, 2, 3
 
 
+def compartment_columns(cells: Cells, targets: bool = False) -> list[int]:
+    """Indices among the internal columns of F, N, C (and ``targets``: N*, C*).
+
+    What fusion and phagocytosis move between cells; [] without the physicell model's columns.
+    """
+    names = cells.names("internal")
+    wanted = (FLUID, NUCLEAR_SOLID, CYTOPLASMIC_SOLID) + (
+        (TARGET_NUCLEAR, TARGET_CYTOPLASMIC) if targets else ())
+    if not all(x in names for x in wanted):
+        return []
+    return [names.index(x) for x in wanted]
+
+
 def ensure_volume_columns(cells: Cells) -> None:
     """Add the physicell model's columns (:data:`COLUMNS`) if missing."""
     for name, (role, default, division) in COLUMNS.items():

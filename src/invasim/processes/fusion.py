@@ -30,13 +30,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, register_process
-from invasim.biology.volume import (
-    CYTOPLASMIC_SOLID,
-    FLUID,
-    NUCLEAR_SOLID,
-    TARGET_CYTOPLASMIC,
-    TARGET_NUCLEAR,
-)
+from invasim.biology.volume import compartment_columns
 from invasim.core.rng import uniform
 from invasim.processes import _interact
 from invasim.processes.secretion import ensure_internalized_columns, tracked_fields
@@ -67,16 +61,6 @@ class FusionCell(BaseModel):
             raise ValueError("fusion rates must be finite and >= 0")
         return self
 
-
-
-def volume_columns(cells) -> list[int]:
-    """The physicell volume model's compartments and targets among the internal columns.
-
-    PhysiCell's ``fuse_cell`` adds the absorbed cell's; none without that model.
-    """
-    names = cells.names("internal")
-    wanted = (FLUID, NUCLEAR_SOLID, CYTOPLASMIC_SOLID, TARGET_NUCLEAR, TARGET_CYTOPLASMIC)
-    return [names.index(x) for x in wanted if x in names]
 
 @njit(cache=True)
 def fusion_kernel(ctype, dead, cid, ptr, nbr, rates, position, volume, radius, nuclei, seed,
@@ -150,7 +134,9 @@ class FusionProcess(_interact.InteractionProcess):
             return
         ptr, nbr = _interact.neighbours(state, self.reach)
         gone = np.zeros(c.n, dtype=np.uint8)
-        cols = np.array(ensure_internalized_columns(c, self.tracked) + volume_columns(c),
+        cols = np.array(ensure_internalized_columns(c, self.tracked)
+                        # PhysiCell's fuse_cell adds the absorbed cell's compartments, targets
+                        + compartment_columns(c, targets=True),
                         dtype=np.int64)  # fmt: skip
         k = fusion_kernel(
             c.type, c.dead, c.id, ptr, nbr,

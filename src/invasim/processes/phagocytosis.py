@@ -37,7 +37,7 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, register_process
-from invasim.biology.volume import CYTOPLASMIC_SOLID, FLUID, NUCLEAR_SOLID
+from invasim.biology.volume import compartment_columns
 from invasim.core.cells import APOPTOTIC, NECROTIC
 from invasim.core.rng import uniform
 from invasim.processes import _interact
@@ -98,18 +98,6 @@ class PhagocytosisCell(BaseModel):
             raise ValueError("phagocytosis rates must be finite and >= 0")
         return self
 
-
-
-def _compartments(cells) -> np.ndarray:
-    """``[3]`` the internal columns of the physicell volume model's compartments, or empty.
-
-    Fluid, nuclear and cytoplasmic solid: PhysiCell's ``ingest_cell`` adds the prey's.
-    """
-    names = cells.names("internal")
-    wanted = (FLUID, NUCLEAR_SOLID, CYTOPLASMIC_SOLID)
-    if not all(x in names for x in wanted):
-        return np.zeros(0, dtype=np.int64)
-    return np.array([names.index(x) for x in wanted], dtype=np.int64)
 
 @njit(cache=True)
 def phagocytosis_kernel(ctype, dead, cid, ptr, nbr, apoptotic, necrotic, live, volume,
@@ -212,7 +200,8 @@ class PhagocytosisProcess(_interact.InteractionProcess):
             beh.column("phagocytose necrotic cell"),
             _interact.type_matrix(beh, "phagocytose {cell_type}", state.type_names),
             c.volume, c.radius, np.int64(state.seed), np.int64(state.mech_step), float(dt), eaten,
-            c.full("internal"), cols, self.transferred, _compartments(c),
+            c.full("internal"), cols, self.transferred,
+            np.array(compartment_columns(c), dtype=np.int64),
         )  # fmt: skip
         if k:
             state.counters["phagocytosed_total"] = state.counters.get("phagocytosed_total", 0.0) + k
