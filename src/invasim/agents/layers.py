@@ -40,10 +40,10 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
     cols = [e.index for e in entries]
     rs = p.rule_set
     types = list(type_names)
-    scaled = [(name, b, False, [types.index(t) for t in tr.cell_types if t in types])
-              for name, tr in p.traits.items() for b in tr.scales]  # fmt: skip
-    scaled += [(name, b, True, [types.index(t) for t in tr.cell_types if t in types])
-               for name, tr in p.traits.items() for b in tr.sets]  # fmt: skip
+    # (trait, behaviour, sets it (else scales), the type indices it acts in: [] every type)
+    scaled = [(name, b, sets, [types.index(t) for t in tr.cell_types if t in types])
+              for sets in (False, True) for name, tr in p.traits.items()
+              for b in (tr.sets if sets else tr.scales)]  # fmt: skip
     internal = [q for q in processes if q.writes]
     written = {q.name: {e.name for e in entries if e.template in q.writes or e.name in q.writes}
                for q in internal}  # fmt: skip

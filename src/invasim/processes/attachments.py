@@ -230,11 +230,22 @@ def release(cells, rows: np.ndarray) -> None:
 
 def attach_pairs(cells, rows_a: np.ndarray, rows_b: np.ndarray, on: bool) -> None:
     """Attach (``on``) or detach each pair of rows; no-op without attachment columns."""
-    if not slot_names(cells) or not len(rows_a):
+    pairs = (rows_a, rows_b)
+    none = (np.zeros(0, np.int64),) * 2
+    update_pairs(cells, pairs if on else none, none if on else pairs)
+
+
+def update_pairs(cells, on: tuple, off: tuple) -> None:
+    """Attach the pairs of rows ``on = (rows_a, rows_b)``, then detach those of ``off``.
+
+    One pass over the attachment columns; no-op without them or without pairs.
+    """
+    if not slot_names(cells) or not (len(on[0]) or len(off[0])):
         return
     part = partner_rows(cells)
-    for i, j in zip(np.asarray(rows_a), np.asarray(rows_b), strict=True):
-        (link if on else unlink)(part, int(i), int(j))
+    for pairs, change in ((on, link), (off, unlink)):
+        for i, j in zip(np.asarray(pairs[0]), np.asarray(pairs[1]), strict=True):
+            change(part, int(i), int(j))
     store(cells, part)
 
 

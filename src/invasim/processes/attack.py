@@ -205,8 +205,7 @@ class AttackProcess(_interact.InteractionProcess):
         # (the attachments process, where it runs, holds and pulls the springs)
         rows = np.arange(c.n, dtype=np.int64)
         on, off = started >= 0, ended >= 0
-        attachments.attach_pairs(c, rows[on], started[on], True)
-        attachments.attach_pairs(c, rows[off], ended[off], False)
+        attachments.update_pairs(c, (rows[on], started[on]), (rows[off], ended[off]))
 
     def signal_values(self, state, template: str, target: str | None) -> np.ndarray:
         """Damage delivered, or whether the cell attacks now."""
