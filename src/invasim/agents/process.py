@@ -46,12 +46,14 @@ CLOCKS = ("diffusion", "mechanics", "phenotype")
 ORDER = {
     "diffusion": {"secretion": 10, "diffusion": 20},
     "mechanics": {
-        "mechanics": 10, "motility": 20, "attachments": 25, "phagocytosis": 30, "attack": 40,
-        "fusion": 50,
+        "mechanics": 10, "motility": 20, "ecm": 22, "basement_membrane": 24, "attachments": 25,
+        "phagocytosis": 30, "attack": 40, "fusion": 50,
     },
     "phenotype": {
         "contacts": 10, "custom_data": 20, "volume": 110, "damage": 115, "death": 120,
-        "cycle": 130, "division": 140, "transformation": 150, "matrix_degradation": 200,
+        "cycle": 130, "division": 140, "transformation": 150, "rho_gtpase": 60,
+        "matrix_degradation": 200, "proteolysis": 210, "ecm_remodelling": 220,
+        "basement_membrane_breach": 230,
     },  # fmt: skip
 }
 #: phenotype processes with an order below this run before the behaviour matrix is filled

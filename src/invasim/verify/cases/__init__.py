@@ -1,0 +1,1 @@
+"""Validation case modules, one per mechanism (see :mod:`invasim.verify`)."""
