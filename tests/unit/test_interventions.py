@@ -196,3 +196,66 @@ def test_a_field_intervention_is_checked_against_the_accuracy_limit():
         invasim.load_scenario(_data([faster]))
     with pytest.raises(ConfigError, match="not a diffusing field"):
         invasim.load_scenario(_data([{**faster, "field": "glucose"}]))
+
+
+def test_a_drug_removes_its_effect_size_of_the_target_over_its_duration(tmp_path):
+    # effect 1 on cycle entry: the 'live' model's only division route is closed from onset
+    # to onset + duration, and open again after it
+    drug = {"kind": "drug", "drug": "mmp_inhibitor", "targets": ["cycle entry"], "effect": 1.0,
+            "from_min": 12.0, "duration_min": 24.0}  # fmt: skip
+    run = _run(_data([drug]), tmp_path)
+    n = run.metrics.set_index("time_min")["n_cells"]
+    assert n.loc[12.0] > n.loc[0.0]
+    assert (n.loc[12.0:36.0] == n.loc[12.0]).all()  # none divides inside the window
+    assert n.loc[60.0] > n.loc[36.0]  # divisions resume after it
+
+
+def test_a_half_effect_drug_halves_the_behaviour():
+    from invasim.agents.interventions import Drug, behaviour_layer, enzyme_activity
+
+    d = Drug(kind="drug", drug="rock_inhibitor", effect=0.5, from_min=6.0, until_min=12.0)
+    assert d.target_behaviours({"rock activity", "apoptosis"}) == ["rock activity"]
+    assert d.target_behaviours({"apoptosis"}) == []  # defaults not read are skipped
+
+    class _Beh:
+        names = ["rock activity", "apoptosis"]
+        values = np.ones((3, 2))
+
+        def column(self, name):
+            return self.values[:, self.names.index(name)]
+
+    class _State:
+        step_start = 6.0
+        cells = None
+
+    beh = _Beh()
+    behaviour_layer([d], ["tumor"])(_State(), beh, [0, 1], 6.0)
+    assert np.all(beh.values[:, 0] == 0.5) and np.all(beh.values[:, 1] == 1.0)
+    _State.step_start = 12.0  # the window is [6, 12): off at 12
+    beh.values[:] = 1.0
+    behaviour_layer([d], ["tumor"])(_State(), beh, [0, 1], 12.0)
+    assert np.all(beh.values == 1.0)
+    mmpi = Drug(kind="drug", drug="mmp_inhibitor", effect=0.8, from_min=0.0)
+    # two MMP inhibitors multiply their remaining activities; a ROCK inhibitor does not act
+    assert enzyme_activity([mmpi, mmpi, d], "mmp", 0.0) == pytest.approx(0.2 * 0.2)
+    assert enzyme_activity([mmpi], "oxygen", 0.0) == 1.0
+
+
+@pytest.mark.parametrize(
+    "event, needle",
+    [
+        ({"kind": "drug", "drug": "aspirin", "effect": 0.5}, "'aspirin' is unknown"),
+        ({"kind": "drug", "drug": "rock_inhibitor", "effect": 1.5}, "effect"),
+        ({"kind": "drug", "drug": "rock_inhibitor", "effect": 0.5}, "rock activity, which no"),
+        ({"kind": "drug", "drug": "mmp_inhibitor", "effect": 0.5, "targets": ["flying"]},
+         "'flying', which the listed"),
+        ({"kind": "drug", "drug": "mmp_inhibitor", "effect": 0.5, "enzyme_fields": ["mmp2"]},
+         "'mmp2', which is not a diffusing field"),
+        ({"kind": "drug", "drug": "rock_inhibitor", "effect": 0.5, "duration_min": 6.0,
+          "until_min": 12.0}, "not both"),
+    ],
+)  # fmt: skip
+def test_bad_drugs_are_one_line_errors(event, needle):
+    with pytest.raises(ConfigError) as info:
+        invasim.load_scenario(_data([event]))
+    assert "\n" not in str(info.value) and needle in str(info.value)

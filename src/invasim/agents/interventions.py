@@ -9,6 +9,17 @@ Contract:
         (:mod:`invasim.agents.behaviours`): it acts on whatever the earlier layers set, so a
         drug that halves MMP secretion halves the rules' value too. It is on in the phenotype
         steps that start at ``t`` with ``from_min <= t < until_min`` (both of a step's fills).
+      - ``drug``: an inhibitor with an onset (``from_min``), a duration (``duration_min``, or
+        ``until_min``; unset: to the end) and an effect size ``effect`` (the fraction of the
+        targeted activity it removes, 0..1): each target behaviour is multiplied by
+        ``1 - effect`` in layer 5, like a ``scale``. ``drug`` names one of :data:`DRUGS`,
+        which gives the default targets (``targets`` replaces them): ``mmp_inhibitor``
+        (broad-spectrum hydroxamate such as batimastat/marimastat: membrane-type MMP activity,
+        ``pericellular proteolysis``, and the catalytic activity of the secreted-MMP fields
+        named in ``enzyme_fields``, default ``["mmp"]``: their degradation reactions run at
+        ``1 - effect`` of their rate) and ``rock_inhibitor`` (Y-27632: ``rock activity``).
+        Targets no listed process reads are refused; the defaults that are not read are
+        skipped, and a drug none of whose targets is read is refused.
       - ``field``: set (``mode = "set"``) or scale (``"scale"``) a diffusing field's
         ``diffusion_um2_per_min``, ``decay_per_min`` or ``boundary_value`` over a window
         (hypoxia at the far field, a drug that speeds a substrate's clearance); the diffusion
@@ -101,6 +112,95 @@ class ChangeBehaviour(_Timed):
         return self.from_min, self.until_min
 
 
+#: the drugs a ``drug`` intervention may name: default target behaviours, and whether it
+#: also inhibits the secreted enzymes' catalytic activity (``enzyme_fields``)
+DRUGS: dict[str, dict[str, Any]] = {
+    "mmp_inhibitor": {
+        "targets": ("pericellular proteolysis",),
+        "enzymes": True,
+        "what": "broad-spectrum MMP inhibitor (batimastat, marimastat): membrane-type and "
+        "secreted MMP activity",
+    },
+    "rock_inhibitor": {
+        "targets": ("rock activity",),
+        "enzymes": False,
+        "what": "ROCK inhibitor (Y-27632): Rho kinase activity",
+    },
+}
+
+
+class Drug(_Timed):
+    """An inhibitor: removes a fraction of its targets' activity over a time window."""
+
+    kind: Literal["drug"]
+    drug: str = Field(description=f"which drug: {', '.join(DRUGS)}")
+    effect: float = Field(
+        ge=0, le=1, description="effect size: the fraction of the targeted activity removed [1]"
+    )
+    from_min: float = Field(0.0, ge=0, description="onset [min]")
+    duration_min: float | None = Field(None, gt=0, description="duration [min]; unset: to the end")
+    until_min: float | None = Field(None, description="end [min] (exclusive), instead of duration")
+    targets: list[str] | None = Field(
+        None, description="the behaviours it scales by 1 - effect; unset: the drug's defaults"
+    )
+    enzyme_fields: list[str] | None = Field(
+        None, description="mmp_inhibitor: diffusing MMP fields whose degradation reactions it "
+        "slows by 1 - effect; unset: ['mmp'] where that field exists",
+    )  # fmt: skip
+    cell_type: str | None = Field(None, description="the cell type; unset: every type")
+
+    @model_validator(mode="after")
+    def _window(self) -> Drug:
+        if self.drug not in DRUGS:
+            raise ValueError(f"drug {self.drug!r} is unknown; known: {', '.join(DRUGS)}")
+        if self.duration_min is not None and self.until_min is not None:
+            raise ValueError("give duration_min or until_min, not both")
+        if self.duration_min is not None:
+            self.until_min = self.from_min + self.duration_min
+            self.duration_min = None
+        if self.until_min is not None and not self.until_min > self.from_min:
+            raise ValueError("until_min must exceed from_min")
+        if self.enzyme_fields is not None and not DRUGS[self.drug]["enzymes"]:
+            raise ValueError(f"enzyme_fields applies to an enzyme inhibitor, not {self.drug}")
+        return self
+
+    def window(self) -> tuple[float, float | None]:
+        """``(start, end)`` of the intervention, min (end None: open)."""
+        return self.from_min, self.until_min
+
+    def on(self, t_min: float) -> bool:
+        """Whether it is on in the phenotype step that starts at ``t_min``."""
+        return self.from_min <= t_min and (self.until_min is None or t_min < self.until_min)
+
+    def target_behaviours(self, names: set[str]) -> list[str]:
+        """The behaviours it scales: ``targets``, or the defaults that ``names`` holds."""
+        if self.targets is not None:
+            return list(self.targets)
+        return [b for b in DRUGS[self.drug]["targets"] if b in names]
+
+    def enzymes(self, fields: Any) -> list[str]:
+        """The diffusing fields whose catalytic activity it inhibits."""
+        if not DRUGS[self.drug]["enzymes"]:
+            return []
+        if self.enzyme_fields is not None:
+            return list(self.enzyme_fields)
+        return ["mmp"] if "mmp" in fields else []
+
+
+def enzyme_activity(interventions: list, field: str, t_min: float) -> float:
+    """The fraction of ``field``'s catalytic activity left by the drugs on at ``t_min``.
+
+    The product of ``1 - effect`` over the ``drug`` interventions that inhibit ``field`` (an
+    MMP inhibitor's ``enzyme_fields``) and are on in the phenotype step starting at ``t_min``;
+    the matrix-degradation reactions of that enzyme run at this fraction of their rate.
+    """
+    out = 1.0
+    for x in interventions:
+        if isinstance(x, Drug) and x.on(t_min) and field in x.enzymes([field]):
+            out *= 1.0 - x.effect
+    return out
+
+
 class ChangeField(_Timed):
     """Set or scale a diffusing field's parameter over a time window."""
 
@@ -179,7 +279,8 @@ class Bolus(_Event):
 
 
 Intervention = Annotated[
-    ChangeBehaviour | ChangeField | RemoveCells | AddCells | Bolus, Field(discriminator="kind")
+    ChangeBehaviour | Drug | ChangeField | RemoveCells | AddCells | Bolus,
+    Field(discriminator="kind"),
 ]
 
 
@@ -200,6 +301,8 @@ def check(interventions: list, params: Any, mesh: Mesh, dt: float, names: set[st
                 f"{key}.behaviour = {iv.behaviour!r} is not read by the listed processes; "
                 f"they read: {', '.join(sorted(names))}"
             )
+        if isinstance(iv, Drug):
+            problems += _check_drug(iv, key, params, names)
         if isinstance(iv, ChangeField):
             spec = params.fields.get(iv.field)
             if spec is None or spec.kind != "diffusing":
@@ -225,27 +328,64 @@ def check(interventions: list, params: Any, mesh: Mesh, dt: float, names: set[st
     return problems
 
 
+def _check_drug(iv: Drug, key: str, params: Any, names: set[str]) -> list[str]:
+    """Problems of one drug: targets no listed process reads, enzymes that are not fields."""
+    out = []
+    if iv.targets is not None:
+        out += [f"{key}.targets names {b!r}, which the listed processes do not read; they "
+                f"read: {', '.join(sorted(names))}" for b in iv.targets if b not in names]
+    enzymes = iv.enzymes(params.fields)
+    diffusing = [k for k, f in params.fields.items() if f.kind == "diffusing"]
+    out += [f"{key}.enzyme_fields names {f!r}, which is not a diffusing field; diffusing "
+            f"fields: {', '.join(diffusing)}" for f in enzymes if f not in diffusing]
+    if not out and not iv.target_behaviours(names) and not enzymes:
+        wanted = ", ".join(DRUGS[iv.drug]["targets"])
+        out.append(f"{key}: {iv.drug} acts on {wanted}, which no listed process reads (nor "
+                   "an MMP field); add the process that reads it to params.processes")
+    return out  # fmt: skip
+
+
+def changes_behaviours(interventions: list) -> bool:
+    """Whether some intervention acts on behaviours (so layer 5 is needed)."""
+    return any(isinstance(x, (ChangeBehaviour, Drug)) for x in interventions)
+
+
+def changed_behaviours(interventions: list, names: set[str]) -> set[str]:
+    """The behaviours some intervention may change (``names``: those the processes read)."""
+    out = {x.behaviour for x in interventions if isinstance(x, ChangeBehaviour)}
+    for x in interventions:
+        if isinstance(x, Drug):
+            out |= set(x.target_behaviours(names))
+    return out
+
+
 def behaviour_layer(interventions: list, type_names: list[str]):
-    """Layer 5 of the behaviour matrix: the scheduled ``scale``/``set`` changes."""
-    changes = [iv for iv in interventions if isinstance(iv, ChangeBehaviour)]
+    """Layer 5 of the behaviour matrix: the scheduled ``scale``/``set`` changes and drugs."""
+    changes = [iv for iv in interventions if isinstance(iv, ChangeBehaviour | Drug)]
 
     def layer(state, beh, columns, t_min: float) -> None:
         wanted = {beh.names[k] for k in columns}
         start = state.step_start  # the window is judged at the step's start, for both fills
         for iv in changes:
-            if iv.behaviour not in wanted or start < iv.from_min:
+            if start < iv.from_min or (iv.until_min is not None and start >= iv.until_min):
                 continue
-            if iv.until_min is not None and start >= iv.until_min:
+            if iv.kind == "drug":
+                todo = [(b, "scale", 1.0 - iv.effect) for b in iv.target_behaviours(wanted)
+                        if b in wanted]  # fmt: skip
+            elif iv.behaviour in wanted:
+                todo = [(iv.behaviour, iv.kind, iv.value)]
+            else:
                 continue
-            col = beh.column(iv.behaviour)
             if iv.cell_type is None:
                 sel = slice(None)
             else:
                 sel = state.cells.type == type_names.index(iv.cell_type)
-            if iv.kind == "scale":
-                col[sel] *= iv.value
-            else:
-                col[sel] = iv.value
+            for name, kind, value in todo:
+                col = beh.column(name)
+                if kind == "scale":
+                    col[sel] *= value
+                else:
+                    col[sel] = value
 
     return layer
 

@@ -48,7 +48,7 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
     written = {q.name: {e.name for e in entries if e.template in q.writes or e.name in q.writes}
                for q in internal}  # fmt: skip
     # a column varies within a type where a layer after the cell type can write it
-    changed = {c.behaviour for c in p.interventions if isinstance(c, iv.ChangeBehaviour)}
+    changed = iv.changed_behaviours(p.interventions, {e.name for e in entries})
     changed |= {x[1] for x in scaled} | {n for w in written.values() for n in w}
     varies = np.array([e.name in changed for e in entries], dtype=bool)
     if rs is not None:
@@ -106,7 +106,7 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
         beh.layers.append(("internal models", internal_layer))
     if rs is not None:
         beh.layers.append(("rules", rules_layer(rs, [e.index for e in entries], processes)))
-    if any(isinstance(x, iv.ChangeBehaviour) for x in p.interventions):
+    if iv.changes_behaviours(p.interventions):
         beh.layers.append(("interventions", iv.behaviour_layer(p.interventions,
                                                                 type_names)))  # fmt: skip
     return beh
