@@ -22,6 +22,7 @@ cycle          phenotype  cell-cycle progression; marks the cells that divide
 division       phenotype  each dividing cell becomes two daughters
 transformation phenotype  live cells transform into other cell types (PhysiCell 1.14)
 matrix_deg...   phenotype  an enzyme field degrades a matrix field (example process)
+proteolysis    phenotype  cells degrade matrix at their position (MT1-MMP), deposit laminin-5
 =============  =========  ==============================================================
 """
 
@@ -42,6 +43,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     mechanics,
     motility,
     phagocytosis,
+    proteolysis,
     secretion,
     transformation,
     volume,

@@ -10,7 +10,12 @@ Contract:
     * With a ``product`` (e.g. laminin-5 fragments), ``p ← p + s (m_before − m_after)``:
       stoichiometry ``s = 1`` conserves ``m + p`` voxel by voxel.
     * ``[params.matrix_degradation]``: ``reactions``, a list of tables ``{matrix, enzyme,
-      rate_per_unit_per_min, product, stoichiometry}`` applied in order.
+      rate_per_unit_per_min, product, stoichiometry, source}`` applied in order (``source``:
+      where the rate comes from, kept with the scenario).
+    * An MMP inhibitor (``[[params.interventions]] kind = "drug"``, ``mmp_inhibitor``) that
+      names the enzyme (its ``enzyme_fields``, default ``["mmp"]``) multiplies ``k`` by
+      ``1 − effect`` in the phenotype steps it is on
+      (:func:`~invasim.agents.interventions.enzyme_activity`); no drug: ``k`` unchanged.
     * Clock: phenotype, after the cell-life processes (the enzyme is that of the step's end).
 """
 
@@ -21,6 +26,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from invasim.agents.fields import cleave, degrade
+from invasim.agents.interventions import enzyme_activity
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
 
@@ -38,6 +44,9 @@ class Reaction(BaseModel):
     product: str | None = Field(None, description="field receiving the lost amount; None: none")
     stoichiometry: float = Field(
         1.0, ge=0, description="product made per unit of matrix lost [product unit / matrix unit]"
+    )
+    source: str = Field(
+        "", description="where the rate comes from (a paper, a derivation); documentation only"
     )
 
 
@@ -76,9 +85,12 @@ class MatrixDegradation(Process):
     def step(self, state, dt: float) -> None:
         """Each reaction over the phenotype step, in order."""
         f = state.fields
+        drugs = self.params.interventions
         for r in self.table.reactions:
+            k = r.rate_per_unit_per_min
+            if drugs:
+                k *= enzyme_activity(drugs, r.enzyme, state.step_start)
             if r.product is None:
-                degrade(f[r.matrix], f[r.enzyme], r.rate_per_unit_per_min, dt)
+                degrade(f[r.matrix], f[r.enzyme], k, dt)
             else:
-                cleave(f[r.matrix], f[r.enzyme], f[r.product], r.rate_per_unit_per_min, dt,
-                       r.stoichiometry)  # fmt: skip
+                cleave(f[r.matrix], f[r.enzyme], f[r.product], k, dt, r.stoichiometry)
