@@ -57,6 +57,9 @@ class AgentState:
         rows_changed: cells were removed or added since the diffusion-clock processes last
             bound them (a phagocytosis or fusion in a mechanics step): they rebind fully.
         counters: running totals that processes report (cells engulfed ...); checkpointed.
+        lineage: the clone table (:class:`~invasim.biology.clones.Lineage`) when
+            ``[params.division] new_clone_on_mutation``, else None; checkpointed by the agent
+            model.
         cache: per-position results shared by processes within one mechanics step (the
             interaction neighbour lists); cleared by :meth:`moved`.
     """
@@ -87,6 +90,7 @@ class AgentState:
     rows_changed: bool = False
     counters: dict[str, float] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
+    lineage: object = None
     _voxels: np.ndarray | None = None
 
     @property

@@ -24,6 +24,9 @@ Contract:
       the bounds, folded for steps wider than the interval), which keeps a Gaussian step
       symmetric near a bound instead of piling mass on it as clipping would. Everything is a
       pure function of the state and the key, so independent of thread count and cell order.
+    * :func:`mutation_events` recomputes, from the same keys, which traits of which daughters
+      mutated (for clone bookkeeping: a daughter with an event founds a clone); a Gaussian step
+      of sd > 0 changes the value with probability 1, so an event is a change.
 """
 
 from __future__ import annotations
@@ -112,15 +115,52 @@ def _inherited(cells: Cells, rows: np.ndarray, conserved) -> dict[str, np.ndarra
     return out
 
 
+def mutating_columns(sd: np.ndarray, rate: np.ndarray | None) -> np.ndarray:
+    """The trait columns that can mutate: ``sd > 0`` (and ``rate > 0`` when rates are given)."""
+    sd = np.asarray(sd, dtype=np.float64)
+    return np.flatnonzero((sd > 0) if rate is None else (sd > 0) & (np.asarray(rate) > 0))
+
+
+def mutation_events(
+    ids: np.ndarray, seed: int, step: int, sd: np.ndarray, rate: np.ndarray | None
+) -> np.ndarray:
+    """``[k, n_traits]`` bool: which traits of the daughters ``ids`` mutate at this division.
+
+    The very events :func:`divide` applies (same keys: ``uniform(seed, step, daughter id,
+    STREAM_MUTATION_EVENT, c) < rate[c]`` for the columns of :func:`mutating_columns`; every
+    such column when ``rate`` is None), so a caller can tell after :func:`divide` which
+    daughters carry a new mutation (e.g. to found a clone) without a second source of
+    randomness. A pure function of its arguments: independent of thread count and row order.
+
+    Args:
+        ids: ``[k]`` int64 ids of the daughters (after division).
+        seed, step: the rng key words :func:`divide` was called with.
+        sd: ``[n_traits]`` mutation step sd; ``rate``: ``[n_traits]`` probability, or None.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    sd = np.asarray(sd, dtype=np.float64)
+    out = np.zeros((ids.shape[0], sd.shape[0]), dtype=bool)
+    cols = mutating_columns(sd, rate)
+    if cols.size == 0 or ids.size == 0:
+        return out
+    if rate is None:
+        out[:, cols] = True
+        return out
+    rate = np.asarray(rate, dtype=np.float64)
+    u = uniforms(seed, step, ids[:, None], STREAM_MUTATION_EVENT, cols[None, :])
+    out[:, cols] = u < rate[cols]
+    return out
+
+
 def _mutate(cells, r_d, ids, seed, step, sd, rate) -> None:
-    cols = np.flatnonzero((sd > 0) if rate is None else (sd > 0) & (rate > 0))
+    cols = mutating_columns(sd, rate)
     if cols.size == 0 or r_d.size == 0:
         return
     z = normals(seed, step, ids[:, None], STREAM_MUTATION, cols[None, :])
     if rate is None:  # every daughter mutates: the original expression, bit for bit
         cells.traits[r_d[:, None], cols[None, :]] += z * sd[cols]
         return
-    hit = uniforms(seed, step, ids[:, None], STREAM_MUTATION_EVENT, cols[None, :]) < rate[cols]
+    hit = mutation_events(ids, seed, step, sd, rate)[:, cols]
     old = cells.traits[r_d[:, None], cols[None, :]]
     cells.traits[r_d[:, None], cols[None, :]] = np.where(hit, old + z * sd[cols], old)
 

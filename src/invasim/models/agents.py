@@ -64,6 +64,9 @@ from invasim.agents.process import REGISTRY, SENSE_BEFORE, Process
 from invasim.agents.state import AgentState
 from invasim.analysis.readouts import compute, find
 from invasim.analysis.snapshot import Snapshot
+from invasim.biology.clones import PREFIX as CLONES_PREFIX
+from invasim.biology.clones import TABLE as CLONES_TABLE
+from invasim.biology.clones import Lineage
 from invasim.biology.traits import TraitSpec, declare_traits, initial_values, seed_traits
 from invasim.core import initial as placement
 from invasim.core.cells import Cells, sphere_radius
@@ -303,20 +306,40 @@ class AgentModel(Model):
         return fields
 
     def extra_state(self) -> dict[str, np.ndarray]:
-        """The cells' arrays and counters and the last pressures (:meth:`AgentState.to_arrays`)."""
-        return self.state.to_arrays()
+        """The cells' arrays, counters and last pressures, and the clone table if one is kept.
+
+        (:meth:`AgentState.to_arrays`, :meth:`Lineage.to_arrays`.)
+        """
+        out = self.state.to_arrays()
+        lineage = getattr(self.state, "lineage", None)
+        if lineage is not None:
+            out.update(lineage.to_arrays())
+        return out
 
     def restore_extra_state(self, arrays: dict[str, np.ndarray]) -> None:
-        """Rebuild the cells from :meth:`extra_state`."""
+        """Rebuild the cells (and the clone table) from :meth:`extra_state`."""
+        arrays = dict(arrays)
+        clones = {k: arrays.pop(k) for k in list(arrays) if k.startswith(CLONES_PREFIX)}
         self.state.cells, self.state.pressure = AgentState.cells_from_arrays(arrays)
         self.state.counters = AgentState.counters_from_arrays(arrays)
+        if clones:
+            self.state.lineage = Lineage.from_arrays(clones)
+        elif getattr(self.state, "lineage", None) is not None:  # a checkpoint without one
+            self.state.lineage = Lineage(self.state.cells.trait_names)
+            self.state.lineage.register_roots(self.state.cells, np.nan)
         self.state.moved()
 
     def snapshot_tables(self) -> dict[str, pd.DataFrame]:
-        """``{"cells": one row per cell}`` (:meth:`Cells.to_frame`, with the pressure)."""
+        """``{"cells": one row per cell}`` (:meth:`Cells.to_frame`, with the pressure).
+
+        With a clone table, also ``"clones"``: one row per clone (:meth:`Lineage.to_frame`).
+        """
         frame = self.state.cells.to_frame()
         if self.state.pressure.shape[0] == len(frame):
             frame["pressure"] = self.state.pressure
+        lineage = getattr(self.state, "lineage", None)
+        if lineage is not None:  # every clone founded so far (new_clone_on_mutation)
+            return {"cells": frame, CLONES_TABLE: lineage.to_frame()}
         return {"cells": frame}
 
     @property

@@ -20,6 +20,17 @@ Contract:
       stops with an error for the type's values; rules can push a sum above 1, so invasim
       scales instead). Daughter A keeps the mother's type. A daughter whose new type has
       another cycle model restarts at phase 0.
+    * Clones (``[params.division] new_clone_on_mutation = true``; default false: clone ids
+      only at the start, as before): a daughter with at least one mutation event
+      (:func:`~invasim.biology.division.mutation_events`: a trait with ``mutation_rate > 0``
+      and ``mutation_step > 0`` drew a Gaussian step) founds a new clone: its ``clone_id``
+      becomes its own cell id, and a row (parent clone: the mother's clone, ``born_min``, its
+      post-mutation traits) is appended to the lineage table ``state.lineage``
+      (:class:`~invasim.biology.clones.Lineage`; its roots: the initial cells' clones, and
+      each phenotype step the clones of cells added since, e.g. by an intervention). Clone ids
+      come from the cells' id counter, so they are independent of threads and a resumed run
+      equals an uninterrupted one; the engine checkpoints the table and writes it as the
+      ``clones`` snapshot table.
     * Clock: phenotype, after the cycle (which it requires).
 """
 
@@ -33,13 +44,28 @@ from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process, unknown_cell_types
-from invasim.biology.division import divide
+from invasim.biology.clones import Lineage
+from invasim.biology.division import divide, mutation_events
 from invasim.biology.traits import division_arrays
 from invasim.core.rng import uniform
 from invasim.processes import attachments
 from invasim.processes.transformation import change_types, same_cycle_models
 
 STREAM_ASYMMETRIC = 23
+
+
+class DivisionParams(BaseModel):
+    """``[params.division]``: clonal bookkeeping."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    new_clone_on_mutation: bool = Field(
+        False,
+        description="a daughter whose heritable traits mutate at division founds a new clone "
+        "(clone_id: its own id; parent clone: its mother's) and the lineage is kept (the "
+        "clones table) [boolean] (Anderson et al. 2006, Cell 127:905: every mutation gives a "
+        "new phenotype); false: clone ids only at the start",
+    )
 
 
 class DivisionCell(BaseModel):
@@ -98,6 +124,7 @@ class DivisionProcess(Process):
     clock: ClassVar[str] = "phenotype"
     order: ClassVar[float] = ORDER["phenotype"]["division"]
     requires: ClassVar[tuple[str, ...]] = ("cycle",)
+    Params: ClassVar[type[BaseModel]] = DivisionParams
     CellParams: ClassVar[type[BaseModel]] = DivisionCell
     behaviours: ClassVar[tuple[str, ...]] = ("asymmetric division to {cell_type}",)
 
@@ -120,8 +147,16 @@ class DivisionProcess(Process):
         return out  # fmt: skip
 
     def setup(self, state) -> None:
-        """The declared traits (``[params.traits]``); which types share a cycle model."""
+        """The declared traits (``[params.traits]``); which types share a cycle model.
+
+        With ``new_clone_on_mutation``: the lineage table, its roots the present cells' clones
+        (kept if the state already has one: a restored run's).
+        """
         self.specs = self.params.trait_specs()
+        self.new_clones = bool(self.table is not None and self.table.new_clone_on_mutation)
+        if self.new_clones and getattr(state, "lineage", None) is None:
+            state.lineage = Lineage(state.cells.trait_names)
+            state.lineage.register_roots(state.cells, state.t)
         self.same_cycle = same_cycle_models(self.params)
         beh = state.behaviours
         names = [f"asymmetric division to {t}" for t in state.type_names]
@@ -132,15 +167,21 @@ class DivisionProcess(Process):
     def step(self, state, dt: float) -> None:
         """Divide the rows marked by the cycle."""
         rows = state.dividing
+        if self.new_clones:  # clones of cells added since (an intervention's): roots
+            state.lineage.register_roots(state.cells, state.step_start)
         if not rows.size:
             return
         if self.asymmetric:  # the mothers' probabilities, before the rows grow
             beh = state.behaviours
             probs = np.stack([beh.column(f"asymmetric division to {t}")[rows]
                               for t in state.type_names])  # fmt: skip
+        if self.new_clones:
+            mothers = state.cells.clone_id[rows].copy()
         if self.specs:  # declared traits: mutation, bounds, split inheritance
             arrays = division_arrays(self.specs, state.cells.trait_names)
             born = divide(state.cells, rows, state.seed, state.pheno_step, **arrays)
+            if self.new_clones:
+                self._found_clones(state, rows, born, mothers, arrays)
         else:
             born = divide(state.cells, rows, state.seed, state.pheno_step)
         attachments.release(state.cells, rows)  # PhysiCell's Cell::divide detaches springs
@@ -160,3 +201,13 @@ class DivisionProcess(Process):
             # the processes after division in this step (transformation ...) read them
             beh.values = np.concatenate([values, values[:, rows]], axis=1)
         state.dividing = np.zeros(0, dtype=np.int64)
+
+    def _found_clones(self, state, rows, born: slice, mothers, arrays) -> None:
+        """The daughters that mutated found clones (children of their mothers' clones)."""
+        c = state.cells
+        daughters = np.concatenate([rows, np.arange(born.start, born.stop, dtype=np.int64)])
+        mutated = mutation_events(c.id[daughters], state.seed, state.pheno_step,
+                                  arrays["trait_sd"], arrays["mutation_rate"]).any(axis=1)
+        if mutated.any():
+            parents = np.concatenate([mothers, mothers])
+            state.lineage.found(c, daughters[mutated], parents[mutated], state.t)
