@@ -46,7 +46,7 @@ CLOCKS = ("diffusion", "mechanics", "phenotype")
 ORDER = {
     "diffusion": {"secretion": 10, "diffusion": 20},
     "mechanics": {
-        "mechanics": 10, "motility": 20, "ecm": 22, "basement_membrane": 24, "attachments": 25,
+        "mechanics": 10, "motility": 20, "ecm": 22, "attachments": 25, "basement_membrane": 27,
         "phagocytosis": 30, "attack": 40, "fusion": 50,
     },
     "phenotype": {

@@ -10,6 +10,7 @@ diffusion      diffusion  the diffusing fields diffuse and decay (LOD solvers)
 mechanics      mechanics  cell–cell and cell–wall potentials give each cell a velocity
 motility       mechanics  persistent, biased random walk adds a motile velocity
 attachments    mechanics  cells attach to neighbours with springs and detach (PhysiCell)
+basement_me... mechanics  an intact basement membrane stops the cells' moves across it
 phagocytosis   mechanics  live cells engulf dead (and live) neighbours (PhysiCell 1.14)
 attack         mechanics  live cells attack live neighbours and damage them (PhysiCell 1.14)
 fusion         mechanics  live cells fuse with live neighbours (PhysiCell 1.14)
@@ -22,6 +23,7 @@ cycle          phenotype  cell-cycle progression; marks the cells that divide
 division       phenotype  each dividing cell becomes two daughters
 transformation phenotype  live cells transform into other cell types (PhysiCell 1.14)
 matrix_deg...   phenotype  an enzyme field degrades a matrix field (example process)
+basement_me... phenotype  basement_membrane_breach: pressure tears a weak BM; breach metrics
 proteolysis    phenotype  cells degrade matrix at their position (MT1-MMP), deposit laminin-5
 =============  =========  ==============================================================
 """
@@ -31,6 +33,7 @@ from __future__ import annotations
 from invasim.processes import (  # noqa: F401  (each module registers its process)
     attachments,
     attack,
+    basement_membrane,
     contacts,
     custom_data,
     cycle,
