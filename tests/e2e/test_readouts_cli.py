@@ -23,10 +23,13 @@ def test_readouts_of_a_stored_run(tmp_path):
     columns = [c for c in metrics.columns if c != "front_um"]
     assert {"time_min", *AGENT, "n_tumor"} <= set(columns) <= {*metrics.columns}
     lines = p.stdout.splitlines()
-    assert lines[0].split() == columns and len(lines) == 1 + 3 + 1
+    # then the pathology readouts (analysis.pathology), which metrics.csv does not hold
+    extra = lines[0].split()[len(columns):]
+    assert {"n_buds", "invasion_pattern", "front_fractal_dim"} <= set(extra)
+    assert lines[0].split()[: len(columns)] == columns and len(lines) == 1 + 3 + 1
     assert lines[-1] == f"wrote {tmp_path / 'all.csv'}"
     table = pd.read_csv(tmp_path / "all.csv")
-    assert list(table.columns) == columns and list(table["time_min"]) == [0.0, 6.0, 12.0]
+    assert list(table.columns) == columns + extra and list(table["time_min"]) == [0.0, 6.0, 12.0]
     for col in columns:
         assert [f"{v:.10g}" for v in table[col]] == [f"{v:.10g}" for v in metrics[col]], col
     # chosen readouts at one time, to Parquet
@@ -43,7 +46,7 @@ def test_readouts_of_a_stored_run(tmp_path):
     assert rows["tumor_radius_um"][0] == "µm" and rows["n_<type>"][0] == "cells"
     assert "pressure_max" in rows and "front_um" not in rows
     p = run_cli("readouts", str(run), "--list")
-    assert [ln.split()[0] for ln in p.stdout.splitlines()] == columns[1:]
+    assert [ln.split()[0] for ln in p.stdout.splitlines()] == columns[1:] + extra
     # user errors: one line, exit 2, no traceback
     assert_one_line_error(run_cli("readouts", str(run), "--name", "tumour_radius_um"),
                           "unknown readout 'tumour_radius_um'", "did you mean 'tumor_radius_um'",

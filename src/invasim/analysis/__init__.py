@@ -1,1 +1,8 @@
-"""Readouts computed from fields and cells (same functions on live and stored state)."""
+"""Readouts computed from fields and cells (same functions on live and stored state).
+
+Importing the package registers every readout: the core ones (:mod:`.readouts`) and the
+pathology ones (:mod:`.pathology`: depth, BM breach, budding, pattern, front, clusters,
+modes, clones).
+"""
+
+from invasim.analysis import pathology, readouts  # noqa: F401  (they register readouts)
