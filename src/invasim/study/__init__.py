@@ -7,16 +7,26 @@ The public API::
     expand(spec)                                    # the runs: run_id, point, replicate, seed, ...
     table = run_study(spec, "studies/sweep", workers=2)
     table = load_study("studies/sweep")             # the same table, design in table.attrs
+    arm_summary(table, spec.arm_names)              # a study with [arms.NAME]: per-arm stats
 
-See :mod:`invasim.study.spec` for the file format, :mod:`invasim.study.results` for the study
-folder and its table, :mod:`invasim.study.runner` for how runs are distributed.
+See :mod:`invasim.study.spec` for the file format (named arms included),
+:mod:`invasim.study.results` for the study folder, its table and the per-arm summary,
+:mod:`invasim.study.runner` for how runs are distributed.
 """
 
 from __future__ import annotations
 
 from invasim.study.design import expand, salib_problem
-from invasim.study.results import load_study
+from invasim.study.results import arm_summary, load_study
 from invasim.study.runner import run_study
 from invasim.study.spec import StudySpec, load_study_spec
 
-__all__ = ["StudySpec", "expand", "load_study", "load_study_spec", "run_study", "salib_problem"]
+__all__ = [
+    "StudySpec",
+    "arm_summary",
+    "expand",
+    "load_study",
+    "load_study_spec",
+    "run_study",
+    "salib_problem",
+]

@@ -92,6 +92,11 @@ class Prior:
 
 def priors_from_spec(spec: StudySpec) -> list[Prior]:
     """The priors of a spec's ``[vary]`` parameters (see the module docstring)."""
+    if spec.arms:
+        raise ConfigError(
+            f"calibration fits one scenario; this spec has arms ({', '.join(spec.arm_names)}): "
+            "remove [arms], putting the arm to fit's overrides in set"
+        )
     if not spec.vary:
         raise ConfigError("calibration needs the parameters to fit in [vary], with bounds")
     out = []

@@ -83,11 +83,14 @@ def _cmd_show(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from invasim.study.design import describe, expand
-    from invasim.study.spec import load_study_spec
+    from invasim.study.spec import load_study_spec, short_value
 
     spec = load_study_spec(args.spec, args.overrides)
     design = expand(spec)
     print(describe(spec, design))
+    for name, arm in spec.arms.items():  # what each arm changes
+        sets = ", ".join(f"{k} = {short_value(v)}" for k, v in arm.set.items()) or "the base"
+        print(f"  arm {name!r}: {sets}" + (f"  # {arm.description}" if arm.description else ""))
     n = max(0, args.rows)
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         if n and len(design):
@@ -134,8 +137,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for metric, text in analysed:
         print(f"{spec.design.kind} indices of {metric} (sensitivity_{metric}.csv/.png):")
         print(text)
+    if spec.arms:
+        _print_arm_summary(spec, folder, table)
     print(f"results in {folder}")
     return 0
+
+
+def _print_arm_summary(spec, folder: Path, table) -> None:
+    """The per-arm summary that ``run_study`` wrote (``summary.csv``), as a printed table."""
+    from invasim.study.results import arm_summary, format_arm_summary
+
+    summary = arm_summary(table, spec.arm_names, spec.varied)
+    if summary.empty:
+        return
+    times = summary["time_min"].dropna().unique()
+    when = f" at t = {times[0]:g} min" if len(times) == 1 else " at each arm's last kept time"
+    ref = spec.arm_names[0]
+    print(f"per arm{when}: mean, sd and 95 % CI of the mean; diff_*: paired difference from "
+          f"{ref!r} (summary.csv):")
+    print(format_arm_summary(summary))
 
 
 def _sensitivity(spec, folder: Path, table, failed, quiet: bool) -> list[tuple[str, str]]:
@@ -153,7 +173,8 @@ def _sensitivity(spec, folder: Path, table, failed, quiet: bool) -> list[tuple[s
         return []
     from invasim.study.sensitivity import format_table, write_sensitivity
 
-    skip = {"run_id", "point", "replicate", "seed", "time_min", "status", "wall_s", "error"}
+    skip = {"run_id", "arm", "point", "replicate", "seed", "time_min", "status", "wall_s",
+            "error"}
     varied = set(spec.vary)
     metrics = [c for c in table.columns if c not in skip and c not in varied]
     out = []

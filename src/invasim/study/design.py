@@ -4,6 +4,11 @@ Contract:
     * :func:`expand` returns one row per run, sorted by ``run_id`` (``p0003-r01``: point 3,
       replicate 1), with the columns ``run_id``, ``point``, ``replicate``, ``seed`` and one column
       per varied parameter, named by its dotted key.
+    * A study with arms runs every arm at every point: run ids ``a01-p0003-r01`` (arm 1, in the
+      order of the file), and an ``arm`` column after ``run_id`` (a pandas categorical whose
+      categories are the arm names in that order). The seed does not depend on the arm:
+      replicate ``r`` at point ``p`` has the same seed in every arm (common random numbers, so
+      that a difference between arms is not a difference between seeds).
     * The design depends only on the spec: sampling designs draw from a generator seeded from
       the study seed, and each run's seed is ``SeedSequence(study seed, spawn_key=(0, point,
       replicate))`` (``(1, replicate)`` with ``common_random_numbers``), so a study expands the
@@ -139,11 +144,15 @@ def points(spec: StudySpec, scenario: Scenario | None = None) -> pd.DataFrame:
     return frame
 
 
-def run_id(point: int, replicate: int, n_points: int, n_replicates: int) -> str:
-    """``p0003-r01``: zero-padded so that the ids sort as the numbers do."""
+def run_id(
+    point: int, replicate: int, n_points: int, n_replicates: int,
+    arm: int | None = None, n_arms: int = 0,
+) -> str:
+    """``p0003-r01`` (``a01-p0003-r01`` with arms): zero-padded so the ids sort as the numbers."""
     wp = max(4, len(str(n_points - 1)))
     wr = max(2, len(str(n_replicates - 1)))
-    return f"p{point:0{wp}d}-r{replicate:0{wr}d}"
+    head = "" if arm is None else f"a{arm:0{max(2, len(str(n_arms - 1)))}d}-"
+    return f"{head}p{point:0{wp}d}-r{replicate:0{wr}d}"
 
 
 def expand(spec: StudySpec, scenario: Scenario | None = None) -> pd.DataFrame:
@@ -159,27 +168,45 @@ def expand(spec: StudySpec, scenario: Scenario | None = None) -> pd.DataFrame:
     """
     pts = points(spec, scenario)
     n_points, reps = len(pts), spec.replicates
+    arms: list[str | None] = list(spec.arm_names) or [None]
     records = []
-    for p in range(n_points):
-        values = pts.iloc[p].to_dict() if spec.varied else {}
-        for r in range(reps):
-            records.append(
-                {
-                    "run_id": run_id(p, r, n_points, reps),
-                    "point": p,
-                    "replicate": r,
-                    "seed": run_seed(spec.seed, p, r, spec.common_random_numbers),
-                    **values,
-                }
-            )
-    frame = pd.DataFrame.from_records(
-        records, columns=["run_id", "point", "replicate", "seed", *spec.varied]
-    )
+    for a, arm in enumerate(arms):
+        index = None if arm is None else a
+        for p in range(n_points):
+            values = pts.iloc[p].to_dict() if spec.varied else {}
+            for r in range(reps):
+                records.append(
+                    {
+                        "run_id": run_id(p, r, n_points, reps, index, len(arms)),
+                        "arm": arm,
+                        "point": p,
+                        "replicate": r,
+                        # not the arm: replicate r has one seed in every arm
+                        "seed": run_seed(spec.seed, p, r, spec.common_random_numbers),
+                        **values,
+                    }
+                )
+    frame = pd.DataFrame.from_records(records, columns=design_columns(spec))
     for col in ("point", "replicate", "seed"):
         frame[col] = frame[col].astype("int64")
+    if spec.arms:
+        frame["arm"] = arm_categorical(frame["arm"], spec.arm_names)
     for key in spec.varied:  # keep each parameter's own type (int, float, str, bool)
         frame[key] = frame[key].infer_objects()
     return frame.sort_values("run_id", ignore_index=True)
+
+
+def design_columns(spec: StudySpec) -> list[str]:
+    """The columns of :func:`expand`: ``arm`` only in a study with arms."""
+    return ["run_id", *(["arm"] if spec.arms else []), "point", "replicate", "seed", *spec.varied]
+
+
+def arm_categorical(values: pd.Series, names: list[str]) -> pd.Series:
+    """``values`` as an ordered categorical of the arm names, in the order of the spec."""
+    return pd.Series(
+        pd.Categorical(values.astype(str), categories=list(names), ordered=True),
+        index=values.index, name="arm",
+    )
 
 
 def describe(spec: StudySpec, design: pd.DataFrame) -> str:
@@ -196,10 +223,14 @@ def describe(spec: StudySpec, design: pd.DataFrame) -> str:
         return f"{k} {word}{'' if k == 1 else 's'}"
 
     reps = n(spec.replicates, "replicate")
+    arms = ""
+    if spec.arms:
+        arms = f"{n(len(spec.arms), 'arm')} ({', '.join(spec.arm_names)}) × "
     if spec.varied:
-        size = f"{what} over {n(len(spec.varied), 'parameter')}, {n(n_points, 'point')} × {reps}"
+        size = (f"{what} over {n(len(spec.varied), 'parameter')}, {arms}{n(n_points, 'point')} "
+                f"× {reps}")
     else:
-        size = f"no varied parameters, {reps}"
+        size = f"no varied parameters, {arms}{reps}"
     return (
         f"{spec.name}: {size} = {n(len(design), 'run')}; base scenario {spec.scenario}; "
         f"study seed {spec.seed}"

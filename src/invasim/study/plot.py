@@ -11,12 +11,21 @@ Contract:
     * A study that varies nothing (replicates only) draws each metric against time: one thin
       line per replicate, the mean and a ± sd band.
     * A parameter on a log scale (grid ``scale = "log"``, ``dist = "loguniform"``) gets a log axis.
+    * A study with arms (:func:`plot_arms`): one row of panels per kept metric, colour-blind-safe
+      Okabe–Ito colours in arm order. Without varied parameters, the first panel shows the
+      metric at the last kept time per arm: each replicate a point, beside it the mean with its
+      95 % confidence interval (Student's t, as ``summary.csv``); when more than one time is
+      kept (``times = "all"`` or a list), a second panel draws the metric over time per arm:
+      the mean as a line and its 95 % interval as a band. With varied parameters, one panel per
+      varied parameter: per arm, the mean ± 95 % CI at each of its values, pooled over the
+      other varied parameters (a main-effects plot).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -24,8 +33,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from invasim.io.atomic import write_atomic
-from invasim.study.results import SUMMARY_PNG, TAIL_COLUMNS
+from invasim.study.results import (
+    SUMMARY_PNG,
+    TAIL_COLUMNS,
+    last_kept,
+    mean_ci,
+    metric_columns,
+)
 from invasim.study.spec import StudySpec
+from invasim.viz.common import RC, time_unit
+from invasim.viz.compare import OKABE_ITO
 
 #: the most lines (combinations of the other parameters) drawn in one panel before scattering
 MAX_LINES = 6
@@ -35,7 +52,8 @@ DPI = 120
 
 
 def _metrics(table: pd.DataFrame, spec: StudySpec) -> list[str]:
-    ident = {"run_id", "point", "replicate", "seed", "time_min", *spec.varied, *TAIL_COLUMNS}
+    ident = {"run_id", "arm", "point", "replicate", "seed", "time_min", *spec.varied,
+             *TAIL_COLUMNS}
     return [c for c in table.columns if c not in ident][:MAX_METRICS]
 
 
@@ -52,6 +70,8 @@ def _at_last_time(ok: pd.DataFrame) -> tuple[pd.DataFrame, float]:
 
 def plot_study(table: pd.DataFrame, spec: StudySpec) -> Figure:
     """The study at a glance (see the module docstring)."""
+    if spec.arms:
+        return plot_arms(table, spec)
     ok = table[table["status"] == "completed"]
     metrics = _metrics(table, spec)
     keys = spec.varied
@@ -146,3 +166,128 @@ def write_study_summary(
     fig = plot_study(table, spec)
     write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=DPI))
     return path
+
+
+# -- arms --------------------------------------------------------------------------------------
+def arm_colour(i: int) -> str:
+    """The colour of arm ``i`` (Okabe–Ito, in arm order)."""
+    return OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def plot_arms(table: pd.DataFrame, spec: StudySpec) -> Figure:
+    """The figure of a study with arms (see the module docstring)."""
+    with mpl.rc_context(RC):
+        return _plot_arms(table, spec)
+
+
+def _plot_arms(table: pd.DataFrame, spec: StudySpec) -> Figure:
+    arms, keys = spec.arm_names, spec.varied
+    metrics = metric_columns(table, keys)[:MAX_METRICS]
+    ok = table[table["status"] == "completed"]
+    n_runs = table["run_id"].nunique()
+    n_failed = table.loc[table["status"] != "completed", "run_id"].nunique()
+    over_time = not keys and ok["time_min"].nunique() > 1
+    ncols = len(keys) if keys else 1 + over_time
+    nrows = max(1, len(metrics))
+    width = max(3.0 * max(1, len(arms)) ** 0.5 + 1.2, 3.8) if not keys else 3.6
+    fig = Figure(figsize=(max(width * ncols + 0.6, 6.4), 2.9 * nrows + 0.9), dpi=DPI,
+                 layout="constrained")  # fmt: skip
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    what = f"{n_runs} runs" + (f", {n_failed} failed" if n_failed else "")
+    if ok.empty or not metrics:
+        fig.suptitle(f"study {spec.name}: {what}; nothing to draw")
+        return fig
+    last = last_kept(table)
+    t_last = float(last["time_min"].max())
+    span = float(ok["time_min"].max() - ok["time_min"].min()) or t_last
+    unit, per = time_unit(span if span > 0 else 1.0)
+    for i, m in enumerate(metrics):
+        if keys:
+            for j, key in enumerate(keys):
+                _arm_effect(axes[i, j], last, arms, key, m, _is_log(spec, key), i == 0 and j == 0)
+                axes[i, j].set_xlabel(key)
+            axes[i, 0].set_ylabel(m)
+            continue
+        _arm_points(axes[i, 0], last, arms, m)
+        axes[i, 0].set_ylabel(m)
+        if i == 0:
+            axes[i, 0].set_title(f"at t = {t_last / per:.4g} {unit}")
+        if over_time:
+            _arm_over_time(axes[i, 1], ok, arms, m, unit, per, legend=i == 0)
+    reps = f"{spec.replicates} replicate{'s' if spec.replicates > 1 else ''}"
+    if keys:
+        n_points = table["point"].nunique()
+        pooled = "; other parameters pooled" if len(keys) > 1 else ""
+        size, how = f"{n_points} points × {reps}", f"at t = {t_last:g} min, mean ± 95 % CI{pooled}"
+    else:
+        size, how = reps, "dots: replicates; diamond: mean ± 95 % CI"
+    sep = "\n" if keys else "; "
+    fig.suptitle(f"study {spec.name}: {what}; {len(arms)} arms × {size}{sep}{how}")
+    return fig
+
+
+def _arm_points(ax, last: pd.DataFrame, arms: list[str], metric: str) -> None:
+    """Each replicate a point, and beside it the arm's mean with its 95 % CI."""
+    for a, arm in enumerate(arms):
+        v = last.loc[last["arm"] == arm, metric].to_numpy(dtype=float)
+        colour = arm_colour(a)
+        if v.size:  # a fixed spread, not random jitter: the same figure every time
+            dx = np.linspace(-0.1, 0.1, v.size) if v.size > 1 else np.zeros(1)
+            ax.plot(a - 0.12 + dx, v, "o", ms=4, color=colour, alpha=0.6, mec="none")
+        n, mean, _, lo, hi = mean_ci(v)
+        if n:
+            err = [[mean - lo], [hi - mean]] if np.isfinite(lo) else None
+            ax.errorbar([a + 0.18], [mean], yerr=err, fmt="D", ms=5, color=colour, mec="black",
+                        mew=0.6, ecolor="black", elinewidth=1.0, capsize=3)  # fmt: skip
+    ax.set_xticks(range(len(arms)), arms, rotation=20 if sum(map(len, arms)) > 30 else 0)
+    ax.set_xlim(-0.6, len(arms) - 0.4)
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _arm_over_time(ax, ok: pd.DataFrame, arms: list[str], metric: str, unit: str, per: float,
+                   legend: bool) -> None:  # fmt: skip
+    """Per arm: the mean over time as a line, its 95 % CI as a band."""
+    for a, arm in enumerate(arms):
+        mine = ok[ok["arm"] == arm]
+        if mine.empty:
+            continue
+        stats = [(t, *mean_ci(g[metric].to_numpy(dtype=float)))
+                 for t, g in mine.groupby("time_min", sort=True)]  # fmt: skip
+        t = np.array([s[0] for s in stats]) / per
+        mean, lo, hi = (np.array([s[k] for s in stats]) for k in (2, 4, 5))
+        colour = arm_colour(a)
+        band = np.isfinite(lo)
+        if band.any():
+            ax.fill_between(t, np.where(band, lo, mean), np.where(band, hi, mean), color=colour,
+                            alpha=0.25, lw=0)  # fmt: skip
+        ax.plot(t, mean, color=colour, lw=1.6, label=arm)
+    ax.set_xlabel(f"time [{unit}]")
+    ax.set_ylabel(metric)
+    if legend:
+        ax.legend(frameon=False)
+
+
+def _arm_effect(ax, last: pd.DataFrame, arms: list[str], key: str, metric: str, log: bool,
+                legend: bool) -> None:  # fmt: skip
+    """Per arm: mean ± 95 % CI of the metric at each value of ``key`` (others pooled)."""
+    for a, arm in enumerate(arms):
+        mine = last[last["arm"] == arm]
+        if mine.empty:
+            continue
+        stats = [(x, *mean_ci(g[metric].to_numpy(dtype=float)))
+                 for x, g in mine.groupby(key, sort=True)]  # fmt: skip
+        x = np.array([s[0] for s in stats])
+        mean, lo, hi = (np.array([s[k] for s in stats], dtype=float) for k in (2, 4, 5))
+        err = np.vstack([np.where(np.isfinite(lo), mean - lo, 0.0),
+                         np.where(np.isfinite(hi), hi - mean, 0.0)])  # fmt: skip
+        ax.errorbar(x, mean, yerr=err, marker="o", ms=4, capsize=2, lw=1.2, color=arm_colour(a),
+                    label=arm)  # fmt: skip
+    if log:
+        ax.set_xscale("log")
+    values = np.unique(last[key].to_numpy())
+    if len(values) <= 8:  # label each value of a grid
+        ax.set_xticks(values, [_fmt(v) for v in values])
+        ax.xaxis.set_minor_locator(NullLocator())
+    if legend:
+        ax.legend(frameon=False)

@@ -12,6 +12,9 @@ Contract:
       again from the start. Runs draw no ``summary.png`` (for a short run it costs more than
       the run itself; ``invasim plot RUN_DIR`` draws it for any run later).
     * ``results.parquet`` is rewritten whole every few seconds while runs finish, and at the end.
+    * A study with arms runs every arm × point × replicate as its own run (``a01-p0000-r02``),
+      each with its arm's overrides applied on top of the study's ``set`` (then the point's
+      values), and ends by writing ``summary.csv`` (:func:`invasim.study.results.arm_summary`).
     * Local cluster: ``workers`` processes (default: one per core, at most one per run), one
       run at a time in each, with ``cores // workers`` Numba threads, so workers × threads = cores.
 """
@@ -71,7 +74,7 @@ def _clear(run_dir: Path) -> None:
 
 
 def build_config(task: dict[str, Any]):
-    """The validated scenario of one run: the base scenario with the point's values set."""
+    """The validated scenario of one run: the base scenario with its arm's and point's values."""
     from invasim.config.loader import apply_overrides, validate_scenario
 
     load_plugins(task["plugins"])
@@ -240,7 +243,9 @@ def run_study(
             {
                 "run_id": rec["run_id"],
                 "seed": int(rec["seed"]),
-                "values": {k: _plain(rec[k]) for k in spec.varied},
+                # the arm's overrides, then the point's values (an arm sets no varied key)
+                "values": {**spec.arm_overrides(rec.get("arm")),
+                           **{k: _plain(rec[k]) for k in spec.varied}},
                 "base": base,
                 "base_dir": base_dir,
                 "plugins": spec.plugins,
@@ -260,6 +265,8 @@ def run_study(
                 _execute(client, todo, threads, writer, progress, spec.name, len(design))
         finally:
             table = writer.write(csv=csv)
+    if spec.arms:  # the per-arm summary, even of a study whose runs all failed
+        res.write_arm_summary(out, table, spec.arm_names, spec.varied)
     if len(table):
         from invasim.study.plot import write_study_summary
 

@@ -48,7 +48,8 @@ BOOTSTRAP_SEED = 20240531
 METHODS = ("sobol", "morris")
 
 #: columns of a metric table that are not metrics
-_NOT_METRICS = {"run_id", "point", "replicate", "seed", "time_min", "status", "wall_s", "error"}
+_NOT_METRICS = {"run_id", "arm", "point", "replicate", "seed", "time_min", "status", "wall_s",
+                "error"}
 
 
 # -- the design behind a study table -----------------------------------------------------------

@@ -22,6 +22,19 @@ the metrics to keep::
     metrics = ["front_um"]        # default: every metric of the model
     times = "last"                # "last", "all" or a list of minutes
 
+Named **arms** compare a few variants of the scenario side by side: each arm is a set of
+overrides applied on top of ``set``, in the order written (the first arm is the reference)::
+
+    [arms.control]
+    set = {}
+    [arms."mmpi+rocki"]
+    description = "both inhibitors"
+    set = { "params.D_um2_per_min" = 45.0 }
+
+Arms cross the design: every arm runs at every design point (grid or lhs; sobol and morris
+designs take no arms) with the same replicates, and replicate ``r`` at point ``p`` has the same
+seed in every arm (common random numbers). An arm may not set a key that ``[vary]`` varies.
+
 Sampling designs (``lhs``, ``sobol``, ``morris``) take ``bounds = [lo, hi]`` and
 ``dist = "uniform" | "loguniform"`` per parameter instead of values or a range.
 
@@ -29,7 +42,10 @@ Contract: every failure raises :class:`~invasim.errors.ConfigError` with one lin
 key, the value and what is allowed. Every varied key is checked by applying its values to
 the base scenario and validating the result, so a typo in a parameter name fails here, before
 any run starts: each listed value and both ends of each range are checked the same way (one
-parameter at a time, the others at their base values).
+parameter at a time, the others at their base values). Each arm is checked by applying all its
+overrides to the base scenario and validating the result; when that fails, the first of its keys
+that fails on its own is named with its value (otherwise the arm's keys together). Varied values
+are checked in every arm.
 """
 
 from __future__ import annotations
@@ -39,6 +55,7 @@ import hashlib
 import importlib
 import importlib.util
 import math
+import re
 import sys
 from importlib import resources
 from pathlib import Path
@@ -50,6 +67,7 @@ from invasim.config.loader import (
     apply_overrides,
     builtin_names,
     read_scenario_data,
+    toml_key,
     toml_value,
     validate_model,
     validate_scenario,
@@ -113,6 +131,16 @@ class Keep(_Strict):
     )
 
 
+class Arm(_Strict):
+    """One named arm: a set of overrides of the base scenario (on top of the study's ``set``)."""
+
+    description: str = Field("", description="what the arm is, one line")
+    set: dict[str, Any] = Field(
+        default_factory=dict,
+        description="overrides of this arm: dotted scenario key = value (empty: the base)",
+    )
+
+
 class StudySpec(_Strict):
     """A validated study spec (see the module docstring for the file format)."""
 
@@ -135,11 +163,24 @@ class StudySpec(_Strict):
     design: Design = Field(default_factory=Design)
     vary: dict[str, Vary] = Field(default_factory=dict, description="dotted key -> how it varies")
     keep: Keep = Field(default_factory=Keep)
+    arms: dict[str, Arm] = Field(
+        default_factory=dict,
+        description="named arms, in the order of the file: name -> its overrides (none: no arms)",
+    )
 
     @property
     def varied(self) -> list[str]:
         """The varied dotted keys, in the order of the file."""
         return list(self.vary)
+
+    @property
+    def arm_names(self) -> list[str]:
+        """The arms' names in the order of the file (the first is the reference); [] if none."""
+        return list(self.arms)
+
+    def arm_overrides(self, arm: str | None) -> dict[str, Any]:
+        """The dotted overrides of one arm (``{}`` for None: a study without arms)."""
+        return {} if arm is None else dict(self.arms[arm].set)
 
     def base_data(self) -> tuple[dict[str, Any], str | None]:
         """Raw data of the base scenario with the fixed overrides, and its folder (or None)."""
@@ -158,6 +199,11 @@ class StudySpec(_Strict):
                 k: val for k, val in data["vary"][key].items()
                 if k in (used if grid else ("bounds", "dist"))
             }
+        if not self.arms:  # a study without arms stores no [arms]
+            data.pop("arms", None)
+        for arm in data.get("arms", {}).values():
+            if not arm.get("description"):
+                arm.pop("description", None)
         return data
 
 
@@ -303,6 +349,7 @@ def validate_study_data(
     if isinstance(data.get("set"), dict):
         data["set"] = _flatten(data["set"])
     raw_vary = data.pop("vary", {})
+    raw_arms = data.pop("arms", None)
     if not isinstance(raw_vary, dict):
         raise ConfigError(f"{origin}: vary must be a table of dotted keys, got {raw_vary!r}")
     spec = validate_model(StudySpec, data, origin)
@@ -318,6 +365,7 @@ def validate_study_data(
         assert isinstance(item, Vary)
         vary[key] = item
     spec.vary = vary
+    spec.arms = _validate_arms(raw_arms, origin)
     if spec.scenario not in builtin_names() and folder is not None:
         spec.scenario = _resolve_path(spec.scenario, folder)
     spec.plugins = [
@@ -329,8 +377,64 @@ def validate_study_data(
     return spec
 
 
+#: characters an arm name may not hold (it is printed in one-line messages and table cells)
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _validate_arms(raw: Any, origin: str) -> dict[str, Arm]:
+    """The ``[arms.NAME]`` tables, in the order written, each with its ``set`` flattened."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{origin}: arms must be a table of named arms, [arms.NAME] with set = {{...}}; "
+            f"got {raw!r}"
+        )
+    if not raw:
+        raise ConfigError(f"{origin}: arms is empty; give at least one [arms.NAME] table")
+    arms: dict[str, Arm] = {}
+    for name, table in raw.items():
+        where = f"arms.{toml_key(str(name))}"
+        if not str(name).strip() or _BAD_NAME.search(str(name)):
+            raise ConfigError(
+                f"{origin}: arm name {name!r} is not allowed: give a non-empty name without "
+                "control characters, e.g. [arms.control] or [arms.\"mmpi+rocki\"]"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{origin}: {where} = {table!r}: expected a table, e.g. [{where}] with "
+                "set = { \"params.key\" = value } (set = {} for the base scenario)"
+            )
+        table = dict(table)
+        if isinstance(table.get("set"), dict):
+            table["set"] = _flatten(table["set"])
+        arm = validate_model(Arm, table, origin, where)
+        assert isinstance(arm, Arm)
+        arms[str(name)] = arm
+    return arms
+
+
 # -- cross-field checks ------------------------------------------------------------------------
+def _check_arms(spec: StudySpec, origin: str) -> None:
+    if not spec.arms:
+        return
+    if spec.design.kind in ("sobol", "morris"):
+        raise ConfigError(
+            f"{origin}: arms go with grid and lhs designs, not {spec.design.kind}: its indices "
+            "need one value per design point; write one study per arm (its overrides in set)"
+        )
+    for name, arm in spec.arms.items():
+        for key in arm.set:
+            if key in spec.vary:
+                raise ConfigError(
+                    f"{origin}: arms.{toml_key(name)}.set names {key!r}, which [vary] varies; "
+                    "an arm may set only keys the design does not vary (drop it from the arm or "
+                    "from vary)"
+                )
+
+
 def _check_design(spec: StudySpec, origin: str) -> None:
+    _check_arms(spec, origin)
     d = spec.design
     for kind, keys in _DESIGN_KEYS.items():
         for key in keys:
@@ -424,12 +528,52 @@ def _check_keys(spec: StudySpec, origin: str) -> None:
     scenario = validate_scenario(
         base, f"{origin}: scenario {spec.scenario!r}" + (" with set" if spec.set else ""), base_dir
     )
+    arm_bases: list[tuple[str, dict[str, Any]]] = [("", base)]
+    if spec.arms:
+        arm_bases = [(n, _check_arm(spec, n, base, base_dir, origin)) for n in spec.arms]
     for key, v in spec.vary.items():
         for value in check_values(v):
             value = coerce(value, key, scenario)
-            data = apply_overrides(base, to_overrides({key: value}))
-            validate_scenario(data, f"{origin}: vary {key!r} = {value!r}", base_dir)
+            for name, data in arm_bases:
+                data = apply_overrides(data, to_overrides({key: value}))
+                where = f" in arm {name!r}" if name else ""
+                validate_scenario(data, f"{origin}: vary {key!r} = {value!r}{where}", base_dir)
     _check_keep(spec, scenario, origin)
+
+
+def short_value(value: Any, width: int = 60) -> str:
+    """A value as TOML, cut to ``width`` characters (an arm's list of tables can be long)."""
+    text = toml_value(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _check_arm(
+    spec: StudySpec, name: str, base: dict[str, Any], base_dir: str | None, origin: str
+) -> dict[str, Any]:
+    """The base scenario with the arm's overrides, validated; returns its raw data.
+
+    A failure names the first key of the arm that fails alone on the base scenario, with its
+    value (when the scenario's own message does not already name it); if each key passes
+    alone, the arm's keys together.
+    """
+    overrides = spec.arm_overrides(name)
+    try:
+        data = apply_overrides(base, to_overrides(overrides))
+        validate_scenario(data, "", base_dir)
+        return data
+    except ConfigError as exc:
+        together = str(exc).removeprefix(": ")
+    for key, value in overrides.items():
+        try:
+            validate_scenario(apply_overrides(base, to_overrides({key: value})), "", base_dir)
+        except ConfigError as exc:
+            line = str(exc).removeprefix(": ")
+            # name the key and value, unless the scenario's message starts with them
+            said = line.startswith(f"{key} = ")
+            what = "" if said else f"set {key!r} = {short_value(value)}: "
+            raise ConfigError(f"{origin}: arm {name!r}: {what}{line}") from None
+    keys = ", ".join(repr(k) for k in overrides)
+    raise ConfigError(f"{origin}: arm {name!r} (its keys {keys} together): {together}") from None
 
 
 def coerce(value: Any, key: str, scenario: Scenario) -> Any:
