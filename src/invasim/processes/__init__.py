@@ -9,6 +9,7 @@ secretion      diffusion  cells secrete and take up the diffusing fields at thei
 diffusion      diffusion  the diffusing fields diffuse and decay (LOD solvers)
 mechanics      mechanics  cell–cell and cell–wall potentials give each cell a velocity
 motility       mechanics  persistent, biased random walk adds a motile velocity
+ecm            mechanics  the matrix reshapes the motile velocity: pores, traction, fibres
 attachments    mechanics  cells attach to neighbours with springs and detach (PhysiCell)
 basement_me... mechanics  an intact basement membrane stops the cells' moves across it
 phagocytosis   mechanics  live cells engulf dead (and live) neighbours (PhysiCell 1.14)
@@ -41,6 +42,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     death,
     diffusion,
     division,
+    ecm,
     fusion,
     matrix_degradation,
     mechanics,
