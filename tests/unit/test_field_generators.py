@@ -292,3 +292,21 @@ def test_bad_files_give_one_line(tmp_path):
     assert "no such file or directory" in error_of(gen, {"kind": "file", "path": "missing.npy"})
     msg = error_of(gen, {"kind": "file", "path": str(tmp_path / "small.npy"), "upper": 2.0})
     assert "lower/upper scale images only" in msg
+
+
+def test_a_random_field_confined_to_a_slab_keeps_its_values_inside_it():
+    from invasim.agents.generators import parse_generator
+
+    mesh = Mesh(dim=2, n=(30, 20), h=10.0)
+    table = {"kind": "gaussian_random_field", "mean": 0.5, "std": 0.1, "correlation_um": 20.0,
+             "lower": 0.0, "upper": 1.0}  # fmt: skip
+    free = parse_generator(table).generate(mesh, 3, "ecm")
+    confined = parse_generator({**table, "within_axis": "y", "within_hi_um": 100.0,
+                                "outside": 0.0}).generate(mesh, 3, "ecm")  # fmt: skip
+    below = mesh.grids()[1][0, :, 0] <= 100.0  # voxel centres 5, 15, ..., 195 µm
+    assert below.sum() == 10
+    assert np.array_equal(confined[0, below], free[0, below])
+    assert np.all(confined[0, ~below] == 0.0)
+    assert parse_generator({**table, "within_axis": "y", "outside": 2.0}).bounds() == (0.0, 2.0)
+    with pytest.raises(ConfigError, match="within_axis = 'z'"):
+        parse_generator({**table, "within_axis": "z"}).generate(mesh, 3, "ecm")

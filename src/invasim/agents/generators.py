@@ -28,6 +28,9 @@ Contract:
       normalised exactly on the discrete grid; the band limit of the mesh bends ``C`` by
       about ``exp(-π² ℓ² / (2 h²))`` (0.7 % at ``ℓ = h``), so ``correlation_um >= voxel_um``
       is required. Optional ``lower``/``upper`` clip the values (which changes the moments).
+      ``within_axis`` with ``within_lo_um``/``within_hi_um`` confines it to a slab (voxel
+      centres inside; ``outside`` elsewhere): a stroma under a basement membrane. The values
+      inside do not depend on the slab.
     * ``file``: a ``.npy``, ``.npz`` (``key`` names the array unless there is one), Zarr
       (a ``.zarr`` path; ``key`` names the array in a group) or image (PNG, TIFF, JPEG, BMP)
       file. No resampling: the array must have the mesh's shape, ``mesh.shape`` (``(ny,
@@ -266,14 +269,30 @@ class GaussianRandomField(_Generator):
     )
     lower: float | None = Field(None, description="clip values below this [field unit]")
     upper: float | None = Field(None, description="clip values above this [field unit]")
+    within_axis: Literal["x", "y", "z"] | None = Field(
+        None, description="confine the field to a slab across this axis (a stroma under a "
+        "basement membrane); voxels whose centre lies outside [within_lo_um, within_hi_um] "
+        "get `outside`; unset: everywhere",
+    )  # fmt: skip
+    within_lo_um: float = Field(-math.inf, description="lower face of the slab [µm]")
+    within_hi_um: float = Field(math.inf, description="upper face of the slab [µm]")
+    outside: float = Field(
+        0.0, description="value outside the slab [field unit]", allow_inf_nan=False
+    )
 
     @model_validator(mode="after")
     def _order(self) -> GaussianRandomField:
         if self.lower is not None and self.upper is not None and not self.upper > self.lower:
             raise TableProblem("upper", f"must exceed lower = {self.lower:g}", self.upper)
+        if not self.within_hi_um > self.within_lo_um:
+            raise TableProblem("within_hi_um", f"must exceed within_lo_um = "
+                               f"{self.within_lo_um:g}", self.within_hi_um)  # fmt: skip
         return self
 
     def _problems(self, mesh: Mesh) -> list[str]:
+        if self.within_axis is not None and AXIS_NAMES.index(self.within_axis) >= mesh.dim:
+            axes = AXIS_NAMES[: mesh.dim]
+            return [f"within_axis = {self.within_axis!r}: a {mesh.dim}-D mesh has axes {axes}"]
         if self.correlation_um < mesh.h * (1 - 1e-12):
             return [
                 f"correlation_um = {self.correlation_um:g} is below the voxel side {mesh.h:g} "
@@ -285,9 +304,17 @@ class GaussianRandomField(_Generator):
         lo = -math.inf if self.lower is None else self.lower
         hi = math.inf if self.upper is None else self.upper
         if self.std == 0.0:
-            v = float(np.clip(self.mean, lo, hi))
-            return v, v
+            lo = hi = float(np.clip(self.mean, lo, hi))
+        if self.within_axis is not None:
+            lo, hi = min(lo, self.outside), max(hi, self.outside)
         return lo, hi
+
+    def _confine(self, mesh: Mesh, u: np.ndarray) -> np.ndarray:
+        """``u`` with the voxels outside the ``within`` slab set to ``outside``."""
+        if self.within_axis is None:
+            return u
+        c = np.broadcast_to(mesh.grids()[AXIS_NAMES.index(self.within_axis)], u.shape)
+        return np.where((c >= self.within_lo_um) & (c <= self.within_hi_um), u, self.outside)
 
     def _values(self, mesh: Mesh, seed: int, name: str) -> np.ndarray:
         rng = np.random.default_rng(seed_sequence(seed, name))
@@ -313,7 +340,7 @@ class GaussianRandomField(_Generator):
         u += self.mean
         if self.lower is not None or self.upper is not None:
             np.clip(u, self.lower, self.upper, out=u)
-        return u
+        return self._confine(mesh, u)
 
 
 class FileInput(_Generator):
