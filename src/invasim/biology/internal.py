@@ -404,7 +404,7 @@ def integrate_internal(
 
 # -------------------------------------------------------------------- Rac1–RhoA mutual inhibition
 @njit(cache=True, inline="always")
-def _pow(x, n):
+def hill_pow(x, n):  # public: the Rac/Rho model of biology.rho_gtpase uses it too
     """``x ** n`` for ``x >= 0``, by multiplication when ``n`` is a small whole number."""
     k = int(n)
     if k == n and 0 <= k <= 8:
@@ -421,8 +421,9 @@ def _rac_rho_rhs(y, u, p, out):
     r_tot, rho_tot, b_r, b_rho, d_r, d_rho, k_r, k_rho, hill = p[0], p[1], p[2], p[3], p[4], \
         p[5], p[6], p[7], p[8]  # fmt: skip
     # positive parts: Newton iterates may be transiently negative
-    out[0] = (b_r + u[0]) * (r_tot - r) / (1.0 + _pow(max(rho, 0.0) / k_rho, hill)) - d_r * r
-    out[1] = (b_rho + u[1]) * (rho_tot - rho) / (1.0 + _pow(max(r, 0.0) / k_r, hill)) - d_rho * rho
+    out[0] = (b_r + u[0]) * (r_tot - r) / (1.0 + hill_pow(max(rho, 0.0) / k_rho, hill)) - d_r * r
+    inhibition = 1.0 + hill_pow(max(r, 0.0) / k_r, hill)
+    out[1] = (b_rho + u[1]) * (rho_tot - rho) / inhibition - d_rho * rho
 
 
 @njit(cache=True)
@@ -431,10 +432,10 @@ def _rac_rho_jac(y, u, p, jm):
     r_tot, rho_tot, b_r, b_rho, d_r, d_rho, k_r, k_rho, hill = p[0], p[1], p[2], p[3], p[4], \
         p[5], p[6], p[7], p[8]  # fmt: skip
     a_r, a_rho = b_r + u[0], b_rho + u[1]
-    q_rho, q_r = 1.0 + _pow(rho / k_rho, hill), 1.0 + _pow(r / k_r, hill)
+    q_rho, q_r = 1.0 + hill_pow(rho / k_rho, hill), 1.0 + hill_pow(r / k_r, hill)
     jm[0, 0] = -a_r / q_rho - d_r
-    jm[0, 1] = -a_r * (r_tot - y[0]) * hill * _pow(rho / k_rho, hill - 1.0) / (k_rho * q_rho**2)
-    jm[1, 0] = -a_rho * (rho_tot - y[1]) * hill * _pow(r / k_r, hill - 1.0) / (k_r * q_r**2)
+    jm[0, 1] = -a_r * (r_tot - y[0]) * hill * hill_pow(rho / k_rho, hill - 1.0) / (k_rho * q_rho**2)
+    jm[1, 0] = -a_rho * (rho_tot - y[1]) * hill * hill_pow(r / k_r, hill - 1.0) / (k_r * q_r**2)
     jm[1, 1] = -a_rho / q_r - d_rho
 
 

@@ -17,6 +17,7 @@ attack         mechanics  live cells attack live neighbours and damage them (Phy
 fusion         mechanics  live cells fuse with live neighbours (PhysiCell 1.14)
 contacts       phenotype  simple pressure and contact counts (sensing, before behaviours)
 custom_data    phenotype  named per-cell variables that rules read and set (PhysiCell)
+rho_gtpase     phenotype  per-cell Rac1/RhoA and EMT switches set the migration mode
 volume         phenotype  cell volumes grow, shrink (apoptosis) and swell (necrosis)
 damage         phenotype  damage accumulates (attacks, damage rate) and is repaired
 death          phenotype  apoptosis and necrosis; dead cells are removed when done
@@ -49,6 +50,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     motility,
     phagocytosis,
     proteolysis,
+    rho_gtpase,
     secretion,
     transformation,
     volume,
