@@ -1,165 +1,22 @@
 """Convergence of the diffusion schemes against the exact diffusing, decaying Gaussian.
 
-The exact solution of ``u_t = D lap u - k u`` from ``exp(-|x - c|^2 / (2 s0^2))`` is
-``(s0^2 / s^2)^(dim/2) exp(-|x - c|^2 / (2 s^2)) exp(-k t)`` with ``s^2 = s0^2 + 2 D t``.
-The Gaussian sits in the domain centre and the walls are 8.5 s0 away (6 standard deviations at
-the end time), so what the walls do is below 1e-7 of the peak, far under every error measured.
-Errors are relative discrete L2 norms; orders come from three resolutions (two ratios).
+The checks are the verify cases of :mod:`invasim.verify.cases.diffusion` (``invasim verify -k
+diffusion``), which give the tolerances; each runs 1-, 2- and 3-D (or the dimensions named).
 """
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pytest
 
-from invasim.core.mesh import Mesh
-from invasim.physics.diffusion import (
-    ACCURACY_R_MAX,
-    CN_R_MAX_DIRICHLET,
-    Boundary,
-    Diffusion,
-)
-
-D = 1.0  # µm²/min (the problem is scale-free; units kept for the reader)
-DECAY = 0.5  # 1/min
-S0 = 1.0  # µm
-T = 0.5  # min: the variance doubles
+from invasim.verify.cases import diffusion as dif
 
 
-def gaussian(mesh: Mesh, t: float, s0: float = S0) -> np.ndarray:
-    s2 = s0**2 + 2 * D * t
-    x, y, z = mesh.grids()
-    c = [e / 2 for e in mesh.extent]
-    r2 = (x - c[0]) ** 2
-    if mesh.dim > 1:
-        r2 = r2 + (y - c[1]) ** 2
-    if mesh.dim > 2:
-        r2 = r2 + (z - c[2]) ** 2
-    return (s0**2 / s2) ** (mesh.dim / 2) * np.exp(-r2 / (2 * s2)) * math.exp(-DECAY * t)
-
-
-def centred_mesh(dim: int, h: float, s0: float = S0) -> Mesh:
-    n = 2 * math.ceil(8.5 * s0 / h)
-    return Mesh(dim, (n,) * dim, h)
-
-
-def run(mesh: Mesh, scheme: str, dt: float, steps: int, s0: float = S0) -> np.ndarray:
-    u = gaussian(mesh, 0.0, s0)
-    d = Diffusion(mesh, D, DECAY, dt, scheme=scheme)
-    for _ in range(steps):
-        d.step(u)
-    return u
-
-
-def rel_l2(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-
-
-def error_vs_exact(dim: int, per_sigma: float, scheme: str, dt_of_h) -> float:
-    h = S0 / per_sigma
-    mesh = centred_mesh(dim, h)
-    steps = math.ceil(T / dt_of_h(h) - 1e-9)
-    return rel_l2(run(mesh, scheme, T / steps, steps), gaussian(mesh, T))
-
-
-def orders(errors: list[float], resolutions: list[float]) -> list[float]:
-    return [
-        math.log(errors[i] / errors[i + 1]) / math.log(resolutions[i + 1] / resolutions[i])
-        for i in range(len(errors) - 1)
-    ]
-
-
-# voxels per s0; 3-D uses a 1.5 ratio to stay small (78^3 at the finest)
-RESOLUTIONS = {1: [2, 4, 8], 2: [2, 4, 8], 3: [2, 3, 4.5]}
-
-
-@pytest.mark.parametrize("dim", [1, 2, 3])
-def test_lod_be_second_order_in_space_with_dt_prop_h2(dim):
-    # r = D dt / h^2 = 0.25 fixed: the O(dt) time error is O(h^2) too, so the total is O(h^2).
-    # Measured orders 1.96-2.00; [1.8, 2.2] leaves room for pre-asymptotic drift only (a
-    # first-order flaw, e.g. a wrong wall or decay factor, gives <= 1.2).
-    res = RESOLUTIONS[dim]
-    errs = [error_vs_exact(dim, p, "lod-be", lambda h: 0.25 * h * h / D) for p in res]
-    assert errs[-1] < 7e-3  # measured 1.0e-3 (1-D) to 6.1e-3 (3-D)
-    for p in orders(errs, res):
-        assert 1.8 < p < 2.2, (errs, orders(errs, res))
-
-
-@pytest.mark.parametrize("dim", [1, 2, 3])
-def test_lod_cn_second_order_with_dt_prop_h(dim):
-    # dt = 0.25 h s0 / D: time and space both second order, so O(h^2) overall; measured
-    # 2.01-2.05. Backward Euler at the same dt would show order 1.
-    res = RESOLUTIONS[dim]
-    errs = [error_vs_exact(dim, p, "lod-cn", lambda h: 0.25 * h * S0 / D) for p in res]
-    for p in orders(errs, res):
-        assert 1.85 < p < 2.15, (errs, orders(errs, res))
-
-
-@pytest.mark.parametrize("scheme,order", [("lod-be", 1.0), ("lod-cn", 2.0)])
-def test_time_order_on_fixed_mesh(scheme, order):
-    # Fixed 2-D mesh, dt halved twice; error against a same-mesh run at a 16x smaller dt than
-    # the finest, so only the time error is measured. Measured: BE 0.95-0.98, CN 2.01.
-    mesh = centred_mesh(2, S0 / 4)
-    ref = run(mesh, "lod-cn", T / 320, 320)
-    errs = [rel_l2(run(mesh, scheme, T / n, n), ref) for n in (5, 10, 20)]
-    for p in orders(errs, [1, 2, 4]):
-        assert abs(p - order) < 0.1, errs
-
-
-def _time_over_space_error(dim: int, scheme: str, r: float) -> float:
-    """||u_dt - u_(dt->0)|| / ||u_(dt->0) - exact|| for a Gaussian of s0 = 3 h."""
-    h = 1.0
-    s0 = 3.0 * h
-    mesh = centred_mesh(dim, h, s0)
-    t_double = s0**2 / (2 * D)
-    dt = r * h * h / D
-    steps = math.ceil(t_double / dt - 1e-9)
-    fine = steps * math.ceil(r / 0.02)  # reference at r <= 0.02, same end time
-    u = run(mesh, scheme, dt, steps, s0)
-    ref = run(mesh, "lod-cn", steps * dt / fine, fine, s0)
-    t_end = steps * dt
-    exact = gaussian(mesh, t_end, s0)
-    return float(np.linalg.norm(u - ref) / np.linalg.norm(ref - exact))
-
-
-@pytest.mark.parametrize("dim", [1, 2])
-def test_lod_be_accuracy_limit_is_where_time_error_reaches_space_error(dim):
-    # the criterion behind ACCURACY_R_MAX["lod-be"]: at the limit the time error is at most the
-    # spatial error (measured 0.87), at twice the limit it is well above it (measured 1.73).
-    r = ACCURACY_R_MAX["lod-be"]
-    assert _time_over_space_error(dim, "lod-be", r) <= 1.0
-    assert _time_over_space_error(dim, "lod-be", 2 * r) > 1.3
-
-
-def _spike_min(dim: int, r: float, boundary: Boundary, at_wall: bool) -> float:
-    """Smallest value over 20 lod-cn steps from a unit one-voxel spike (0 elsewhere)."""
-    mesh = Mesh(dim, (15,) * dim, 1.0)
-    u = mesh.zeros()
-    k = 0 if at_wall else 7
-    u[(0,) * (3 - dim) + (k,) * dim] = 1.0
-    d = Diffusion(mesh, D, 0.0, r / D, boundary, "lod-cn")
-    worst = 0.0
-    for _ in range(20):
-        d.step(u)
-        worst = min(worst, float(u.min()))
-    return worst
-
-
-@pytest.mark.parametrize("dim", [1, 2, 3])
-def test_lod_cn_accuracy_limit_keeps_a_spike_non_negative(dim):
-    # At the limits the step's matrices are all non-negative, so the minimum must be exactly
-    # >= 0; at twice the limits the spike rings below zero (measured -1.2 % to -28 % of the
-    # peak; 1e-3 is far above round-off), which shows the limits are not far from tight.
-    r = ACCURACY_R_MAX["lod-cn"]
-    rd = CN_R_MAX_DIRICHLET
-    assert _spike_min(dim, r, Boundary(), at_wall=False) >= 0.0
-    assert _spike_min(dim, r, Boundary(), at_wall=True) >= 0.0
-    assert _spike_min(dim, rd, Boundary("dirichlet", 0.0), at_wall=True) >= 0.0
-    assert _spike_min(dim, 2 * r, Boundary(), at_wall=False) < -1e-3
-    assert _spike_min(dim, 2 * rd, Boundary("dirichlet", 0.0), at_wall=True) < -1e-3
-    # and at its limit Crank–Nicolson is accurate for smooth data: time error well under
-    # the spatial one (measured 0.25)
-    if dim < 3:
-        assert _time_over_space_error(dim, "lod-cn", r) < 0.5
+@pytest.mark.parametrize(
+    "case",
+    [dif.lod_be_space, dif.lod_cn_space, dif.lod_be_time, dif.lod_cn_time, dif.lod_be_limit,
+     dif.lod_cn_limit],
+    ids=lambda c: c.name,
+)  # fmt: skip
+def test_diffusion_scheme(case):
+    res = case.run(quick=False)
+    assert res.passed, (res.detail, res.checks)

@@ -1,14 +1,9 @@
 """PhysiCell's cell interactions: phagocytosis, attack and damage, fusion, debris, dead signals.
 
-Setup: isolated pairs of cells 15 µm apart (in contact: the interaction reach is
-1.25 (r_i + r_j) ≈ 21 µm), 60 µm between pairs, nothing else running unless named. Each
-mechanics step (0.1 min) a pair event happens with probability ``rate · dt`` (PhysiCell), so
-the fraction of pairs in which it has happened after ``k`` steps is ``1 − (1 − rate dt)^k``,
-exact for this discrete process.
-
-Tolerances: counts over independent pairs are binomial; each is checked within 4 standard
-errors (a false alarm has probability ~6e-5 per check), per seed, over three seeds. Damage,
-volumes and positions are deterministic given the events and are checked to round-off.
+The rate and transfer validations are the verify cases of
+:mod:`invasim.verify.cases.interactions` (``invasim verify -k phagocytosis``, ``-k attack``
+...), which give the setup and the binomial margins; the behaviours, signals and errors below
+are checked here only, on the same isolated pairs (:mod:`invasim.verify.pairs`).
 """
 
 from __future__ import annotations
@@ -20,106 +15,27 @@ import pytest
 
 import invasim
 from invasim.core.cells import APOPTOTIC, NECROTIC, Cells
-from invasim.processes.damage import advance_damage
-
-DT_MECH = 0.1
-PHENO = 6.0
-
-
-def _data(processes, types, rules=None, fields=None):
-    params = {"processes": list(processes), "cell_types": types,
-              "initial": {"geometry": "ball", "n_cells": 0}}  # fmt: skip
-    if rules:
-        params["rules"] = rules
-    if fields:
-        params["fields"] = fields
-    return {
-        "name": "interactions-test", "model": "agents",
-        "mesh": {"dim": 2, "extent_um": [2400.0, 2400.0], "voxel_um": 40.0},
-        "time": {"end_min": 600.0, "dt_min": PHENO, "output_interval_min": 6.0,
-                 "checkpoint_interval_min": 600.0},
-        "params": params,
-    }  # fmt: skip
+from invasim.verify.cases import interactions as inter
+from invasim.verify.pairs import DT_MECH, PHENO, STILL
+from invasim.verify.pairs import advance as _run
+from invasim.verify.pairs import pairs as _pairs
+from invasim.verify.pairs import scenario_data as _data
+from invasim.verify.pairs import sim as _sim
 
 
-def _sim(processes, types, seed=1, **kw):
-    return invasim.Simulation(invasim.load_scenario(_data(processes, types, **kw)), seed=seed)
-
-
-def _pairs(sim, n, kinds=(0, 1), second_dead=0, gap=15.0):
-    """``n`` pairs: rows ``2a`` of type ``kinds[0]``, ``2a + 1`` of ``kinds[1]``."""
-    m = sim.model
-    side = int(math.ceil(math.sqrt(n)))
-    pos = np.zeros((2 * n, 3))
-    for a in range(n):
-        x, y = 60.0 + 60.0 * (a % side), 60.0 + 60.0 * (a // side)
-        pos[2 * a] = (x, y, 0.0)
-        pos[2 * a + 1] = (x + gap, y, 0.0)
-    c = Cells(2, capacity=4 * n)
-    types = np.tile(np.array(kinds, dtype=np.int32), n)
-    c.add(2 * n, position=pos, type=types, volume=np.full(2 * n, 2494.0))
-    c.dead[1::2] = second_dead
-    m.cells = c
-    for q in m.processes:
-        q.setup(m.state)
-    return c
-
-
-def _run(sim, steps):
-    for _ in range(steps):
-        sim.model.step(sim.fields, sim.time_min)
-        sim.step_index += 1
-
-
-def _binomial_ok(count, n, p):
-    return abs(count - n * p) < 4 * math.sqrt(n * p * (1 - p)) + 1e-9
-
-
-STILL = {"death": {"apoptosis_rate_per_min": 0.0, "apoptosis_duration_min": 1e6}}
+@pytest.mark.parametrize(
+    "case",
+    [inter.phagocytosis_rate, inter.phagocytosis_choice, inter.attack_damage,
+     inter.attack_immunogenicity, inter.attack_duration, inter.damage_repair, inter.fusion_rate,
+     inter.asymmetric_division],
+    ids=lambda c: c.name,
+)  # fmt: skip
+def test_interaction_rates(case):
+    res = case.run(quick=False)
+    assert res.passed, (res.detail, res.checks)
 
 
 # -- phagocytosis --------------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_phagocytosis_of_apoptotic_cells_happens_at_the_set_rate(seed):
-    rate, n, steps = 0.01, 500, 10  # 10 phenotype steps = 600 mechanics steps
-    sim = _sim(["phagocytosis", "death"],
-               {"mac": {"phagocytosis": {"apoptotic_rate_per_min": rate}, **STILL},
-                "tum": STILL}, seed=seed)  # fmt: skip
-    _pairs(sim, n, second_dead=APOPTOTIC)
-    _run(sim, steps)
-    c = sim.model.cells
-    eaten = 2 * n - c.n
-    p = 1.0 - (1.0 - rate * DT_MECH) ** (steps * PHENO / DT_MECH)
-    assert _binomial_ok(eaten, n, p), (eaten, n * p)
-    # every engulfed volume went into its phagocyte (volume conserved; no volume process)
-    assert c.volume.sum() == pytest.approx(2 * n * 2494.0, rel=1e-12)
-    fat = c.volume[c.type == 0] > 2494.0 + 1
-    assert fat.sum() == eaten
-    assert sim.model.metrics(sim.fields, sim.time_min)["phagocytosed_total"] == eaten
-
-
-def test_phagocytosis_chooses_by_death_kind_and_live_type():
-    n, steps = 400, 5
-    types = {"mac": {"phagocytosis": {"necrotic_rate_per_min": 0.0,
-                                      "apoptotic_rate_per_min": 0.05,
-                                      "live_rates_per_min": {"prey": 0.02}}, **STILL},
-             "prey": STILL, "other": STILL}  # fmt: skip
-    k = steps * PHENO / DT_MECH
-    sim = _sim(["phagocytosis", "death"], types)
-    _pairs(sim, n, second_dead=NECROTIC)
-    _run(sim, steps)
-    assert sim.model.cells.n == 2 * n  # necrotic rate 0: none eaten
-    sim = _sim(["phagocytosis", "death"], types)
-    _pairs(sim, n, kinds=(0, 1))  # live prey
-    _run(sim, steps)
-    eaten = 2 * n - sim.model.cells.n
-    assert _binomial_ok(eaten, n, 1 - (1 - 0.02 * DT_MECH) ** k), eaten
-    sim = _sim(["phagocytosis", "death"], types)
-    _pairs(sim, n, kinds=(0, 2))  # live, but a type it does not eat
-    _run(sim, steps)
-    assert sim.model.cells.n == 2 * n
-
-
 def test_a_phagocyte_eats_at_most_one_cell_per_step():
     # one phagocyte between two apoptotic cells, rate 1/dt: it eats one per mechanics step
     sim = _sim(["phagocytosis", "death"],
@@ -142,74 +58,6 @@ def test_a_phagocyte_eats_at_most_one_cell_per_step():
 
 
 # -- attack and damage ---------------------------------------------------------------------------
-def test_attack_accumulates_damage_linearly_at_the_set_rate():
-    # attack starts in the first mechanics step (rate · dt = 1) and never ends (duration 1e9)
-    rate = 0.37
-    sim = _sim(["attack", "damage", "death"],
-               {"T": {"attack": {"rates_per_min": {"tum": 1.0 / DT_MECH},
-                                 "damage_rate_per_min": rate, "duration_min": 1e9}, **STILL},
-                "tum": STILL})  # fmt: skip
-    c = _pairs(sim, 50)
-    _run(sim, 3)
-    t = 3 * PHENO
-    c = sim.model.cells
-    damage = c.state("damage")[1::2]
-    assert np.allclose(damage, rate * t, rtol=1e-9)
-    assert np.allclose(c.state("total_attack_time")[1::2], t, rtol=1e-9)
-    assert np.allclose(c.state("damage_delivered")[0::2], rate * t, rtol=1e-9)
-    assert np.all(c.state("damage")[0::2] == 0)  # attackers are not damaged
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_attacks_start_at_rate_times_immunogenicity(seed):
-    rate, immuno, n, steps = 0.02, 0.5, 500, 5
-    sim = _sim(["attack", "damage", "death"],
-               {"T": {"attack": {"rates_per_min": {"tum": rate}}, **STILL},
-                "tum": {"attack": {"immunogenicity": {"T": immuno}}, **STILL}}, seed=seed)
-    _pairs(sim, n)
-    _run(sim, steps)
-    hit = int(np.sum(sim.model.cells.state("damage")[1::2] > 0))
-    p = 1 - (1 - rate * immuno * DT_MECH) ** (steps * PHENO / DT_MECH)
-    assert _binomial_ok(hit, n, p), (hit, n * p)
-
-
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_attacks_last_the_set_duration_on_average(seed):
-    # per mechanics step an idle attacker starts with q = rate·dt (and attacks in that step),
-    # an attack ends after its step with p = dt/D: a two-state Markov chain whose expected
-    # time under attack is summed exactly below; the pairs are independent, so the mean over
-    # pairs is checked within 4 standard errors of the sample
-    rate, duration, n, steps = 0.5, 2.0, 300, 10
-    sim = _sim(["attack", "damage", "death"],
-               {"T": {"attack": {"rates_per_min": {"tum": rate},
-                                 "duration_min": duration}, **STILL},
-                "tum": STILL}, seed=seed)  # fmt: skip
-    _pairs(sim, n)
-    _run(sim, steps)
-    attacked = sim.model.cells.state("total_attack_time")[1::2]
-    q, p = rate * DT_MECH, DT_MECH / duration
-    on, expected = 0.0, 0.0  # P(attacking at the step's start), expected attacked time
-    for _ in range(int(round(steps * PHENO / DT_MECH))):
-        hit = on + (1 - on) * q
-        expected += DT_MECH * hit
-        on = hit * (1 - p)
-    se = attacked.std(ddof=1) / math.sqrt(n)
-    assert abs(attacked.mean() - expected) < 4 * se, (attacked.mean(), expected, se)
-    # the expected share of time under attack is far from 0 and 1: the check discriminates
-    assert 0.3 < expected / (steps * PHENO) < 0.7
-
-
-def test_damage_repair_is_backward_euler_and_relaxes_to_rate_over_repair():
-    r, k, dt = 0.3, 0.05, PHENO
-    d = np.zeros(1)
-    for _ in range(400):
-        advance_damage(d, np.array([r]), np.array([k]), dt)
-    assert d[0] == pytest.approx(r / k, rel=1e-9)  # steady state r/k
-    d = np.array([2.0])
-    advance_damage(d, np.array([r]), np.array([k]), dt)
-    assert d[0] == pytest.approx((2.0 + r * dt) / (1 + k * dt), rel=1e-15)
-
-
 def test_damage_raises_death_through_a_rule():
     rules = [{"cell_type": "tum", "signal": "damage", "direction": "increases",
               "behaviour": "apoptosis", "saturation": 10.0, "half_max": 1.0,
@@ -222,29 +70,6 @@ def test_damage_raises_death_through_a_rule():
     c = sim.model.cells
     assert np.all(c.dead[c.type == 1] == APOPTOTIC)
     assert np.all(c.state("attack_target")[c.type == 0] == -1)  # attacks on the dead end
-
-
-# -- fusion --------------------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_fusion_at_the_set_rate_conserves_volume_and_centre(seed):
-    rate, n, steps = 0.005, 400, 5
-    sim = _sim(["fusion", "volume"], {"a": {"fusion": {"rates_per_min": {"a": rate}}}},
-               seed=seed)  # fmt: skip
-    c0 = _pairs(sim, n, kinds=(0, 0))
-    centres = 0.5 * (c0.position[0::2] + c0.position[1::2])
-    _run(sim, steps)
-    c = sim.model.cells
-    fused = 2 * n - c.n
-    # each cell of a pair may start it: the pair fuses with probability 1 − (1 − r dt)² per step
-    p = 1 - (1 - rate * DT_MECH) ** (2 * steps * PHENO / DT_MECH)
-    assert _binomial_ok(fused, n, p), (fused, n * p)
-    big = c.state("nuclei") == 2
-    assert big.sum() == fused
-    # a fused cell sits at its pair's centre (equal volumes) and relaxes to twice the volume
-    for x in c.position[big]:
-        assert np.min(np.linalg.norm(centres - x, axis=1)) < 1e-9
-    assert np.allclose(c.volume[big], 2 * 2494.0)
-    assert np.allclose(c.volume[~big], 2494.0)
 
 
 # -- debris and dead-cell signals ----------------------------------------------------------------
@@ -337,23 +162,7 @@ def test_custom_data_is_a_signal_and_a_behaviour_under_physicell_names():
         invasim.load_scenario(bad)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_asymmetric_division_sends_daughters_to_the_named_types(seed):
-    n = 1000
-    sim = _sim(["cycle", "division"],
-               {"stem": {"division": {"asymmetric": {"prog": 0.3, "diff": 0.2}}},
-                "prog": {}, "diff": {}}, seed=seed)  # fmt: skip
-    c = _pairs(sim, n // 2, kinds=(0, 0), gap=30.0)
-    state = sim.model.state
-    state.behaviours.fill(state, "life", 0.0)
-    division = next(q for q in sim.model.processes if q.name == "division")
-    state.dividing = np.arange(n, dtype=np.int64)
-    division.step(state, PHENO)
-    c = state.cells
-    assert c.n == 2 * n and np.all(c.type[:n] == 0)  # daughters A keep the type
-    born = c.type[n:]
-    for t, p in ((1, 0.3), (2, 0.2)):
-        assert _binomial_ok(int(np.sum(born == t)), n, p), (t, np.sum(born == t))
+def test_asymmetric_division_probabilities_must_sum_to_at_most_one():
     with pytest.raises(invasim.errors.ConfigError, match="sum to more than 1"):
         _sim(["cycle", "division"],
              {"stem": {"division": {"asymmetric": {"prog": 0.7, "diff": 0.4}}},

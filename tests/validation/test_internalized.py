@@ -1,20 +1,9 @@
 """Internalised substrates (PhysiCell's ``track_internalized_substrates_in_each_agent``).
 
-What is checked, with the tolerance and why:
+Conservation and the well-mixed voxel are the verify cases of
+:mod:`invasim.verify.cases.internalized` (``invasim verify -k internalized``), which give the
+tolerances. Checked here only:
 
-* Conservation: in a closed box (no-flux walls, no decay) the field integral ``Σ u h³`` plus
-  the cells' amounts is constant while the cells take up, secrete, export, move and divide.
-  Each diffusion step moves amounts between a voxel and its cells with a few float operations
-  per cell (relative round-off ~1e-16 each); over the 3000 diffusion steps below the drift,
-  relative to the amounts in play, is measured at 4e-14 to 3e-13. 1e-11 leaves a factor 40 for
-  round-off; a missing net-export term (tried: 2e-3), a wrong sign or a voxel volume off by
-  h^dim/h³ moves amounts at the 1e-3 level or more.
-* One cell in a one-voxel domain (well mixed: no diffusion can matter): the voxel obeys
-  ``du/dt = r (σ (T − u) − λ u) + e / V_v``, ``r = V_c / V_v``, and the cell holds
-  ``I = V_v (u0 − u)``. The ``exact`` scheme integrates it exactly, so ``I(t)`` equals the
-  closed form to round-off (1e-12 relative); the ``implicit`` scheme (PhysiCell's) equals its
-  own discrete solution ``u_k = u* + (u0 − u*) (1 + r (σ + λ) dt)^(−k)`` to round-off and the
-  closed form within its first-order error (checked below the analytic bound).
 * Release at removal: a removed dead cell puts ``fraction_released_at_death`` of each amount
   into its voxel (to round-off); a dead cell not yet removed releases nothing (PhysiCell
   releases in ``delete_cell``).
@@ -29,129 +18,18 @@ import math
 import numpy as np
 import pytest
 
-import invasim
 from invasim.core.cells import APOPTOTIC, Cells
-
-H = 20.0
-PHENO = 6.0
-
-
-def _data(types, processes, dim=2, extent=200.0, h=H, fields=None, scheme="implicit", **params):
-    fields = fields or {
-        "oxygen": {"kind": "diffusing", "unit": "mmHg", "diffusion_um2_per_min": 2000.0,
-                   "decay_per_min": 0.0, "initial": 38.0, "boundary": "no-flux"},
-        "signal": {"kind": "diffusing", "unit": "1", "diffusion_um2_per_min": 500.0,
-                   "decay_per_min": 0.0, "initial": 0.2, "boundary": "no-flux"},
-    }  # fmt: skip
-    if "diffusion" in processes:
-        params["diffusion"] = {"accuracy_check": False}
-    return {
-        "name": "internalized-test", "model": "agents",
-        "mesh": {"dim": dim, "extent_um": [extent] * dim, "voxel_um": h},
-        "time": {"end_min": 60.0, "dt_min": PHENO, "output_interval_min": 6.0,
-                 "checkpoint_interval_min": 60.0},
-        "params": {"processes": processes, "fields": fields, "cell_types": types,
-                   "secretion": {"track_internalized": True, "scheme": scheme},
-                   "initial": {"geometry": "ball", "n_cells": 0}, **params},
-    }  # fmt: skip
+from invasim.verify.cases import internalized as intern
+from invasim.verify.cases.internalized import H
+from invasim.verify.cases.internalized import advance as _run
+from invasim.verify.cases.internalized import sim as _sim
 
 
-def _sim(*args, seed=1, **kw):
-    return invasim.Simulation(invasim.load_scenario(_data(*args, **kw)), seed=seed)
-
-
-def _run(sim, steps):
-    for _ in range(steps):
-        sim.model.step(sim.fields, sim.time_min)
-        sim.step_index += 1
-
-
-def _amount(sim, field):
-    return sim.model.cells.internal(f"internalized:{field}")
-
-
-def _integral(sim, field):
-    return float(sim.fields[field].sum()) * H**3  # V_v = h³ in every dimension (exchange)
-
-
-# -- conservation --------------------------------------------------------------------------------
-@pytest.mark.parametrize("dim", [2, 3])
-@pytest.mark.parametrize("scheme", ["implicit", "exact"])
-def test_field_plus_internal_amounts_is_conserved(dim, scheme):
-    types = {"tumor": {
-        "secretion": {"uptake_per_min": {"oxygen": 1.0, "signal": 0.5},
-                      "secretion_per_min": {"signal": 2.0}, "secretion_target": {"signal": 1.0},
-                      "net_export": {"signal": 3.0, "oxygen": -50.0}},
-        "cycle": {"model": "live", "rate_per_min": 0.02, "oxygen_dependent": False},
-        "motility": {"speed_um_per_min": 1.0, "persistence_time_min": 5.0},
-        "death": {"apoptosis_rate_per_min": 0.0}}}  # fmt: skip
-    processes = ["secretion", "diffusion", "mechanics", "motility", "volume", "cycle",
-                 "division", "death"]  # fmt: skip
-    extent = 200.0 if dim == 2 else 120.0
-    data = _data(types, processes, dim=dim, extent=extent, scheme=scheme)
-    data["params"]["initial"] = {"geometry": "ball", "n_cells": 30}
-    sim = invasim.Simulation(invasim.load_scenario(data), seed=4)
-    n0 = sim.model.cells.n
-    before = {f: _integral(sim, f) + _amount(sim, f).sum() for f in ("oxygen", "signal")}
-    _run(sim, 5)  # 5 phenotype steps = 3000 diffusion steps
-    assert sim.model.cells.n > n0  # divisions happened (amounts split)
-    for f in ("oxygen", "signal"):
-        moved = np.abs(_amount(sim, f)).sum()
-        assert moved > 1e-3 * abs(_integral(sim, f))  # the cells do hold a share
-        after = _integral(sim, f) + _amount(sim, f).sum()
-        scale = abs(_integral(sim, f)) + moved
-        assert abs(after - before[f]) <= 1e-11 * scale, (f, after - before[f], scale)
-
-
-# -- one cell in a well-mixed voxel ----------------------------------------------------------------
-def _one_cell(scheme, sec, tgt, upt, exp):
-    h = 40.0
-    types = {"a": {"secretion": {"uptake_per_min": {"s": upt}, "secretion_per_min": {"s": sec},
-                                 "secretion_target": {"s": tgt}, "net_export": {"s": exp}}}}
-    fields = {"s": {"kind": "diffusing", "unit": "1", "diffusion_um2_per_min": 0.0,
-                    "decay_per_min": 0.0, "initial": 2.0, "boundary": "no-flux"}}  # fmt: skip
-    data = _data(types, ["secretion"], extent=h, h=h, fields=fields, scheme=scheme)
-    data["params"]["dt_diffusion_min"] = 0.05
-    data["params"]["dt_mechanics_min"] = 0.5
-    sim = invasim.Simulation(invasim.load_scenario(data), seed=1)
-    c = Cells(2, capacity=4)
-    c.add(1, position=[[h / 2, h / 2, 0.0]], type=[0], volume=[2494.0])
-    sim.model.cells = c
-    for q in sim.model.processes:
-        q.setup(sim.model.state)
-    return sim, h**3, 2494.0
-
-
-@pytest.mark.parametrize(
-    ("sec", "tgt", "upt", "exp"),
-    [(0.0, 0.0, 0.7, 0.0), (1.5, 5.0, 0.7, 0.0), (0.0, 0.0, 0.7, 2000.0)],
-    ids=["uptake", "secretion+uptake", "uptake+export"],
-)
-def test_one_cell_in_a_mixed_voxel_follows_the_closed_form(sec, tgt, upt, exp):
-    steps = 10  # 60 min, 1200 diffusion steps of 0.05 min
-    sim, vv, vc = _one_cell("exact", sec, tgt, upt, exp)
-    r, u0 = vc / vv, 2.0
-    k = r * (sec + upt)
-    u_inf = (r * sec * tgt + exp / vv) / k
-    for step in range(1, steps + 1):
-        _run(sim, 1)
-        t = step * PHENO
-        u = u_inf + (u0 - u_inf) * math.exp(-k * t)
-        expected = vv * (u0 - u)
-        assert _amount(sim, "s")[0] == pytest.approx(expected, rel=1e-12, abs=1e-9 * vv)
-        assert sim.fields["s"][0, 0, 0] == pytest.approx(u, rel=1e-12)
-
-    # PhysiCell's implicit step: its own discrete solution to round-off, the closed form
-    # within its first-order error |(1 + x)^-n - e^-nx| <= n x² / 2 (x = k dt)
-    sim, vv, vc = _one_cell("implicit", sec, tgt, upt, exp)
-    dt, n = 0.05, int(round(steps * PHENO / 0.05))
-    _run(sim, steps)
-    u_disc = u_inf + (u0 - u_inf) * (1.0 + k * dt) ** (-n)
-    assert _amount(sim, "s")[0] == pytest.approx(vv * (u0 - u_disc), rel=1e-11)
-    u_exact = u_inf + (u0 - u_inf) * math.exp(-k * n * dt)
-    bound = vv * abs(u0 - u_inf) * n * (k * dt) ** 2 / 2
-    assert abs(_amount(sim, "s")[0] - vv * (u0 - u_exact)) <= bound
-    assert abs(_amount(sim, "s")[0] - vv * (u0 - u_exact)) > 0  # the two schemes do differ
+@pytest.mark.parametrize("case", [intern.conserved, intern.one_cell_closed_form],
+                         ids=lambda c: c.name)
+def test_internalized_substrates(case):
+    res = case.run(quick=False)
+    assert res.passed, (res.detail, res.checks)
 
 
 # -- release at removal -------------------------------------------------------------------------

@@ -1,68 +1,25 @@
 """Transformation between cell types: exponential waiting times at the set rates, competing.
 
-Setup: 2000 cells of type ``a`` that neither move, divide nor die; ``a`` transforms into ``b``
-at 0.01/min and into ``c`` at 0.03/min (the total R = 0.04/min), over 10 phenotype steps of
-6 min, three seeds. Theory: the fraction still ``a`` after ``t`` is ``exp(−R t)`` (the draw is
-exact per step, so this holds at the step times without a time-step error), and a transformed
-cell went to ``c`` with probability 0.75.
-
-Tolerance: 4 binomial standard errors of the 2000 cells at each checked time (a false alarm
-has probability ~6e-5 per check); the per-seed deviations are checked, not only their mean.
+The rates are the verify case of :mod:`invasim.verify.cases.transformation` (``invasim verify
+-k transformation``), which gives the theory and the margins; rules, errors and newborn cells
+are checked here only.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
 
 import invasim
 from invasim.errors import ConfigError
-
-N = 2000
-RATE_B, RATE_C = 0.01, 0.03
-
-
-def _data(rates=None, processes=("transformation",)):
-    still = {}  # no cycle, death or motility process: only the transformation runs
-    return {
-        "name": "transformation-test",
-        "model": "agents",
-        "mesh": {"dim": 2, "extent_um": [1200.0, 1200.0], "voxel_um": 40.0},
-        "time": {"end_min": 60.0, "dt_min": 6.0, "output_interval_min": 6.0,
-                 "checkpoint_interval_min": 60.0},
-        "params": {
-            "processes": list(processes),
-            "cell_types": {
-                "a": {**still, "transformation": {"rates_per_min": rates or {"b": RATE_B,
-                                                                            "c": RATE_C}}},
-                "b": dict(still), "c": dict(still),
-            },
-            "initial": {"geometry": "ball", "n_cells": N, "spacing_um": 16.0},
-        },
-    }  # fmt: skip
+from invasim.verify.cases import transformation as tr
+from invasim.verify.cases.transformation import N
+from invasim.verify.cases.transformation import scenario_data as _data
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_waiting_times_are_exponential_and_targets_split_by_rate(seed):
-    sim = invasim.Simulation(invasim.load_scenario(_data()), seed=seed)
-    ids0 = sim.model.cells.id.copy()
-    total = RATE_B + RATE_C
-    for k in range(1, 11):
-        sim.model.step(sim.fields, sim.time_min)
-        sim.step_index += 1
-        t = 6.0 * k
-        c = sim.model.cells
-        assert c.n == N and np.array_equal(np.sort(c.id), np.sort(ids0))  # same cells
-        p = math.exp(-total * t)
-        frac_a = np.mean(c.type == 0)
-        assert abs(frac_a - p) < 4 * math.sqrt(p * (1 - p) / N), (t, frac_a, p)
-    moved = c.type != 0
-    to_c = np.mean(c.type[moved] == 2)
-    m = moved.sum()
-    assert abs(to_c - 0.75) < 4 * math.sqrt(0.75 * 0.25 / m), (to_c, m)
-    assert not np.any(c.type[moved] == 0)
+def test_waiting_times_are_exponential_and_targets_split_by_rate():
+    res = tr.waiting_times.run(quick=False)
+    assert res.passed, (res.detail, res.checks)
 
 
 def test_a_rule_can_set_the_rate_and_unknown_targets_fail():
