@@ -150,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="output image (default RUN_DIR/summary.png; a snapshot: RUN_DIR/figure-tTmin.png)",
     )
     pl.add_argument("--dpi", type=int, metavar="N", help="snapshot figure resolution (300)")
+    pl.add_argument(
+        "--muller",
+        action="store_true",
+        help="agent runs: the Muller plot of clone frequencies over time (default "
+        "RUN_DIR/muller.png)",
+    )
+    pl.add_argument("--top", type=int, metavar="N", help="with --muller: clones drawn apart (10)")
 
     rp = sub.add_parser("report", help="write a self-contained HTML report of a run")
     rp.add_argument("run_dir", type=Path, help="a run directory")
@@ -194,6 +201,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the scenario (default ./<project name>.toml); the rules and cells "
                          "CSVs go next to it as <name>_cell_rules.csv, <name>_cells.csv")
     ph.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    vf = sub.add_parser(
+        "verify",
+        help="run the validation cases (quick forms): a check of this install or of a change",
+        description="Run the validation cases of every mechanism against their theory or "
+        "published values: case, measured, expected ± tolerance, pass/fail. Exit status 0 "
+        "when all pass, 1 when any fails.",
+    )
+    vf.add_argument("-k", dest="patterns", action="append", metavar="PATTERN",
+                    help="only the cases whose name or mechanism contains PATTERN (or matches "
+                         "it, with * ? [ ]); repeatable")
+    vf.add_argument("--list", action="store_true", help="list the cases (no run) and exit")
+    vf.add_argument("--json", action="store_true", help="one JSON object per case and line")
+    vf.add_argument("--full", action="store_true",
+                    help="the full forms (what the validation tests run; minutes)")  # fmt: skip
     return p
 
 
@@ -320,6 +341,17 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from invasim.viz.summary import write_summary
 
     run = load_run(args.run_dir)
+    if args.muller:
+        if args.time is not None or args.color_by is not None or args.field is not None:
+            raise InvasimError("--muller draws every snapshot; drop --time, --color-by, --field")
+        from invasim.viz.common import DPI as SCREEN_DPI
+        from invasim.viz.muller import TOP, muller_plot
+
+        print(muller_plot(run, args.out, top=TOP if args.top is None else args.top,
+                          dpi=SCREEN_DPI if args.dpi is None else args.dpi))  # fmt: skip
+        return 0
+    if args.top is not None:
+        raise InvasimError("--top goes with --muller")
     if args.time is None and args.color_by is None and args.field is None:
         if args.dpi is not None:
             raise InvasimError("--dpi sets the snapshot figure's resolution; add --time, "
@@ -418,6 +450,37 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from invasim import verify
+
+    selected = verify.select(args.patterns)
+    if not selected:
+        shown = " ".join(f"-k {p!r}" for p in args.patterns)
+        raise InvasimError(f"verify {shown} selects no case; see invasim verify --list")
+    if args.list:
+        width = max(len(c.name) for c in selected)
+        for c in selected:
+            line = {"name": c.name, "mechanism": c.mechanism, "source": c.source}
+            print(json.dumps(line, ensure_ascii=False) if args.json
+                  else f"{c.name:<{width}}  {c.mechanism:<18} {c.source}")  # fmt: skip
+        return 0
+    quick = not args.full
+    width = max(len(c.name) for c in selected)
+    if not args.json:
+        print(verify.table_header(width), flush=True)
+    t0, outcomes = time.perf_counter(), []
+    for o in verify.run_all(selected, quick):
+        outcomes.append(o)
+        print(json.dumps(o.to_dict(), ensure_ascii=False) if args.json
+              else verify.table_row(o, width), flush=True)  # fmt: skip
+    summary = verify.summary_line(outcomes, time.perf_counter() - t0, quick)
+    print(summary, file=sys.stderr if args.json else sys.stdout, flush=True)
+    return 0 if all(o.passed for o in outcomes) else 1
+
+
 _COMMANDS = {
     "scenarios": _cmd_scenarios,
     "show": _cmd_show,
@@ -432,6 +495,7 @@ _COMMANDS = {
     "report": _cmd_report,
     "readouts": _cmd_readouts,
     "import": _cmd_import,
+    "verify": _cmd_verify,
 }
 
 
