@@ -289,6 +289,12 @@ class AgentParamsBase(BaseModel):
         description="heritable per-cell traits by name: initial value or distribution, bounds, "
         "mutation rate and step at division, inheritance (copy or split), behaviours scaled",
     )
+    readouts: list[str] = Field(
+        default_factory=list,
+        description="further registered readouts (invasim readouts --list: the pathology "
+        "readouts invasion_depth_um, n_buds, front_fractal_dim ...) computed at every output "
+        "into metrics.csv; NaN at an output where one does not apply",
+    )
     interventions: list[Intervention] = Field(
         default_factory=list,
         description="scheduled changes: [[params.interventions]] tables of kind scale/set (a "
@@ -337,6 +343,15 @@ class AgentParamsBase(BaseModel):
                             f"cell type {tname!r}: {proc}.{key} names unknown field(s) "
                             f"{sorted(set(value) - set(known))}; fields: {known}"
                         )
+        from invasim.analysis import readouts as rd  # registers every readout
+
+        types = list(self.cell_types)
+        allowed = [n for r in rd.REGISTRY.values()
+                   for n in ([r.name.replace(rd.TYPE, t) for t in types] if r.family
+                             else [r.name])]  # fmt: skip
+        for name in self.readouts:
+            if name not in allowed:
+                raise ValueError(f"readouts: {rd.unknown_name_error(name, allowed)}")
         ini = self.initial.cell_type
         if ini is not None and ini not in self.cell_types:
             raise ValueError(

@@ -41,6 +41,8 @@ percentile of the live cells' distances from the centre of mass of all cells, µ
 
 from __future__ import annotations
 
+import math
+
 from typing import Any, ClassVar
 
 import numpy as np
@@ -178,10 +180,10 @@ class AgentModel(Model):
         self.sets_velocity = "mechanics" in p.processes
         base_metrics = type(self).metric_names
         extra = [k for q in self.processes for k in q.metric_names]
-        self.metric_names = (
-            *base_metrics, *extra,
-            *(f"n_{t}" for t in self.type_names if f"n_{t}" not in base_metrics),
-        )  # fmt: skip
+        counts = [f"n_{t}" for t in self.type_names if f"n_{t}" not in base_metrics]
+        listed = [k for k in p.readouts if k not in (*base_metrics, *extra, *counts)]
+        self.metric_names = (*base_metrics, *extra, *counts, *listed)
+        self.listed_readouts = frozenset(listed)
         self.n_mech = _steps(dt, p.dt_mechanics_min) or 1
         self.n_diff = _steps(p.dt_mechanics_min, p.dt_diffusion_min) or 1
         self.dt_mech = dt / self.n_mech
@@ -431,7 +433,11 @@ class AgentModel(Model):
         The same functions recompute them from a stored run (``invasim readouts RUN``).
         """
         snap = self.snapshot(fields, t_min)
-        out = compute(snap, [n for n in self.metric_names if find(n) is not None])
+        names = [n for n in self.metric_names if find(n) is not None]
+        # a readout the scenario lists is NaN where it does not apply (no mode column yet)
+        skip = {n for n in names if n in self.listed_readouts and not find(n).applies(snap)}
+        out = compute(snap, [n for n in names if n not in skip])
+        out.update({n: math.nan for n in skip})
         for q in self.processes:  # a process's own metrics that no readout computes
             out.update({k: v for k, v in q.metrics(self.state).items() if find(k) is None})
         return out
