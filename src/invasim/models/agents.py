@@ -42,7 +42,6 @@ percentile of the live cells' distances from the centre of mass of all cells, µ
 from __future__ import annotations
 
 import math
-
 from typing import Any, ClassVar
 
 import numpy as np
