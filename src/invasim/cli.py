@@ -81,10 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument(
         "--color-by",
         metavar="WHAT",
-        help="agent runs: type (default), state, phase, clone, or a numeric cell column",
+        help="agent runs: type (default), state, phase, clone, mode (migration mode), or a "
+        "numeric cell column",
     )
     mv.add_argument("--field", help="the field drawn (default: the run's first field)")
     mv.add_argument("--fps", type=int, default=8, metavar="N", help="frames per second (8)")
+    mv.add_argument("--no-bm", dest="bm", action="store_false",
+                    help="agent runs: leave out the basement membrane (drawn by default)")
+    mv.add_argument("--section", choices=("auto", "xy", "xz"), default="auto",
+                    help="3-D agent runs: the plane through the middle drawn (auto: x-z when "
+                    "the run has a basement membrane, else x-y)")
     mv.add_argument(
         "--format", dest="fmt", choices=("mp4", "gif"), help="default: from --out, else mp4"
     )
@@ -141,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument(
         "--color-by",
         metavar="WHAT",
-        help="agent runs: type (default), state, phase, clone, or a numeric cell column",
+        help="agent runs: type (default), state, phase, clone, mode (migration mode), or a "
+        "numeric cell column",
     )
     pl.add_argument("--field", help="the field drawn (default: the run's first field)")
     pl.add_argument(
@@ -150,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="output image (default RUN_DIR/summary.png; a snapshot: RUN_DIR/figure-tTmin.png)",
     )
     pl.add_argument("--dpi", type=int, metavar="N", help="snapshot figure resolution (300)")
+    pl.add_argument("--no-bm", dest="bm", action="store_false",
+                    help="agent runs: leave out the basement membrane (drawn by default)")
+    pl.add_argument("--section", choices=("auto", "xy", "xz"), default="auto",
+                    help="3-D agent runs: the plane through the middle drawn (auto: x-z when "
+                    "the run has a basement membrane, else x-y)")
     pl.add_argument(
         "--muller",
         action="store_true",
@@ -326,7 +338,7 @@ def _cmd_movie(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", MovieFallbackWarning)
         out = write_movie(run, args.out, field=args.field, color_by=args.color_by or "type",
                           fps=args.fps, fmt=args.fmt or "auto", workers=args.workers,
-                          progress=not args.quiet)
+                          progress=not args.quiet, bm=args.bm, section=args.section)
     for w in caught:
         if issubclass(w.category, MovieFallbackWarning):
             sys.stderr.write(f"invasim: note: {w.message}\n")
@@ -352,7 +364,11 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         return 0
     if args.top is not None:
         raise InvasimError("--top goes with --muller")
-    if args.time is None and args.color_by is None and args.field is None:
+    snapshot = (args.time, args.color_by, args.field) != (None, None, None)
+    if not snapshot and (not args.bm or args.section != "auto"):
+        raise InvasimError("--no-bm and --section shape the snapshot figure; add --time, "
+                           "--color-by or --field")
+    if not snapshot:
         if args.dpi is not None:
             raise InvasimError("--dpi sets the snapshot figure's resolution; add --time, "
                                "--color-by or --field (the summary is drawn at 150 dpi)")
@@ -361,7 +377,8 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from invasim.viz.plot import DPI, write_plot
 
     dpi = DPI if args.dpi is None else args.dpi
-    print(write_plot(run, args.out, args.time, args.color_by, args.field, dpi=dpi))
+    print(write_plot(run, args.out, args.time, args.color_by, args.field, dpi=dpi, bm=args.bm,
+                     section=args.section))
     return 0
 
 

@@ -17,7 +17,15 @@ Contract:
     * Cell-type names come from the run's metadata when it lists them (:func:`type_names`),
       else read ``type 0``, ``type 1``, ...
     * The background is a field (oxygen when the run has one, else its first) in pale blues,
-      darker where there is more of it, so the cell colours stay readable on it.
+      darker where there is more of it, so the cell colours stay readable on it; a matrix
+      field (ECM, :func:`~invasim.viz.common.is_matrix`) in :data:`MATRIX_CMAP`, white to a
+      pale tan, the stain of collagen in a section.
+    * ``color_by="mode"``: live cells by migration mode (the ``mode`` column of the
+      ``rho_gtpase`` process), :data:`MODE_COLOURS` for :data:`MODE_LABELS`; dead cells as in
+      ``state``; cells without a mode (NaN) grey.
+    * The basement membrane (:func:`draw_bm`): its intact voxels (at least half the intact
+      density) as a dark band over the cells and the background, voxels thinned to 10–50 % as
+      a faint one; breaches are gaps. :func:`plot_cells` draws it whenever a 2-D run has one.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import EllipseCollection
 from matplotlib.colors import LinearSegmentedColormap, to_rgba
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 
 from invasim.errors import RunDirError
@@ -40,7 +49,10 @@ from invasim.io.run import Run
 from invasim.viz.common import (
     DPI,
     RC,
+    bm_field,
+    bm_reference,
     fmt_time,
+    is_matrix,
     length_unit,
     snapshots,
     time_unit,
@@ -58,6 +70,23 @@ NECROTIC_COLOUR = "#4A2F1B"
 BACKGROUND_CMAP = LinearSegmentedColormap.from_list(
     "invasim_background", mpl.colormaps["Blues"](np.linspace(0.02, 0.5, 256))
 )
+#: colour map of a matrix density under the cells: white (no matrix) to a pale tan; light
+#: enough at its top that every cell colour, grey included, keeps its contrast
+MATRIX_CMAP = LinearSegmentedColormap.from_list(
+    "invasim_matrix", ["#FFFFFF", "#EDE3D4", "#D9C5A6", "#C2A57C"]
+)
+#: the migration modes by the code of the ``mode`` column (0, 1, 2), as
+#: :data:`invasim.biology.rho_gtpase.MODE_NAMES`
+MODE_LABELS = ("epithelial", "mesenchymal", "amoeboid")
+#: their colours (Okabe–Ito blue, vermillion, bluish green)
+MODE_COLOURS = ("#0072B2", "#D55E00", "#009E73")
+#: the basement membrane's colour; voxels below :data:`BM_INTACT` of the intact density are
+#: drawn faint down to :data:`BM_FAINT`, and not at all below it
+BM_COLOUR = "#1A1A1A"
+BM_INTACT = 0.5
+BM_FAINT = 0.1
+#: colour of cells without a category (a NaN mode)
+NO_CLASS_COLOUR = "#999999"
 #: colour map of a numeric ``color_by`` column
 VALUE_CMAP = "plasma"
 #: the columns of a cell table the drawing needs
@@ -154,21 +183,37 @@ def darker(rgba: np.ndarray, f: float = 0.55) -> np.ndarray:
     return out
 
 
-def _state_colours(types: np.ndarray, dead: np.ndarray, by_state: bool) -> np.ndarray:
+def mode_codes(frame: pd.DataFrame) -> np.ndarray:
+    """``[n]`` int64 mode codes of a cell table's ``mode`` column; -1 where NaN or unknown."""
+    m = frame["mode"].to_numpy(dtype=float) if "mode" in frame else np.full(len(frame), np.nan)
+    ok = np.isfinite(m) & (m >= 0) & (m < len(MODE_LABELS))
+    return np.where(ok, np.nan_to_num(m), -1).astype(np.int64)
+
+
+def _state_colours(types: np.ndarray, dead: np.ndarray, by_state: bool,
+                   modes: np.ndarray | None = None) -> np.ndarray:
     table = np.array([to_rgba(c) for c in TYPE_COLOURS])
     rgba = table[np.mod(types, len(TYPE_COLOURS))]
+    if modes is not None:
+        table = np.array([to_rgba(c) for c in (*MODE_COLOURS, NO_CLASS_COLOUR)])
+        rgba = table[np.where(modes >= 0, modes, len(MODE_COLOURS))]
     if by_state:
         rgba[dead == 1] = to_rgba(APOPTOTIC_COLOUR)
         rgba[dead == 2] = to_rgba(NECROTIC_COLOUR)
     return rgba
 
 
-def slice_cells(frame: pd.DataFrame, dim: int, z0: float) -> tuple[pd.DataFrame, np.ndarray]:
-    """The cells drawn and their drawn radii: all (2-D), or those cutting ``z = z0`` (3-D)."""
+def slice_cells(frame: pd.DataFrame, dim: int, z0: float,
+                axis: str = "z") -> tuple[pd.DataFrame, np.ndarray]:
+    """The cells drawn and their drawn radii: all (2-D), or those cutting ``axis = z0`` (3-D).
+
+    3-D: ``axis`` is the axis normal to the section (``"z"``: the x–y plane at ``z = z0``,
+    ``"y"``: the x–z plane at ``y = z0``); radii are the cross-sections'.
+    """
     r = frame["radius"].to_numpy(dtype=float) if "radius" in frame else np.full(len(frame), 8.4)
-    if dim < 3 or "z" not in frame:
+    if dim < 3 or axis not in frame:
         return frame, r
-    dz = frame["z"].to_numpy(dtype=float) - z0
+    dz = frame[axis].to_numpy(dtype=float) - z0
     keep = np.abs(dz) < r
     return frame[keep], np.sqrt(r[keep] ** 2 - dz[keep] ** 2)
 
@@ -189,7 +234,8 @@ def draw_cells(
         ax: the axes, in lengths of ``per_um`` µm per unit (1: µm, 1000: mm).
         frame: a cell table (``x, y[, z], radius, type, dead``, ...).
         dim: 2 or 3; 3: only the cross-sections of the cells cutting ``z = z0``.
-        color_by: ``"state"``, ``"type"`` or a numeric column (then coloured through ``norm``).
+        color_by: ``"state"``, ``"type"``, ``"mode"`` (live cells by migration mode, dead ones
+            by state) or a numeric column (then coloured through ``norm``).
         norm: a :class:`~matplotlib.colors.Normalize` for a numeric column (default: its range).
     """
     cells, radius = slice_cells(frame, dim, z0)
@@ -197,15 +243,17 @@ def draw_cells(
     xy = np.column_stack([cells["x"].to_numpy(dtype=float), cells["y"].to_numpy(dtype=float)])
     types = cells["type"].to_numpy(dtype=np.int64) if "type" in cells else np.zeros(n, np.int64)
     dead = cells["dead"].to_numpy(dtype=np.int64) if "dead" in cells else np.zeros(n, np.int64)
-    if color_by in ("state", "type"):
-        faces = _state_colours(types, dead, by_state=color_by == "state")
+    if color_by in ("state", "type", "mode"):
+        modes = mode_codes(cells) if color_by == "mode" else None
+        faces = _state_colours(types, dead, color_by != "type", modes)
         values = None
     elif color_by in cells:
         values = cells[color_by].to_numpy(dtype=float)
         faces = None
     else:
         raise ValueError(
-            f"color_by must be 'state', 'type' or a column of the cell table, got {color_by!r}"
+            f"color_by must be 'state', 'type', 'mode' or a column of the cell table, got "
+            f"{color_by!r}"
         )
     d = 2.0 * radius / per_um
     coll = EllipseCollection(
@@ -228,6 +276,32 @@ def draw_cells(
     return coll
 
 
+def draw_bm(ax, arr: np.ndarray, extent, reference: float, zorder: float = 3.0,
+            ) -> AxesImage | None:
+    """Draw a basement-membrane slice ``arr`` (``[rows, cols]``, rows upwards) into ``ax``.
+
+    Voxels of at least :data:`BM_INTACT` × ``reference`` are opaque :data:`BM_COLOUR`, those
+    from :data:`BM_FAINT` × ``reference`` up a faint band (alpha 0.3), the rest transparent:
+    an intact BM is a dark band, a thinned one fades, a breach is a gap. Drawn over the cells
+    (``zorder`` 3), whose bodies reach into the BM's voxel. ``None`` if ``reference <= 0``.
+    The image is labelled ``"basement membrane"``.
+    """
+    if not reference > 0:
+        return None
+    q = np.nan_to_num(np.asarray(arr, dtype=float)) / reference
+    rgba = np.zeros((*q.shape, 4))
+    rgba[..., :3] = to_rgba(BM_COLOUR)[:3]
+    rgba[..., 3] = np.where(q >= BM_INTACT, 1.0, np.where(q >= BM_FAINT, 0.3, 0.0))
+    return ax.imshow(rgba, origin="lower", extent=extent, aspect=ax.get_aspect(),
+                     interpolation="nearest", zorder=zorder, label="basement membrane")
+
+
+def bm_handle() -> Line2D:
+    """The legend entry of the basement membrane: a short dark band."""
+    return Line2D([], [], color=BM_COLOUR, lw=3.5, solid_capstyle="butt",
+                  label="basement membrane")
+
+
 def edge_width(ax, diameter: float) -> float:
     """Edge line width (points): thin, and none when the discs are only a few pixels wide."""
     fig = ax.get_figure(root=True)
@@ -238,7 +312,7 @@ def edge_width(ax, diameter: float) -> float:
 
 
 def setup_axes(ax, run: Run, lunit: tuple[str, float], background: np.ndarray | None,
-               vmin: float, vmax: float):
+               vmin: float, vmax: float, cmap=BACKGROUND_CMAP):
     """Limits, aspect, labels and the background image of a cell panel; returns the image."""
     mesh = run.mesh
     lu, lper = lunit
@@ -249,7 +323,7 @@ def setup_axes(ax, run: Run, lunit: tuple[str, float], background: np.ndarray | 
     ax.set_aspect("equal" if 0.25 <= ratio <= 4.0 else "auto")
     im = None
     if background is not None:
-        im = ax.imshow(background, origin="lower", extent=ext, cmap=BACKGROUND_CMAP, vmin=vmin,
+        im = ax.imshow(background, origin="lower", extent=ext, cmap=cmap, vmin=vmin,
                        vmax=vmax, aspect=ax.get_aspect(), interpolation="nearest", zorder=1)
     ax.set_xlabel(f"x [{lu}]")
     for side in ("top", "right"):
@@ -272,9 +346,14 @@ def panel_title(frame: pd.DataFrame | None, t_min: float, tunit: tuple[str, floa
 
 def legend_handles(frames: Sequence[pd.DataFrame | None], names: Sequence[str] | None,
                    color_by: str = "state") -> list[Line2D]:
-    """One entry per cell type present (or named) and per death state present."""
+    """One entry per cell type present (or named) and per death state present.
+
+    ``color_by="mode"``: the three modes instead of the types, and ``no mode`` last if a live
+    cell has none.
+    """
     types: set[int] = set(range(len(names))) if names else set()
     states: set[int] = set()
+    modes: set[int] = set(range(len(MODE_LABELS))) if color_by == "mode" else set()
     for f in frames:
         if f is None or not len(f):
             continue
@@ -284,7 +363,9 @@ def legend_handles(frames: Sequence[pd.DataFrame | None], names: Sequence[str] |
             types.update(int(k) for k in np.unique(t[live] if color_by == "state" else t))
         else:
             types.add(0)
-        if "dead" in f and color_by == "state":
+        if color_by == "mode":
+            modes.update(int(k) for k in np.unique(mode_codes(f)[live]))
+        if "dead" in f and color_by in ("state", "mode"):
             states.update(int(k) for k in np.unique(f["dead"].to_numpy()) if k in (1, 2))
 
     def handle(colour: str, label: str) -> Line2D:
@@ -292,17 +373,22 @@ def legend_handles(frames: Sequence[pd.DataFrame | None], names: Sequence[str] |
         edge = tuple(c * 0.55 for c in face[:3]) + (1.0,)
         return Line2D([], [], ls="", marker="o", ms=7, mfc=face, mec=edge, mew=0.6, label=label)
 
-    out = [handle(type_colour(k), type_label(k, names)) for k in sorted(types)]
+    if color_by == "mode":
+        out = [handle(MODE_COLOURS[k], MODE_LABELS[k]) for k in sorted(modes) if k >= 0]
+    else:
+        out = [handle(type_colour(k), type_label(k, names)) for k in sorted(types)]
     if 1 in states:
         out.append(handle(APOPTOTIC_COLOUR, "apoptotic"))
     if 2 in states:
         out.append(handle(NECROTIC_COLOUR, "necrotic"))
+    if -1 in modes:
+        out.append(handle(NO_CLASS_COLOUR, "no mode"))
     return out
 
 
 # -- the figure --------------------------------------------------------------------------------
 def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str = "state",
-               field: str | None = "auto") -> Figure:
+               field: str | None = "auto", bm: bool = True) -> Figure:
     """The cells of one snapshot, to scale, over a field.
 
     Args:
@@ -310,16 +396,21 @@ def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str =
         time_min: the snapshot time (default: the last snapshot).
         ax: draw into this axes instead of a new figure (no colour bar or legend is added to
             its figure then; build them from :func:`legend_handles` if wanted).
-        color_by: ``"state"`` (live by type, apoptotic and necrotic apart), ``"type"``, or a
-            numeric column of the cell table such as ``"generation"`` or a trait.
+        color_by: ``"state"`` (live by type, apoptotic and necrotic apart), ``"type"``,
+            ``"mode"`` (live by migration mode), or a numeric column of the cell table such as
+            ``"generation"`` or a trait.
         field: the background field; ``"auto"``: oxygen, else the first field; ``None``: none.
+            A matrix field is drawn in :data:`MATRIX_CMAP`.
+        bm: draw the basement membrane (:func:`draw_bm`) when the run has one (2-D runs;
+            in 3-D this figure's x–y plane lies along the BM: use
+            :func:`invasim.viz.plot.plot_snapshot`, which cuts an x–z section).
 
     Returns:
         The figure drawn on (a new one on the Agg canvas, not registered with pyplot).
 
     Raises:
         RunDirError: the run has no cell snapshots or its files cannot be read.
-        ValueError: an unknown ``color_by`` or ``field``.
+        ValueError: an unknown ``color_by`` or ``field``; ``"mode"`` without a ``mode`` column.
     """
     mesh = run.mesh
     if mesh.dim < 2:
@@ -328,14 +419,21 @@ def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str =
     if not has_cells(run) or len(times) == 0:
         raise RunDirError(f"{run.path} has no cell snapshots")
     k = len(times) - 1 if time_min is None else run.time_index(time_min)
+    categorical = color_by in ("state", "type", "mode")
     extra = () if color_by in ("state", "type") else (color_by,)
     frame = read_cells(run, k, extra)
     if frame is None:
         raise RunDirError(f"{run.path} has no cell snapshot at t = {times[k]:g} min")
+    if color_by == "mode" and "mode" not in frame:
+        raise ValueError(f"color_by 'mode' needs the cell column 'mode', written by the "
+                         f"rho_gtpase process; the cell tables of {run.path} have none")
     name = background_field(run) if field == "auto" else field
     if name is not None and name not in run.field_names:
         raise ValueError(f"unknown field {name!r}; this run has {', '.join(run.field_names)}")
     bg = snapshots(run, [name], [k])[name][0] if name is not None else None
+    # 3-D: the x-y plane here lies along a BM normal to z; plot_snapshot cuts x-z sections
+    bm_name = bm_field(run) if bm and mesh.dim == 2 else None
+    bm_arr = snapshots(run, [bm_name], [k])[bm_name][0] if bm_name else None
     lunit = length_unit(max(mesh.extent))
     tunit = time_unit(float(times[-1]))
     z0 = float(mesh.centers("z")[mesh.nz // 2]) if mesh.dim == 3 else 0.0
@@ -351,21 +449,29 @@ def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str =
         else:
             fig = ax.get_figure(root=True)
         vmin, vmax = value_range([bg]) if bg is not None else (0.0, 1.0)
-        im = setup_axes(ax, run, lunit, bg, vmin, vmax)
+        cmap = MATRIX_CMAP if name is not None and is_matrix(run, name) else BACKGROUND_CMAP
+        im = setup_axes(ax, run, lunit, bg, vmin, vmax, cmap)
         ax.set_ylabel(f"y [{lunit[0]}]")
         coll = draw_cells(ax, frame, dim=mesh.dim, z0=z0, per_um=lunit[1], color_by=color_by)
+        band = None
+        if bm_arr is not None:
+            ext = (0.0, mesh.extent[0] / lunit[1], 0.0, mesh.extent[1] / lunit[1])
+            band = draw_bm(ax, bm_arr, ext, bm_reference(run, bm_name))
         ax.set_title(panel_title(frame, float(times[k]), tunit, len(coll.get_offsets()),
                                  mesh.dim))
         if own:
-            if color_by not in ("state", "type"):
+            if not categorical:
                 fig.colorbar(coll, ax=ax, label=color_by, shrink=0.8, pad=0.02)
             if im is not None:
                 info = run.field_info[name]
                 fig.colorbar(im, ax=ax, label=value_label(name, info.get("unit", ""), 30),
                              shrink=0.8, pad=0.02)
-            if color_by in ("state", "type"):
-                fig.legend(handles=legend_handles([frame], names, color_by),
-                           loc="outside right upper", frameon=False, title="cells")
+            handles = legend_handles([frame], names, color_by) if categorical else []
+            if band is not None:
+                handles.append(bm_handle())
+            if handles:
+                fig.legend(handles=handles, loc="outside right upper", frameon=False,
+                           title="cells")
             scen = run.meta.get("scenario_name", run.path.name)
             where = f"  ·  slice z = {z0:g} µm" if mesh.dim == 3 else ""
             fig.suptitle(f"{scen}  ·  cells{where}", x=0.01, ha="left", fontsize=10)
@@ -376,8 +482,13 @@ def plot_cells(run: Run, time_min: float | None = None, ax=None, color_by: str =
 
 __all__ = [
     "APOPTOTIC_COLOUR",
+    "BM_COLOUR",
+    "MATRIX_CMAP",
+    "MODE_COLOURS",
+    "MODE_LABELS",
     "NECROTIC_COLOUR",
     "TYPE_COLOURS",
+    "draw_bm",
     "draw_cells",
     "legend_handles",
     "plot_cells",

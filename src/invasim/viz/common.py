@@ -11,6 +11,14 @@ Contract:
     * Data: :func:`pick` (evenly spaced snapshots, first and last included), :func:`snapshots`
       (field slices read straight from the Zarr store), :func:`value_range` (finite limits of
       arrays, padded when flat).
+    * Sections of 3-D runs (:data:`SECTIONS`): ``"xy"``, the plane through the middle of z
+      (the default), or ``"xz"``, the plane through the middle of y, which holds the basement
+      membrane's normal (z, the last mesh axis) as a histological section cut perpendicular to
+      the mucosa does; :func:`section_geometry` gives a section's size and where it cuts.
+    * Matrix fields: :func:`is_matrix` (a field of kind ``matrix``: ECM, basement membrane),
+      :func:`bm_field` (the run's basement membrane, if any) and :func:`bm_reference` (its
+      intact density: ``reference_density`` when the scenario sets it, else the field's
+      maximum at the first snapshot, as the ``basement_membrane`` process takes it).
     * Every module of :mod:`invasim.viz` may import this one; it imports none of them.
 """
 
@@ -20,6 +28,7 @@ import textwrap
 
 import numpy as np
 
+from invasim.core.mesh import Mesh
 from invasim.errors import RunDirError
 from invasim.io.run import Run
 from invasim.io.rundir import FIELDS_ZARR
@@ -28,6 +37,10 @@ from invasim.io.rundir import FIELDS_ZARR
 DPI = 150
 #: perceptually uniform, colour-blind-safe colour maps, one per field row
 CMAPS = ("viridis", "magma", "cividis", "plasma")
+#: the planes a 3-D run is cut by: through the middle of z (x–y) or of y (x–z)
+SECTIONS = ("xy", "xz")
+#: the field name of the basement membrane (:mod:`invasim.processes.basement_membrane`)
+BM_FIELD = "basement_membrane"
 #: image formats a figure is written as (those needing no LaTeX or raw buffers)
 IMAGE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
 #: image formats whose files can carry a title
@@ -123,28 +136,90 @@ def pick(n: int, k: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, n - 1, k)})
 
 
-def snapshots(run: Run, names: list[str], picks: list[int]) -> dict[str, list[np.ndarray]]:
-    """Snapshots ``picks`` of each field as 1-D or 2-D arrays (3-D: the central z slice).
+def snapshots(run: Run, names: list[str], picks: list[int],
+              section: str = "xy") -> dict[str, list[np.ndarray]]:
+    """Snapshots ``picks`` of each field as 1-D or 2-D arrays (3-D: the central ``section``).
 
     Read straight from the Zarr store, slice by slice: a 3-D volume is never loaded whole, and a
     run killed while appending a record (a field one snapshot longer than ``time``) still reads.
+    3-D: ``"xy"`` gives ``[ny, nx]`` arrays at the middle z, ``"xz"`` ``[nz, nx]`` arrays at
+    the middle y (rows: z upwards, as ``imshow(origin="lower")`` draws them).
     """
     import zarr
 
     store = run.path / FIELDS_ZARR
+    mesh = run.mesh
+    if mesh.dim < 3 or section == "xy":
+        cut = (mesh.nz // 2,) if mesh.dim == 3 else ()
+    else:
+        cut = (slice(None), mesh.ny // 2)
     try:
         group = zarr.open_group(store, mode="r")
-        kz = run.mesh.nz // 2
         out = {}
         for name in names:
             arr = group[name]
-            out[name] = [
-                np.asarray(arr[k, kz] if run.mesh.dim == 3 else arr[k], dtype=float)
-                for k in picks
-            ]
+            out[name] = [np.asarray(arr[(k, *cut)], dtype=float) for k in picks]
     except Exception as exc:  # zarr raises several types for a missing or broken store
         raise RunDirError(f"cannot read {store}: {exc}") from None
     return out
+
+
+def section_geometry(mesh: Mesh, section: str = "xy") -> tuple[float, float, str | None, float]:
+    """``(width_um, height_um, cut_axis, cut_um)`` of the map of a run on ``mesh``.
+
+    2-D: the whole x–y domain, no cut (``cut_axis`` ``None``). 3-D: ``"xy"`` cuts z at its
+    middle voxel centre (the map is x across, y up), ``"xz"`` cuts y there (x across, z up).
+    """
+    ext = mesh.extent
+    if mesh.dim < 3:
+        return float(ext[0]), float(ext[1]), None, 0.0
+    if section == "xz":
+        return float(ext[0]), float(ext[2]), "y", float(mesh.centers("y")[mesh.ny // 2])
+    return float(ext[0]), float(ext[1]), "z", float(mesh.centers("z")[mesh.nz // 2])
+
+
+def is_matrix(run: Run, name: str) -> bool:
+    """Whether field ``name`` is a matrix (kind ``matrix`` in the scenario: ECM, BM...)."""
+    spec = (((run.meta.get("scenario") or {}).get("params") or {}).get("fields") or {}).get(name)
+    if isinstance(spec, dict) and "kind" in spec:
+        return spec["kind"] == "matrix"
+    info = run.field_info.get(name, {})
+    return str(info.get("description", "")).startswith("matrix field")
+
+
+def bm_field(run: Run) -> str | None:
+    """The run's basement-membrane field: the one its BM processes name, else ``basement_membrane``.
+
+    ``None`` when the run recorded no such field.
+    """
+    params = (run.meta.get("scenario") or {}).get("params") or {}
+    for key in ("basement_membrane", "basement_membrane_breach"):
+        table = params.get(key)
+        if isinstance(table, dict) and table.get("field") in run.field_names:
+            return str(table["field"])
+    return BM_FIELD if BM_FIELD in run.field_names else None
+
+
+def bm_reference(run: Run, name: str) -> float:
+    """The intact density of the BM field ``name`` (0 when the field is empty).
+
+    ``reference_density`` where the scenario's BM processes set it, else the field's maximum
+    over its first snapshot (the whole volume), as the ``basement_membrane`` process takes it.
+    """
+    import zarr
+
+    params = (run.meta.get("scenario") or {}).get("params") or {}
+    for key in ("basement_membrane", "basement_membrane_breach"):
+        ref = (params.get(key) or {}).get("reference_density")
+        if isinstance(ref, (int, float)) and ref > 0:
+            return float(ref)
+    store = run.path / FIELDS_ZARR
+    try:
+        first = np.asarray(zarr.open_group(store, mode="r")[name][0], dtype=float)
+    except Exception as exc:  # zarr raises several types for a missing or broken store
+        raise RunDirError(f"cannot read {store}: {exc}") from None
+    first = first[np.isfinite(first)]
+    return float(first.max()) if first.size else 0.0
 
 
 def value_range(arrays: list[np.ndarray]) -> tuple[float, float]:
@@ -162,16 +237,22 @@ def value_range(arrays: list[np.ndarray]) -> tuple[float, float]:
 
 
 __all__ = [
+    "BM_FIELD",
     "CMAPS",
     "DPI",
     "IMAGE_FORMATS",
     "RC",
+    "SECTIONS",
     "TITLED_FORMATS",
+    "bm_field",
+    "bm_reference",
     "fmt_time",
     "frame_time_unit",
+    "is_matrix",
     "length_unit",
     "pick",
     "pretty",
+    "section_geometry",
     "snapshots",
     "time_unit",
     "value_label",

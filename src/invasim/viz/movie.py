@@ -189,7 +189,8 @@ def _first_line(exc: BaseException) -> str:
 # -- the movie ---------------------------------------------------------------------------------
 def write_movie(run: Run | str | Path, out: str | Path | None = None, field: str | None = None,
                 color_by: str | None = "type", fps: float = 8, fmt: str = "auto",
-                workers: int | None = None, progress: bool = True, dpi: int = 100) -> Path:
+                workers: int | None = None, progress: bool = True, dpi: int = 100, *,
+                bm: bool = True, section: str = "auto") -> Path:
     """Write a movie of a run, one frame per snapshot; returns the file written.
 
     Args:
@@ -198,8 +199,10 @@ def write_movie(run: Run | str | Path, out: str | Path | None = None, field: str
             with ``fmt="gif"``).
         field: the field drawn (default: the run's first field).
         color_by: agent runs: ``type``, ``state`` (live cells by type, apoptotic and necrotic
-            apart), ``phase``, ``clone`` or a numeric column of the cell table (a trait,
-            ``generation``, ``volume``...). Continuum runs take only the default.
+            apart), ``phase``, ``clone``, ``mode`` (migration mode: epithelial, mesenchymal,
+            amoeboid) or a numeric column of the cell table (a trait, ``generation``,
+            ``volume``...). Continuum runs take only the default. A run's basement membrane
+            is drawn over the cells in every frame (:mod:`invasim.viz.frames`).
         fps: frames per second, 1 to 120.
         fmt: ``"auto"`` (from the suffix of ``out``, else mp4), ``"mp4"`` or ``"gif"``.
         workers: processes drawing frames (default: one per core and per
@@ -207,6 +210,8 @@ def write_movie(run: Run | str | Path, out: str | Path | None = None, field: str
             process).
         progress: a progress bar on standard error when it is a terminal.
         dpi: frame resolution (100: maps of 800 × 600 pixels).
+        bm, section: agent runs: draw the basement membrane; the plane of 3-D runs (as
+            :func:`invasim.viz.frames.plan_frames`).
 
     Returns:
         The path written: ``out``, or ``out`` with suffix ``.gif`` when the MP4 could not be
@@ -222,7 +227,7 @@ def write_movie(run: Run | str | Path, out: str | Path | None = None, field: str
     ):
         raise ConfigError(f"fps must be between {FPS_RANGE[0]} and {FPS_RANGE[1]}, got {fps!r}")
     out, fmt = _out_and_format(run, out, fmt)
-    plan = plan_frames(run, field, color_by, dpi)
+    plan = plan_frames(run, field, color_by, dpi, bm=bm, section=section)
     n_workers = _n_workers(workers, plan.n_frames)
     if not out.parent.is_dir():
         raise RunDirError(f"cannot write {out}: folder {out.parent} does not exist")

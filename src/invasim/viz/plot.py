@@ -6,8 +6,12 @@ Contract:
       resolution recorded in the file) and returns the path.
     * The map panel is a movie frame's picture (:mod:`invasim.viz.frames`, from the same
       :class:`~invasim.viz.frames.FramePlan`): agent runs show the cells to scale as discs (3-D:
-      the cross-sections of the cells cut by the central z plane) over a field in pale blues,
-      coloured by ``type``, ``state``, ``phase``, ``clone`` or a numeric column; continuum runs
+      the cross-sections of the cells cut by the plane through the middle, ``section``) over a
+      field in pale blues (a matrix density: white to tan), coloured by ``type``, ``state``,
+      ``phase``, ``clone``, ``mode`` (migration mode) or a numeric column, and the basement
+      membrane, when the run has one, as a dark band over them with breaches as gaps
+      (``bm=False``: not drawn); 3-D runs with a BM are cut through the middle of y (an x–z
+      section, as in histology), others through the middle of z. Continuum runs show
       the field as an image (2-D; 3-D: the central z slice) or a line (1-D). The colour limits
       are the field's over *all* snapshots and the colour of each cell type is
       :func:`~invasim.viz.cells.type_colour`, so a figure, the movie and the summary of a run
@@ -64,9 +68,9 @@ def snapshot_index(run: Run, time_min: float | None) -> int:
 
 
 def plan(run: Run, color_by: str | None = None, field: str | None = None,
-         dpi: int = DPI) -> vf.FramePlan:
+         dpi: int = DPI, *, bm: bool = True, section: str = "auto") -> vf.FramePlan:
     """The :class:`~invasim.viz.frames.FramePlan` the figures of ``run`` share (checks names)."""
-    return vf.plan_frames(run, field, color_by, dpi)
+    return vf.plan_frames(run, field, color_by, dpi, bm=bm, section=section)
 
 
 # -- panels ------------------------------------------------------------------------------------
@@ -78,7 +82,7 @@ def _when(plan_: vf.FramePlan, t_min: float) -> str:
 def _map_panel(sf, ax, run: Run, p: vf.FramePlan, k: int) -> None:
     """The cells or the field at snapshot ``k`` with legend, colour bars and scale bar."""
     mesh = run.mesh
-    arr = snapshots(run, [p.field], [k])[p.field][0] if p.field else None
+    arr = snapshots(run, [p.field], [k], p.section)[p.field][0] if p.field else None
     when = _when(p, p.times[k])
     if p.kind == "line":
         lu, per = length_unit(mesh.extent[0])
@@ -91,42 +95,42 @@ def _map_panel(sf, ax, run: Run, p: vf.FramePlan, k: int) -> None:
         ax.grid(alpha=0.25, lw=0.5)
         vf.corner_text(ax, when, "upper right")
         return
-    ax.set_xlim(0.0, mesh.extent[0])
-    ax.set_ylim(0.0, mesh.extent[1])
+    width, height, _, _ = vf.geometry(p)
+    ax.set_xlim(0.0, width)
+    ax.set_ylim(0.0, height)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
     for side in ("top", "right"):
         ax.spines[side].set_visible(True)
     if arr is not None:
-        cmap = vc.BACKGROUND_CMAP if p.cmap == "background" else p.cmap
-        im = ax.imshow(arr, origin="lower", extent=(0.0, mesh.extent[0], 0.0, mesh.extent[1]),
-                       cmap=cmap, vmin=p.vlim[0], vmax=p.vlim[1], aspect="equal",
+        im = ax.imshow(arr, origin="lower", extent=(0.0, width, 0.0, height),
+                       cmap=vf.field_cmap(p), vmin=p.vlim[0], vmax=p.vlim[1], aspect="equal",
                        interpolation="nearest", zorder=1)
         sf.colorbar(im, ax=ax, label=p.field_label, shrink=0.85, pad=0.02, aspect=25)
     if p.kind == "cells":
-        z0 = float(mesh.centers("z")[mesh.nz // 2]) if mesh.dim == 3 else 0.0
-        extra = (p.color_by,) if p.value_lim is not None else ("phase", "clone_id")
+        extra = (p.color_by,) if p.value_lim is not None else ("phase", "clone_id", "mode")
         frame = vc.read_cells(run, k, extra)
         if frame is None:
             when += "\nno cells recorded"
         else:
-            _, drawn = vf.draw_plan_cells(ax, p, frame, z0)
+            _, drawn = vf.draw_plan_cells(ax, p, frame)
             live = int((frame["dead"] == 0).sum()) if "dead" in frame else len(frame)
             when += f"\n{live:,} live cells" + (f", {drawn:,} in the slice" if mesh.dim == 3
                                                  else "")
+        vf.draw_plan_bm(ax, p, run, k)
         if p.value_lim is not None:
             sm = mpl.cm.ScalarMappable(Normalize(*p.value_lim), vc.VALUE_CMAP)
             sf.colorbar(sm, ax=ax, location="bottom", label=p.color_by, shrink=0.7, pad=0.03,
                         aspect=30)
-        else:
-            shown = p.classes if p.other_used else p.classes[:-1]
-            if shown:
-                sf.legend(handles=[vf.legend_handle(c, lab) for lab, c in shown],
-                          loc="outside lower center", ncols=min(len(shown), 4), frameon=False,
-                          title=f"cells by {p.color_by}", handletextpad=0.2, columnspacing=1.0)
+        handles = vf.legend_entries(p)
+        if handles:
+            title = f"cells by {p.color_by}" if p.value_lim is None else None
+            ncols = len(handles) if len(handles) <= 4 else 3 if len(handles) <= 9 else 4
+            sf.legend(handles=handles, loc="outside lower center", ncols=ncols,
+                      frameon=False, title=title, handletextpad=0.2, columnspacing=1.0)
     vf.corner_text(ax, when, "upper left")
-    vf.scale_bar(ax, float(mesh.extent[0]))
+    vf.scale_bar(ax, width)
 
 
 def _mark(ax, t: float) -> None:
@@ -169,31 +173,39 @@ def _metric_column(sf, run: Run, p: vf.FramePlan, t_min: float) -> bool:
 # -- the figure --------------------------------------------------------------------------------
 def plot_snapshot(run: Run, time_min: float | None = None, color_by: str | None = None,
                   field: str | None = None, *, metrics: bool = True, dpi: int = DPI,
-                  frame_plan: vf.FramePlan | None = None) -> Figure:
+                  frame_plan: vf.FramePlan | None = None, bm: bool = True,
+                  section: str = "auto") -> Figure:
     """One snapshot of a run, to scale, beside the metric curves with that time marked.
 
     Args:
         run: an opened run (:func:`invasim.load_run`), finished, running or killed.
         time_min: the snapshot time, min (default: the last snapshot).
-        color_by: agent runs: ``type`` (default), ``state``, ``phase``, ``clone`` or a numeric
-            column of the cell table (a trait, ``generation``, ``volume``...). Continuum runs:
-            ``None``.
-        field: the field drawn (default: the run's first field).
+        color_by: agent runs: ``type`` (default), ``state``, ``phase``, ``clone``, ``mode``
+            (epithelial, mesenchymal, amoeboid: the ``rho_gtpase`` process's column) or a
+            numeric column of the cell table (a trait, ``generation``, ``volume``...).
+            Continuum runs: ``None``.
+        field: the field drawn (default: the run's first field; with a BM drawn, the first
+            other one). A matrix field (``ecm``) is drawn white to tan.
         metrics: draw the metric panels beside the map.
         dpi: the figure's resolution (its size is fixed in inches).
         frame_plan: a plan from :func:`plan` to reuse across several figures (then
-            ``color_by`` and ``field`` are the plan's).
+            ``color_by``, ``field``, ``bm`` and ``section`` are the plan's).
+        bm: agent runs: draw the basement membrane (when the run has one) over the cells.
+        section: 3-D agent runs: the plane through the middle that is drawn: ``"xy"``,
+            ``"xz"``, or ``"auto"`` (``"xz"`` when a BM is drawn, else ``"xy"``).
 
     Returns:
         The figure, on the Agg canvas, not registered with pyplot. Its map axes is labelled
         ``"map"`` (``fig.axes``, ``Axes.get_label()``).
 
     Raises:
-        ConfigError: an unknown field or ``color_by``, or a colouring of a continuum run.
+        ConfigError: an unknown field, ``color_by`` or ``section``, a colouring of a continuum
+            run, ``mode`` in a run without a ``mode`` column.
         RunDirError: a time that is not a snapshot, no snapshots, unreadable files.
     """
     k = snapshot_index(run, time_min)
-    p = frame_plan if frame_plan is not None else plan(run, color_by, field, dpi)
+    p = frame_plan if frame_plan is not None else plan(run, color_by, field, dpi, bm=bm,
+                                                         section=section)
     t = p.times[k]
     line = p.kind == "line"
     with mpl.rc_context(RC):
@@ -257,14 +269,15 @@ def default_name(time_min: float, color_by: str | None = None, field: str | None
 
 
 def write_plot(run: Run, out: Path | str | None = None, time_min: float | None = None,
-               color_by: str | None = None, field: str | None = None, dpi: int = DPI) -> Path:
+               color_by: str | None = None, field: str | None = None, dpi: int = DPI, *,
+               bm: bool = True, section: str = "auto") -> Path:
     """Draw :func:`plot_snapshot` and write it whole; returns the path written.
 
     Args:
         run: an opened run.
         out: the image file (default ``RUN_DIR/`` :func:`default_name`); its suffix picks the
             format (``.png``, ``.pdf``, ``.svg``, ...; PNG when there is none).
-        time_min, color_by, field: as :func:`plot_snapshot`.
+        time_min, color_by, field, bm, section: as :func:`plot_snapshot`.
         dpi: dots per inch, 30 to 1200 (default 300; PNG and TIFF record it).
 
     Raises:
@@ -281,7 +294,7 @@ def write_plot(run: Run, out: Path | str | None = None, time_min: float | None =
     if fmt not in supported:
         raise RunDirError(f"cannot write {path}: unknown image format {fmt!r}; use one of "
                           f"{', '.join(supported)}")
-    fig = plot_snapshot(run, t, color_by, field, dpi=dpi)
+    fig = plot_snapshot(run, t, color_by, field, dpi=dpi, bm=bm, section=section)
     title = f"invasim figure of {run.meta.get('scenario_name', run.path.name)} at t = {t:g} min"
     extra = {"metadata": {"Title": title}} if fmt in TITLED_FORMATS else {}
     write_atomic(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi, **extra))
