@@ -273,3 +273,17 @@ def test_builtin_studies_load_and_show(tmp_path):
     assert "9 points × 1 replicate = 9 runs" in lines[0]
     assert lines[1].split()[:4] == ["run_id", "point", "replicate", "seed"]
     assert len(lines) == 1 + 1 + 4 + 1 and "5 more runs" in lines[-1]
+
+
+def test_an_agent_study_keeps_its_processes_metrics_and_listed_readouts(tmp_path):
+    # the agent model's own metrics, a process's (attachments) and a listed readout are kept;
+    # a metric none of them reports is refused by name
+    head = ('name = "agents-keep"\nscenario = "spheroid-2d"\nreplicates = 1\n'
+            'set = { "params.processes" = ["secretion", "diffusion", "mechanics", "motility", '
+            '"contacts", "volume", "death", "cycle", "division", "attachments"], '
+            '"params.readouts" = ["invasion_distance_um"] }\n')  # fmt: skip
+    spec = load(tmp_path, '[keep]\nmetrics = ["n_cells", "attachments_mean", "invasion_distance_um"]\n',
+                head)
+    assert spec.keep.metrics == ["n_cells", "attachments_mean", "invasion_distance_um"]
+    with pytest.raises(ConfigError, match="keep.metrics names 'n_buds'"):
+        load(tmp_path, '[keep]\nmetrics = ["n_buds"]\n', head)

@@ -290,7 +290,8 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        inner = ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items())
+        inner = ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()
+                          if v is not None)  # TOML has no null: an unset option is left out
         return "{ " + inner + " }" if inner else "{}"
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 

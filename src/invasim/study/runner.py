@@ -52,7 +52,14 @@ _RUN_LOCK = threading.Lock()
 
 # -- the task ----------------------------------------------------------------------------------
 def _set_threads(threads: int | None) -> None:
+    import os
+
     import numba
+
+    # a worker whose environment asks for another pool size than the one Numba launched
+    # refuses every later compilation ("Cannot set NUMBA_NUM_THREADS to a different value
+    # once the threads have been launched"): agree with the launched pool, then narrow it
+    os.environ["NUMBA_NUM_THREADS"] = str(numba.config.NUMBA_NUM_THREADS)
 
     if threads is None:
         try:

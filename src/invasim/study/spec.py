@@ -590,6 +590,13 @@ def _check_keep(spec: StudySpec, scenario: Scenario, origin: str) -> None:
     from invasim.models import REGISTRY
 
     names = list(REGISTRY[scenario.model].metric_names)
+    if scenario.model == "agents":  # and what its processes and listed readouts report
+        from invasim.agents.process import REGISTRY as PROCESSES
+
+        p = scenario.model_params
+        extra = [n for q in p.processes for n in PROCESSES[q](p).metric_names]  # per instance
+        extra += [f"n_{t}" for t in p.cell_types] + list(p.readouts)
+        names += [n for n in dict.fromkeys(extra) if n not in names]
     for m in spec.keep.metrics or []:
         if m not in names:
             hint = difflib.get_close_matches(m, names, n=1)
