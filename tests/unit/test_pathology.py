@@ -371,3 +371,20 @@ def test_verify_cases_quick(case):
 def test_verify_cases_full(case):
     r = case.run(quick=False)
     assert r.passed, r
+
+
+def test_invasion_distance_is_the_farthest_live_tumour_cell_from_their_centre():
+    import pandas as pd
+
+    from invasim.analysis.pathology import invasion_distance
+    from invasim.analysis.snapshot import Snapshot
+
+    pos = np.array([[0.0, 0.0], [10.0, 0.0], [-10.0, 0.0], [0.0, 40.0], [100.0, 100.0]])
+    cells = pd.DataFrame({"x": pos[:, 0], "y": pos[:, 1], "dead": [0, 0, 0, 0, 1],
+                          "type": [0, 0, 0, 0, 0], "volume": 2494.0})  # fmt: skip
+    snap = Snapshot(0.0, Mesh(dim=2, n=(20, 20), h=20.0), {}, cells, ["tumor"])
+    # the live cells' centre is (0, 10): the farthest live one is (0, 40); the dead one at
+    # (100, 100) does not count
+    assert invasion_distance(snap) == pytest.approx(30.0)
+    assert rd.compute(snap, ["invasion_distance_um"])["invasion_distance_um"] == pytest.approx(30.0)
+    assert invasion_distance(snap, tumour_types=[]) == 0.0

@@ -744,6 +744,27 @@ def front_fractal_dim(s: Snapshot) -> float:
     return math.nan if r is None else front_dimension(r)
 
 
+def invasion_distance(s: Snapshot, tumour_types: Sequence[str] | None = None) -> float:
+    """Largest distance of a live tumour cell from the live tumour cells' centre of mass, µm.
+
+    The reach of a lesion without a basement membrane (a spheroid in collagen): the
+    farthest invader, where the 95th-percentile radius follows the bulk. 0 without tumour
+    cells.
+    """
+    mask = tumour_mask(s, tumour_types)
+    if not mask.any():
+        return 0.0
+    pos = s.positions()[mask]
+    return float(np.linalg.norm(pos - pos.mean(axis=0), axis=1).max())
+
+
+@readout("invasion_distance_um", "µm", "largest distance of a live tumour cell from the live "
+         "tumour cells' centre of mass (the farthest invader)", has_tumour_type)  # fmt: skip
+def invasion_distance_um(s: Snapshot) -> float:
+    """The farthest invader's distance from the tumour's centre of mass."""
+    return invasion_distance(s)
+
+
 @readout("n_clusters", "clusters", "tumour clusters detached from the main mass",
          has_tumour_type)
 def n_clusters(s: Snapshot) -> float:
