@@ -222,3 +222,16 @@ def test_heritable_traits_scale_or_set_the_evolving_behaviours():
     c = sim.model.cells
     assert (c.generation > 0).sum() > 5 and len(sim.model.state.lineage) > 40
     _check_behaviours(sim, base)
+
+
+def test_initial_cells_may_share_one_founding_clone():
+    import invasim as iv
+
+    sc = iv.load_scenario("spheroid-2d", ["time.end_min=6", "params.initial.radius_um=40",
+                                          'params.initial.clones="one"'])  # fmt: skip
+    c = iv.Simulation(sc, seed=1).model.cells
+    # one clone: the first placed cell's (id 0; rows are later sorted in space)
+    assert c.n > 5 and np.all(c.clone_id == 0) and 0 in c.id
+    c2 = iv.Simulation(iv.load_scenario("spheroid-2d", ["time.end_min=6",
+                       "params.initial.radius_um=40"]), seed=1).model.cells  # fmt: skip
+    assert np.array_equal(c2.clone_id, c2.id)  # the default: each founds its own

@@ -130,6 +130,12 @@ class CellPlacement(BaseModel):
         "([params.traits]); a blank entry keeps the cell's default (PhysiCell's cells.csv v2 "
         "columns)",
     )
+    clones: Literal["per_cell", "one"] = Field(
+        "per_cell",
+        description="clone ids of the initial cells: per_cell (each founds its own clone, "
+        "its id) or one (all belong to the first cell's clone: a tumour grown from one "
+        "founding phenotype, as in Anderson et al. 2006)",
+    )
     groups: list[CellGroup] = Field(
         default_factory=list,
         description="groups: the typed balls and layers, placed in order (later ones replace "

@@ -289,8 +289,11 @@ class AgentModel(Model):
         pos, types = initial_cells(self.params, self.mesh, self.seed)
         vols = np.array([ct.volume.volume_um3 for ct in self.params.cell_types.values()])
         cells = Cells(self.mesh.dim, capacity=max(1024, 2 * len(types)))
-        cells.add(len(types), position=pos, type=types,
-                  volume=initial_volumes(self.params, types, vols, cells.next_id, self.seed))
+        rows = cells.add(len(types), position=pos, type=types,
+                         volume=initial_volumes(self.params, types, vols, cells.next_id,
+                                                self.seed))  # fmt: skip
+        if self.params.initial.clones == "one" and len(types):
+            cells.clone_id[rows] = cells.id[rows.start]
         specs = self.params.trait_specs()
         if specs:  # heritable traits: initial values keyed by (seed, cell id)
             declare_traits(cells, specs)
