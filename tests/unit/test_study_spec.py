@@ -282,8 +282,8 @@ def test_an_agent_study_keeps_its_processes_metrics_and_listed_readouts(tmp_path
             'set = { "params.processes" = ["secretion", "diffusion", "mechanics", "motility", '
             '"contacts", "volume", "death", "cycle", "division", "attachments"], '
             '"params.readouts" = ["invasion_distance_um"] }\n')  # fmt: skip
-    spec = load(tmp_path, '[keep]\nmetrics = ["n_cells", "attachments_mean", "invasion_distance_um"]\n',
-                head)
+    keep = '[keep]\nmetrics = ["n_cells", "attachments_mean", "invasion_distance_um"]\n'
+    spec = load(tmp_path, keep, head)
     assert spec.keep.metrics == ["n_cells", "attachments_mean", "invasion_distance_um"]
     with pytest.raises(ConfigError, match="keep.metrics names 'n_buds'"):
         load(tmp_path, '[keep]\nmetrics = ["n_buds"]\n', head)
