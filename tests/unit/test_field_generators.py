@@ -310,3 +310,16 @@ def test_a_random_field_confined_to_a_slab_keeps_its_values_inside_it():
     assert parse_generator({**table, "within_axis": "y", "outside": 2.0}).bounds() == (0.0, 2.0)
     with pytest.raises(ConfigError, match="within_axis = 'z'"):
         parse_generator({**table, "within_axis": "z"}).generate(mesh, 3, "ecm")
+
+
+def test_a_confined_random_field_reloads_from_json():
+    import json
+
+    from invasim.agents.generators import parse_generator
+
+    g = parse_generator({"kind": "gaussian_random_field", "mean": 0.5, "std": 0.1,
+                         "correlation_um": 20.0, "within_axis": "y", "within_hi_um": 100.0})
+    data = json.loads(json.dumps(g.model_dump(mode="json")))
+    data["within_lo_um"] = None  # run.json writes the open face (-inf) as null
+    again = parse_generator(data)
+    assert again.within_lo_um == -math.inf and again.within_hi_um == 100.0

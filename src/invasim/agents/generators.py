@@ -63,6 +63,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from scipy import fft
@@ -279,6 +280,14 @@ class GaussianRandomField(_Generator):
     outside: float = Field(
         0.0, description="value outside the slab [field unit]", allow_inf_nan=False
     )
+
+    @field_validator("within_lo_um", "within_hi_um", mode="before")
+    @classmethod
+    def _open_face(cls, value: Any, info: ValidationInfo) -> Any:
+        # JSON has no infinity: a stored run writes an open face as null
+        if value is None:
+            return -math.inf if info.field_name == "within_lo_um" else math.inf
+        return value
 
     @model_validator(mode="after")
     def _order(self) -> GaussianRandomField:
