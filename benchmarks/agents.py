@@ -169,9 +169,11 @@ PHENOTYPE_DT = 6.0  # min
 VOXEL = 20.0  # µm
 
 
-def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, scheme: str):
+def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, scheme: str,
+               case: str = "plain"):
     """The benchmark case as an ``AgentModel`` (built directly, no scenario check).
 
+    ``case``: ``"plain"`` (PhysiCell's benchmark) or ``"invasion"`` (:func:`invasion_params`).
     Returns ``(model, fields, info)``; ``info`` holds the time steps, the mesh and whether
     ``AgentModel.check`` accepts the parameters.
     """
@@ -182,31 +184,38 @@ def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, schem
     from invasim.models.agents import AgentModel
     from invasim.physics.diffusion import Boundary, accuracy_dt_limit
 
-    pts = placement.ball(dim, SPACING, (0.0,) * dim, n=n)
-    r_pack = float(np.sqrt((pts**2).sum(1)).max()) if n else 0.0
-    half = math.ceil((r_pack + MARGIN) / ROUND) * ROUND
-    mesh = Mesh(dim, (int(round(2 * half / VOXEL)),) * dim, VOXEL)
     sub = DiffusingField(diffusion_um2_per_min=1e5, decay_per_min=0.1, boundary=boundary,
                          boundary_value=38.0, initial=38.0)  # fmt: skip
+    if case == "invasion":
+        raw, _, mesh, half = invasion_params(n, dim, 0.0, boundary, scheme)
+    else:
+        pts = placement.ball(dim, SPACING, (0.0,) * dim, n=n)
+        r_pack = float(np.sqrt((pts**2).sum(1)).max()) if n else 0.0
+        half = math.ceil((r_pack + MARGIN) / ROUND) * ROUND
+        mesh = Mesh(dim, (int(round(2 * half / VOXEL)),) * dim, VOXEL)
     limit = accuracy_dt_limit(mesh, sub.diffusion_um2_per_min, scheme,
                               Boundary(sub.boundary, sub.boundary_value))  # fmt: skip
     if dt_diffusion == "default":  # largest accurate step dividing the mechanics step
         dt_diffusion = DT / math.ceil(DT / limit - 1e-9)
-    ct = {
-        "cycle": {"model": "flow_cytometry_separated",
-                  "durations_min": [300.0, 480.0, 240.0, 60.0]},
-        "death": {"apoptosis_rate_per_min": 5.31667e-5},
-        "volume": {"volume_um3": 2494.0},
-        "mechanics": {"adhesion_um_per_min": 0.4, "repulsion_um_per_min": 10.0,
-                      "relative_max_adhesion_distance": 1.25},
-        "secretion": {"uptake_per_min": {"oxygen": 10.0}},
-    }  # fmt: skip
-    params = params_schema(DEFAULT_PROCESSES).model_validate({
-        "dt_diffusion_min": float(dt_diffusion), "dt_mechanics_min": DT,
-        "diffusion": {"scheme": scheme}, "fields": {"oxygen": sub},
-        "cell_types": {"default": ct},
-        "initial": {"geometry": "ball", "n_cells": n, "spacing_um": SPACING},
-    })  # fmt: skip
+    if case == "invasion":
+        raw["dt_diffusion_min"] = float(dt_diffusion)
+        params = params_schema(tuple(raw["processes"])).model_validate(raw)
+    else:
+        ct = {
+            "cycle": {"model": "flow_cytometry_separated",
+                      "durations_min": [300.0, 480.0, 240.0, 60.0]},
+            "death": {"apoptosis_rate_per_min": 5.31667e-5},
+            "volume": {"volume_um3": 2494.0},
+            "mechanics": {"adhesion_um_per_min": 0.4, "repulsion_um_per_min": 10.0,
+                          "relative_max_adhesion_distance": 1.25},
+            "secretion": {"uptake_per_min": {"oxygen": 10.0}},
+        }  # fmt: skip
+        params = params_schema(DEFAULT_PROCESSES).model_validate({
+            "dt_diffusion_min": float(dt_diffusion), "dt_mechanics_min": DT,
+            "diffusion": {"scheme": scheme}, "fields": {"oxygen": sub},
+            "cell_types": {"default": ct},
+            "initial": {"geometry": "ball", "n_cells": n, "spacing_um": SPACING},
+        })  # fmt: skip
     problems = AgentModel.check(params, mesh, PHENOTYPE_DT)
     accuracy = [p for p in problems if "accuracy limit" in p]
     if len(problems) > len(accuracy):
@@ -227,18 +236,200 @@ def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, schem
     return model, fields, info
 
 
+# -- the invasion case (issue 11): the same cells, physics and time steps, the biology on --------
+#: µm: cells' centres kept this far from the side and top walls
+WALL_GAP = 10.0
+#: µm: the first cell row's centre above the basement membrane's top face
+ABOVE_BM = 8.0
+#: the pathology readouts recorded at every output (analysis.pathology)
+PATHOLOGY = (
+    "invasion_depth_um", "bm_breached_um", "bm_breached_um2", "n_buds", "bud_grade",
+    "invasion_pattern", "front_fractal_dim", "n_clusters", "cluster_size_mean",
+    "cluster_size_max", "frac_epithelial", "frac_mesenchymal", "frac_amoeboid",
+)  # fmt: skip
+#: min between outputs (metrics and pathology readouts) of the invasion case
+OUTPUT_INTERVAL = 60.0
+
+
+def invasion_layout(n: int, dim: int) -> dict:
+    """Where the invasion case puts its tissue: the plain case's domain, cut by a BM.
+
+    The domain is the plain case's (a square/cube of side ``2 half``, the same mesh). Cells
+    fill a slab resting on the basement membrane (the last axis is its normal, epithelium on
+    the high side), packed like the plain case (hexagonal/fcc, 15 µm), full width less
+    ``WALL_GAP``, as many lattice planes as bring the count nearest ``n``; a carcinoma in situ
+    (type ``tumor``) takes the slab's middle half (2-D) or its middle ~70 % per lateral axis
+    (3-D), the rest is normal epithelium. Below the BM: the stroma.
+    """
+    from invasim.core import initial as placement
+
+    pts = placement.ball(dim, SPACING, (0.0,) * dim, n=n)
+    r_pack = float(np.sqrt((pts**2).sum(1)).max()) if n else 0.0
+    half = math.ceil((r_pack + MARGIN) / ROUND) * ROUND
+    side = 2.0 * half
+    lat = SPACING if dim == 2 else SPACING * math.sqrt(2.0)  # lattice period along x (and y)
+    lo = [WALL_GAP] * (dim - 1)
+    hi = [side - WALL_GAP] * (dim - 1)
+    per = SPACING**2 * math.sqrt(3.0) / 2.0 if dim == 2 else SPACING**3 / math.sqrt(2.0)
+    reach = 1.3 * max(n, 1) * per / (side - 2 * WALL_GAP) ** (dim - 1) + 4 * SPACING
+    tall = placement.layer(dim, SPACING, [*lo, 0.0], [*hi, reach])
+    normal = np.round(tall[:, dim - 1], 6)
+    planes = np.unique(normal)
+    counts = np.searchsorted(np.sort(normal), planes, side="right")  # cells up to each plane
+    k = int(np.argmin(np.abs(counts - n)))
+    height = float(planes[k])
+    bm_lo = math.floor((side - WALL_GAP - height - ABOVE_BM - VOXEL) / VOXEL) * VOXEL
+    if bm_lo < 2 * VOXEL:
+        raise RuntimeError(f"no room for a stroma under {n} cells")
+    y0 = bm_lo + VOXEL + ABOVE_BM
+    frac = 0.25 if dim == 2 else 0.15  # tumour: the middle 1 - 2 frac of each lateral axis
+    t_lo = [WALL_GAP + round((side * frac - WALL_GAP) / lat) * lat] * (dim - 1)
+    t_hi = [side - x for x in t_lo]
+    return {
+        "half": half, "side": side, "bm_lo": bm_lo, "bm_hi": bm_lo + VOXEL,
+        "epithelium": ([*lo, y0], [*hi, y0 + height]), "tumor": ([*t_lo, y0], [*t_hi, y0 + height]),
+    }  # fmt: skip
+
+
+def invasion_params(n: int, dim: int, dt_diffusion: float | str, boundary: str, scheme: str):
+    """The invasion scenario's ``[params]`` table (a dict) and its layout and mesh.
+
+    Everything the plain case has (oxygen, uptake, cycle, apoptosis, mechanics, time steps),
+    plus: a stroma ECM (Gaussian random field below the BM), a one-voxel basement membrane,
+    fibre orientation and anisotropy matrices, a secreted diffusing MMP, deposited laminin-5
+    and its diffusing γ2 fragment; the processes motility, ecm, basement_membrane, contacts,
+    rho_gtpase, matrix_degradation, proteolysis, basement_membrane_breach; rules on the Rac/Rho
+    cues. Values as in the proteolysis and tissue examples (illustrative where they say so).
+    """
+    from invasim.core.mesh import Mesh
+
+    lay = invasion_layout(n, dim)
+    side, half = lay["side"], lay["half"]
+    mesh = Mesh(dim, (int(round(side / VOXEL)),) * dim, VOXEL)
+    axis = "xyz"[dim - 1]
+    fibres = [f"fibre_{a}" for a in "xyz"[:dim]]
+    fields = {
+        "oxygen": {"kind": "diffusing", "diffusion_um2_per_min": 1e5, "decay_per_min": 0.1,
+                   "boundary": boundary, "boundary_value": 38.0, "initial": 38.0},
+        "mmp": {"kind": "diffusing", "unit": "1", "diffusion_um2_per_min": 600.0,
+                "decay_per_min": 0.01, "boundary": "dirichlet", "boundary_value": 0.0,
+                "initial": 0.0},
+        "ln5_fragment": {"kind": "diffusing", "unit": "1", "diffusion_um2_per_min": 60.0,
+                         "decay_per_min": 0.001, "boundary": "dirichlet", "boundary_value": 0.0,
+                         "initial": 0.0},
+        "ecm": {"kind": "matrix", "upper": 1.0, "initial": {
+            "kind": "gaussian_random_field", "mean": 0.5, "std": 0.15, "correlation_um": 40.0,
+            "lower": 0.0, "upper": 1.0, "within_axis": axis, "within_hi_um": lay["bm_lo"],
+            "outside": 0.0}},
+        "basement_membrane": {"kind": "matrix", "upper": 1.0, "initial": {
+            "kind": "layer", "axis": axis, "lo_um": lay["bm_lo"], "hi_um": lay["bm_hi"],
+            "value": 1.0}},
+        "laminin": {"kind": "matrix", "upper": 1.0, "initial": 0.0},
+        "anisotropy": {"kind": "matrix", "upper": 1.0, "initial": 0.0},
+        **{f: {"kind": "matrix", "lower": -1.0, "upper": 1.0, "initial": 0.0} for f in fibres},
+    }  # fmt: skip
+    plain = {
+        "cycle": {"model": "flow_cytometry_separated",
+                  "durations_min": [300.0, 480.0, 240.0, 60.0]},
+        "death": {"apoptosis_rate_per_min": 5.31667e-5},
+        "volume": {"volume_um3": 2494.0},
+        "mechanics": {"adhesion_um_per_min": 0.4, "repulsion_um_per_min": 10.0,
+                      "relative_max_adhesion_distance": 1.25},
+    }  # fmt: skip
+    tumor = {
+        **plain,
+        "secretion": {"uptake_per_min": {"oxygen": 10.0}, "secretion_per_min": {"mmp": 0.0006},
+                      "secretion_target": {"mmp": 1.0}},
+        "motility": {"speed_um_per_min": 0.5, "persistence_time_min": 15.0},
+        "ecm": {"haptotactic_response_um2_per_min": 30.0, "fibre_following": 0.5,
+                "fibre_realignment_per_um": 1.0, "anisotropy_increase_per_um": 0.004},
+        "proteolysis": {"rate_per_min": 0.01, "deposition_per_min": 0.001},
+        "rho_gtpase": {},
+    }  # fmt: skip
+    epithelium = {
+        **plain,
+        "secretion": {"uptake_per_min": {"oxygen": 10.0}},
+        "rho_gtpase": {"modes": {"epithelial": {"migration speed": 0.0}}},
+    }
+    rules = [
+        {"cell_type": "tumor", "signal": "matrix confinement", "direction": "increases",
+         "behaviour": "rho activation", "saturation": 6.0, "half_max": 0.3, "hill_power": 2.0},
+        {"cell_type": "tumor", "signal": "ln5_fragment", "direction": "increases",
+         "behaviour": "emt induction", "saturation": 0.01, "half_max": 0.01, "hill_power": 2.0},
+        {"cell_type": "epithelium", "signal": "pressure", "direction": "decreases",
+         "behaviour": "cycle entry", "saturation": 0.0, "half_max": 0.5, "hill_power": 4.0},
+    ]  # fmt: skip
+    ep, tu = lay["epithelium"], lay["tumor"]
+    params = {
+        "processes": [
+            "secretion", "diffusion", "mechanics", "motility", "ecm", "basement_membrane",
+            "contacts", "rho_gtpase", "volume", "death", "cycle", "division",
+            "matrix_degradation", "proteolysis", "basement_membrane_breach",
+        ],
+        "dt_diffusion_min": dt_diffusion, "dt_mechanics_min": DT,
+        "diffusion": {"scheme": scheme}, "fields": fields,
+        "cell_types": {"epithelium": epithelium, "tumor": tumor},
+        "ecm": {"density_field": "ecm", "anisotropy_field": "anisotropy",
+                "fibre_fields": fibres},
+        "matrix_degradation": {"reactions": [
+            {"matrix": "ecm", "enzyme": "mmp", "rate_per_unit_per_min": 0.06},
+            {"matrix": "basement_membrane", "enzyme": "mmp", "rate_per_unit_per_min": 0.03},
+            {"matrix": "laminin", "enzyme": "mmp", "rate_per_unit_per_min": 0.06,
+             "product": "ln5_fragment"}]},
+        "proteolysis": {"matrices": {"ecm": 1.0, "basement_membrane": 0.5, "laminin": 1.0},
+                        "products": {"laminin": {"field": "ln5_fragment"}},
+                        "deposit_field": "laminin"},
+        "basement_membrane_breach": {"rupture_pressure": 5.0, "rupture_rate_per_min": 0.01},
+        "rules": rules,
+        "initial": {"geometry": "groups", "groups": [
+            {"geometry": "layer", "cell_type": "epithelium", "spacing_um": SPACING,
+             "lo_um": ep[0], "hi_um": ep[1]},
+            {"geometry": "layer", "cell_type": "tumor", "spacing_um": SPACING,
+             "lo_um": tu[0], "hi_um": tu[1], "replace_within_um": 1.0}]},
+    }  # fmt: skip
+    return params, lay, mesh, half
+
+
+
 class _Profile:
-    """Accumulated wall seconds of the model's parts (wrapped methods)."""
+    """Accumulated wall seconds of the model's parts (wrapped methods).
+
+    Keys: ``bind`` (secretion's binning, once per mechanics step), ``exchange`` (secretion's
+    per-diffusion-step exchange), ``diffusion``, each mechanics-clock process by name, ``move``,
+    ``fill_motion`` (the behaviour matrix's motion fill at the step's start), ``phenotype``
+    (the whole phenotype step) and, inside it, ``phenotype.<process>`` and ``phenotype.fill``
+    (the life fill, rules included), ``phenotype.sort`` (removal, re-binning, sort).
+    The top-level keys add up to the timed span less ``other``.
+    """
 
     def __init__(self, model) -> None:
+        import invasim.models.agents as engine
+
         self.s: dict[str, float] = {}
+        self.inside_phenotype = False
         procs = {q.name: q for q in model.processes}
-        for name, obj, attr in (
-            ("bind", procs["secretion"], "bind"), ("mechanics", procs["mechanics"], "step"),
-            ("mechanics", procs["motility"], "step"), ("phenotype", model, "_phenotype"),
-            ("exchange", procs["secretion"], "step"), ("diffusion", procs["diffusion"], "step"),
-        ):  # fmt: skip
+        wraps = [("bind", procs["secretion"], "bind"), ("exchange", procs["secretion"], "step"),
+                 ("diffusion", procs["diffusion"], "step"), ("phenotype", model, "_phenotype")]
+        for q in model.mechanics_clock:
+            wraps.append((q.name, q, "step"))
+        for q in (*model.sensing, *model.acting):
+            wraps.append((f"phenotype.{q.name}", q, "step"))
+        for name, obj, attr in wraps:
             setattr(obj, attr, self._wrap(name, getattr(obj, attr)))
+        fill = model.behaviours.fill
+        prof = self
+
+        def timed_fill(state, phase, t_min):
+            key = "phenotype.fill" if phase == "life" else "fill_motion"
+            t0 = time.perf_counter()
+            try:
+                return fill(state, phase, t_min)
+            finally:
+                prof.s[key] = prof.s.get(key, 0.0) + time.perf_counter() - t0
+
+        model.behaviours.fill = timed_fill
+        self._engine, self._move = engine, engine.move
+        engine.move = self._wrap("move", engine.move)
 
     def _wrap(self, name, fn):
         def timed(*a, **k):
@@ -253,20 +444,47 @@ class _Profile:
     def snapshot(self) -> dict[str, float]:
         return dict(self.s)
 
+    def parts(self, start: dict[str, float], wall: float) -> dict[str, float]:
+        """The span's seconds per part since ``start``, with ``other`` and the phenotype's
+        remainder (``phenotype.sort``)."""
+        end = self.snapshot()
+        parts = {k: end[k] - start.get(k, 0.0) for k in end}
+        inner = sum(v for k, v in parts.items() if k.startswith("phenotype."))
+        if "phenotype" in parts:
+            parts["phenotype.sort"] = parts["phenotype"] - inner
+        parts["other"] = wall - sum(v for k, v in parts.items() if "." not in k)
+        return parts
+
+
+def _readouts(model, fields, t_min: float, case: str) -> dict[str, float]:
+    """What an output records: the model's metrics, and (invasion) the pathology readouts."""
+    out = model.metrics(fields, t_min)
+    if case == "invasion":
+        import invasim.analysis.pathology  # noqa: F401  (registers the readouts)
+        from invasim.analysis.readouts import compute
+
+        snap = model.snapshot(fields, t_min)
+        names = [n for n in PATHOLOGY if n != "bm_breached_um2" or model.mesh.dim == 3]
+        out.update(compute(snap, names))
+    return out
+
 
 def one_full_case(args: argparse.Namespace) -> dict:
     """Time one case of the full agent model in this process (a subprocess of the parent)."""
     import numba
 
     numba.set_num_threads(args.threads_one)
+    case = args.case_one
     dt_diff = args.dt_diffusion if args.dt_diffusion == "default" else float(args.dt_diffusion)
     # load (or compile) every kernel on a small case first, so that base_mem_mb includes them
     for small in (60, 6000):
-        m, f, _ = full_model(small, args.dim_one, dt_diff, args.boundary, args.scheme)
+        m, f, _ = full_model(small, args.dim_one, dt_diff, args.boundary, args.scheme, case)
         m.step(f, 0.0)
+        _readouts(m, f, PHENOTYPE_DT, case)
     base = _rss_mb()
     model, fields, info = full_model(args.cells_one, args.dim_one, dt_diff, args.boundary,
-                                     args.scheme)  # fmt: skip
+                                     args.scheme, case)  # fmt: skip
+    n0 = int(model.cells.n)
     prof = _Profile(model) if args.profile else None
     if args.phenotype_steps == "auto":  # 1 and 3 steps, more for small cases (>= ~2e6 updates)
         k1, k2 = 1, 1 + max(2, math.ceil(2e6 / (max(args.cells_one, 1) * model.n_mech)))
@@ -288,15 +506,29 @@ def one_full_case(args: argparse.Namespace) -> dict:
     wall = marks[k2] - marks[k1]
     other = max(0.0, (busy[k2][0] - busy[k1][0]) - (busy[k2][1] - busy[k1][1])) / wall
     updates = sum(live) * model.n_mech
+    # the outputs: readouts at every output_interval_min, costed per simulated minute (the
+    # median of 3 calls on the state at the span's end), added to the span pro rata
+    span_min = (k2 - k1) * PHENOTYPE_DT
+    r_walls = []
+    for _ in range(3):
+        t_r = time.perf_counter()
+        values = _readouts(model, fields, k2 * PHENOTYPE_DT, case)
+        r_walls.append(time.perf_counter() - t_r)
+    readout_s = sorted(r_walls)[1]
+    interval = args.output_interval_min
+    wall_out = wall + (readout_s * span_min / interval if interval > 0 else 0.0)
     n = args.cells_one
     c = model.cells
     field_bytes = sum(u.nbytes for u in fields.values())
     out = {
+        "case": case,
         "cells": n,
+        "cells_placed": n0,
         "dim": args.dim_one,
         "threads": args.threads_one,
         "engine": "full",
-        "includes": ["mechanics", "diffusion", "uptake", "phenotype"],
+        "processes": list(model.params.processes),
+        "fields": {k: model.params.fields[k].kind for k in model.params.fields},
         **{k: info[k] for k in ("dt_diffusion", "dt_mechanics", "dt_phenotype")},
         "accuracy_check": info["accuracy_check"],
         "accuracy_dt_limit": info["accuracy_dt_limit"],
@@ -305,10 +537,14 @@ def one_full_case(args: argparse.Namespace) -> dict:
         "phenotype_steps": [k1, k2],
         "mechanics_steps": (k2 - k1) * model.n_mech,
         "diffusion_steps": (k2 - k1) * model.n_mech * model.n_diff,
+        "live_cells_timed": live,
         "live_cells_end": int((c.dead == 0).sum()),
         "wall_s": round(wall, 4),
         "wall_s_total": round(marks[k2] - t0, 4),
-        "agent_updates_per_s": float(f"{updates / wall:.4g}"),
+        "agent_updates_per_s_steps": float(f"{updates / wall:.4g}"),
+        "output_interval_min": interval,
+        "readouts_s": round(readout_s, 4),
+        "agent_updates_per_s": float(f"{updates / wall_out:.4g}"),
         "voxels": info["voxels"],
         "voxel_updates_per_s": float(
             f"{info['voxels'] * (k2 - k1) * model.n_mech * model.n_diff / wall:.4g}"
@@ -322,12 +558,13 @@ def one_full_case(args: argparse.Namespace) -> dict:
         "rss_per_cell_bytes": round((_rss_mb() - base) * 2**20 / max(n, 1), 1),
         "domain_um": info["domain_um"],
         "other_procs_cores": round(other, 2),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
+    if case == "invasion":
+        out["readouts"] = {k: (round(v, 4) if isinstance(v, float) else v)
+                           for k, v in values.items()}  # fmt: skip
     if prof:
-        end = prof.snapshot()
-        parts = {k: end[k] - snap.get(k, 0.0) for k in end}
-        parts["other"] = wall - sum(parts.values())
-        out["breakdown_s"] = {k: round(v, 3) for k, v in parts.items()}
+        out["breakdown_s"] = {k: round(v, 3) for k, v in prof.parts(snap, wall).items()}
     return out
 
 
@@ -362,6 +599,19 @@ def main() -> None:
         "auto: 1,3 (more below ~2e6 agent-updates)",
     )
     p.add_argument("--profile", action="store_true", help="full: split the time by part")
+    p.add_argument(
+        "--case",
+        default="plain",
+        help="full: comma list of plain (PhysiCell's benchmark), invasion (the biology on)",
+    )
+    p.add_argument("--rounds", type=int, default=1, help="full: runs of each case, interleaved")
+    p.add_argument(
+        "--output-interval-min",
+        type=float,
+        default=OUTPUT_INTERVAL,
+        help="full: min between outputs; the readouts' cost is added pro rata (0: none)",
+    )
+    p.add_argument("--case-one", default="plain", help=argparse.SUPPRESS)
     p.add_argument("--cells-one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--dim-one", type=int, help=argparse.SUPPRESS)
     p.add_argument("--threads-one", type=int, help=argparse.SUPPRESS)
@@ -375,14 +625,16 @@ def main() -> None:
 
     threads = args.threads or str(numba.config.NUMBA_NUM_THREADS)
     passthrough = list(sys.argv[1:])
-    for name in ("--cells", "--dim", "--threads"):
+    for name in ("--cells", "--dim", "--threads", "--case", "--rounds"):
         passthrough = _strip_values(passthrough, name)
     for dim in args.dim.split(","):
         for n in args.cells.split(","):
             for t in threads.split(","):
-                cmd = [sys.executable, __file__, *passthrough, "--cells-one", n, "--dim-one",
-                       dim, "--threads-one", t]  # fmt: skip
-                subprocess.run(cmd, check=True)
+                for _ in range(args.rounds):  # cases interleaved: A B A B ...
+                    for case in args.case.split(","):
+                        cmd = [sys.executable, __file__, *passthrough, "--cells-one", n,
+                               "--dim-one", dim, "--threads-one", t, "--case-one", case]
+                        subprocess.run(cmd, check=True)
 
 
 def _strip_values(argv: list[str], name: str) -> list[str]:

@@ -68,20 +68,17 @@ def _clip(k: int, n: int) -> int:
     return 0 if k < 0 else (n - 1 if k >= n else k)
 
 
-@njit(**_JIT)
-def sweep_axis(p, a, d, bm, h, inv_ref, passable, impassable):
-    """Move ``p[a]`` by ``d`` µm through the voxel faces it crosses; returns the removed µm.
+@njit(inline="always", **_JIT)
+def _sweep(px, py, pz, a, d, bm, h, inv_ref, passable, impassable):
+    """:func:`sweep_axis` on a position given as scalars: ``(new p[a], removed µm)``.
 
-    ``p`` is a ``[3]`` position (µm, changed in place), ``bm`` the ``(nz, ny, nx)`` field,
-    ``inv_ref`` ``1 / ρ_ref``. The other coordinates of ``p`` fix the voxel row swept.
+    No array per call: the barrier runs it for every cell on every mechanics step.
     """
     nz, ny, nx = bm.shape
-    n = (nx, ny, nz)
-    ix = _clip(int(math.floor(p[0] / h)), nx)
-    iy = _clip(int(math.floor(p[1] / h)), ny)
-    iz = _clip(int(math.floor(p[2] / h)), nz)
-    k = int(math.floor(p[a] / h))
-    pos = p[a]
+    n_a = nx if a == 0 else (ny if a == 1 else nz)
+    ix, iy, iz = -1, -1, -1  # the voxel row, found when a face is crossed (most moves: none)
+    pos = px if a == 0 else (py if a == 1 else pz)
+    k = int(math.floor(pos / h))
     rem = d
     removed = 0.0
     sign = 1.0 if d > 0.0 else -1.0
@@ -91,8 +88,12 @@ def sweep_axis(p, a, d, bm, h, inv_ref, passable, impassable):
         if abs(rem) <= dist:
             pos += rem
             break
+        if ix < 0:
+            ix = _clip(int(math.floor(px / h)), nx)
+            iy = _clip(int(math.floor(py / h)), ny)
+            iz = _clip(int(math.floor(pz / h)), nz)
         knext = k + 1 if sign > 0.0 else k - 1
-        if knext < 0 or knext >= n[a]:  # leaving the mesh: no BM out there
+        if knext < 0 or knext >= n_a:  # leaving the mesh: no BM out there
             pos += rem
             break
         if a == 0:
@@ -113,6 +114,17 @@ def sweep_axis(p, a, d, bm, h, inv_ref, passable, impassable):
         pos = face
         rem = sign * beyond
         k = knext
+    return pos, removed
+
+
+@njit(**_JIT)
+def sweep_axis(p, a, d, bm, h, inv_ref, passable, impassable):
+    """Move ``p[a]`` by ``d`` µm through the voxel faces it crosses; returns the removed µm.
+
+    ``p`` is a ``[3]`` position (µm, changed in place), ``bm`` the ``(nz, ny, nx)`` field,
+    ``inv_ref`` ``1 / ρ_ref``. The other coordinates of ``p`` fix the voxel row swept.
+    """
+    pos, removed = _sweep(p[0], p[1], p[2], a, d, bm, h, inv_ref, passable, impassable)
     p[a] = pos
     return removed
 
@@ -120,18 +132,22 @@ def sweep_axis(p, a, d, bm, h, inv_ref, passable, impassable):
 @njit(inline="always", **_JIT)
 def _barrier_one(i, position, velocity, velocity_prev, dt, ab2, dim, bm, h, inv_ref, passable,
                  impassable, removed):  # fmt: skip
-    p = np.empty(3)
-    for a in range(3):
-        p[a] = position[i, a]
+    px, py, pz = position[i, 0], position[i, 1], position[i, 2]  # no array: every cell, step
     total = 0.0
     for a in range(dim):
         v = velocity[i, a]
         w = 1.5 * v - 0.5 * velocity_prev[i, a] if ab2 else v
         if w == 0.0:
             continue
-        cut = sweep_axis(p, a, dt * w, bm, h, inv_ref, passable, impassable)
+        pa, cut = _sweep(px, py, pz, a, dt * w, bm, h, inv_ref, passable, impassable)
+        if a == 0:
+            px = pa
+        elif a == 1:
+            py = pa
+        else:
+            pz = pa
         if cut > 0.0:
-            w_new = (p[a] - position[i, a]) / dt
+            w_new = (pa - position[i, a]) / dt
             velocity[i, a] = (w_new + 0.5 * velocity_prev[i, a]) / 1.5 if ab2 else w_new
             total += cut / dt
     removed[i] = total

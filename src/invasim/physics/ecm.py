@@ -33,8 +33,9 @@ Contract:
       The motile velocity becomes ``v_m = φ (s d' + χ ∇ρ)``: the kernel adds
       ``v_m − s d`` to the velocity (motility added ``s d`` before), so passive velocities
       are untouched. It stores ``v_m`` and the voxel per cell for the remodelling pass.
-    * Remodelling (:func:`remodel_kernel`), after every cell has read (serial, in row order,
-      so results do not depend on the thread count): per mechanics step a cell travels
+    * Remodelling (:func:`remodel_kernel`), after every cell has read (each voxel's cells in
+      row order, so results do not depend on the thread count: serially, or grouped by voxel
+      with the voxels in parallel): per mechanics step a cell travels
       ``ℓ = |v_m| dt`` (µm) along ``u = v_m / |v_m|``; in its voxel, exactly for ``ℓ``:
       ``a ← 1 − (1 − a) e^{−r_a ℓ}`` (``da/dℓ = r_a (1 − a)``) and ``f`` turns toward ``u``
       (``f`` flipped to ``f·u >= 0`` first): ``f ← normalise(f + k (u − f))``,
@@ -44,7 +45,8 @@ Contract:
     * Fields are ``(nz, ny, nx)`` float64 C-contiguous arrays; missing ones are passed as
       ``(1, 1, 1)`` dummies with a flag. No allocation inside the kernels. The velocity pass
       is a parallel loop over independent cells (the same result on any number of threads);
-      the remodelling pass is serial.
+      the remodelling pass groups the cells by voxel (a serial, stable counting sort) and
+      runs the voxels in parallel, or runs serially (small cases), with the same bits.
 """
 
 from __future__ import annotations
@@ -315,9 +317,132 @@ def _remodel(dead, ctype, vm, vox, r_f, r_a, has_fibres, rho, aniso, fx, fy, fz,
             af[v] = 1.0 - (1.0 - a) * math.exp(-ra * ell)
 
 
+@njit(**_JIT)
+def _group_by_voxel(dead, ctype, vox, r_f, r_a, has_fibres, relax, has_density, slot, occ,
+                    off, order):  # pragma: no cover - compiled  # fmt: skip
+    """Counting sort of the cells that can remodel by voxel, stable (row order per voxel).
+
+    ``slot`` ``[n_voxels]`` is -1 on entry and on exit. Fills ``occ[:m]`` (the voxels with
+    such cells, in order of first appearance), ``off[:m + 1]`` and ``order`` (the cells of
+    voxel ``occ[g]`` are ``order[off[g]:off[g + 1]]``, in row order); returns ``m``.
+    """
+    m = 0
+    for c in range(dead.shape[0]):
+        if dead[c] != 0:
+            continue
+        if not ((has_density and relax[ctype[c]] > 0.0)
+                or (has_fibres and (r_a[c] > 0.0 or r_f[c] > 0.0))):  # fmt: skip
+            continue
+        v = vox[c]
+        g = slot[v]
+        if g < 0:
+            g = m
+            slot[v] = g
+            occ[g] = v
+            off[g + 1] = 0
+            m += 1
+        off[g + 1] += 1
+    off[0] = 0
+    for g in range(m):
+        off[g + 1] += off[g]
+    for c in range(dead.shape[0]):  # scatter in row order: stable
+        if dead[c] != 0:
+            continue
+        if not ((has_density and relax[ctype[c]] > 0.0)
+                or (has_fibres and (r_a[c] > 0.0 or r_f[c] > 0.0))):  # fmt: skip
+            continue
+        g = slot[vox[c]]
+        order[off[g]] = c
+        off[g] += 1
+    for g in range(m - 1, -1, -1):  # back to the starts
+        off[g + 1] = off[g]
+    off[0] = 0
+    for g in range(m):
+        slot[occ[g]] = -1
+    return m
+
+
+@njit(parallel=True, **_JIT)
+def _remodel_grouped(occ, off, order, m, ctype, vm, r_f, r_a, has_fibres, rho, aniso, fx, fy,
+                     fz, target, relax, has_density, dt, dim):  # pragma: no cover  # fmt: skip
+    # the serial pass's per-cell body, run voxel by voxel: the cells of one voxel in row order
+    # (the same sequence of updates as the serial pass, so the same bits), voxels in parallel
+    rf = rho.reshape(-1)
+    af = aniso.reshape(-1)
+    xf = fx.reshape(-1)
+    yf = fy.reshape(-1)
+    zf = fz.reshape(-1)
+    for g in prange(m):
+        v = occ[g]
+        for q in range(off[g], off[g + 1]):
+            c = order[q]
+            if has_density:
+                t = ctype[c]
+                if relax[t] > 0.0:
+                    rf[v] = target[t] + (rf[v] - target[t]) * math.exp(-relax[t] * dt)
+            if not has_fibres:
+                continue
+            ra = r_a[c]
+            rr = r_f[c]
+            if not (ra > 0.0 or rr > 0.0):
+                continue
+            ux = vm[c, 0]
+            uy = vm[c, 1]
+            uz = vm[c, 2] if dim == 3 else 0.0
+            speed = math.sqrt(ux * ux + uy * uy + uz * uz)
+            if not speed > 0.0:
+                continue
+            ux, uy, uz = ux / speed, uy / speed, uz / speed
+            ell = speed * dt
+            a = af[v]
+            if rr > 0.0:
+                ax = xf[v]
+                ay = yf[v]
+                az = zf[v] if dim == 3 else 0.0
+                nf = math.sqrt(ax * ax + ay * ay + az * az)
+                if nf > 0.0:
+                    ax, ay, az = ax / nf, ay / nf, az / nf
+                    if ax * ux + ay * uy + az * uz < 0.0:  # fibres are unsigned
+                        ax, ay, az = -ax, -ay, -az
+                    k = -math.expm1(-rr * max(1.0 - a, 0.0) * ell)
+                    ax += k * (ux - ax)
+                    ay += k * (uy - ay)
+                    az += k * (uz - az)
+                    nf = math.sqrt(ax * ax + ay * ay + az * az)
+                    if nf > 0.0:
+                        ax, ay, az = ax / nf, ay / nf, az / nf
+                    else:  # u exactly opposite f and k = 1/2 cannot happen after the flip
+                        ax, ay, az = ux, uy, uz
+                else:
+                    ax, ay, az = ux, uy, uz
+                xf[v] = ax
+                yf[v] = ay
+                if dim == 3:
+                    zf[v] = az
+            if ra > 0.0:
+                af[v] = 1.0 - (1.0 - a) * math.exp(-ra * ell)
+
+
+class RemodelScratch:
+    """Reused arrays of the parallel remodelling pass (grown geometrically, never per step)."""
+
+    def __init__(self) -> None:
+        self.slot = np.full(0, -1, dtype=np.int64)
+        self.cells = np.zeros(0, dtype=np.int64)  # occ, off, order: [n], [n + 1], [n]
+
+    def arrays(self, n: int, n_voxels: int):
+        """``(slot [n_voxels] all -1, occ [n], off [n + 1], order [n])``."""
+        if self.slot.shape[0] != n_voxels:
+            self.slot = np.full(n_voxels, -1, dtype=np.int64)
+        if self.cells.shape[0] < 3 * n + 1:
+            self.cells = np.zeros(3 * max(1024, 2 * n) + 1, dtype=np.int64)
+        m = (self.cells.shape[0] - 1) // 3
+        return self.slot, self.cells[:m], self.cells[m : 2 * m + 1], self.cells[2 * m + 1 :]
+
+
 def remodel_kernel(dead, ctype, vm, vox, realign, anisotropy_rate, rho, aniso, fibres,
-                   table, dt, dim):  # fmt: skip
-    """Cells remodel the matrix of their voxel (module contract), serially, in place.
+                   table, dt, dim, parallel=False, scratch=None):  # fmt: skip
+    """Cells remodel the matrix of their voxel (module contract), in place.
 
     Args:
         dead: ``[n]`` int8. ctype: ``[n]`` int cell types.
@@ -328,6 +453,10 @@ def remodel_kernel(dead, ctype, vm, vox, realign, anisotropy_rate, rho, aniso, f
             and orientation fields, changed, or None.
         table: :class:`TypeTable` (density target and relaxation rate per type).
         dt: mechanics step (min). dim: 2 or 3.
+        parallel: the cells grouped by voxel (a stable counting sort), the voxels in
+            parallel, each voxel's cells in row order: the serial pass's updates in the same
+            order per voxel, so the same bits on any number of threads.
+        scratch: :class:`RemodelScratch` reused between calls (parallel; None: a new one).
     """
     n = dead.shape[0]
     dummy = np.zeros((1, 1, 1))
@@ -336,11 +465,24 @@ def remodel_kernel(dead, ctype, vm, vox, realign, anisotropy_rate, rho, aniso, f
     )
     zero = np.zeros(n)
     fz = fibres[2] if has_fibres and len(fibres) > 2 else dummy
-    _remodel(dead, ctype, vm, vox, realign if realign is not None else zero,
-             anisotropy_rate if anisotropy_rate is not None else zero, has_fibres, rho,
-             aniso if has_fibres else dummy, fibres[0] if has_fibres else dummy,
-             fibres[1] if has_fibres else dummy, fz, table.target, table.relax,
-             bool(np.any(table.relax > 0.0)), float(dt), int(dim))  # fmt: skip
+    r_f = realign if realign is not None else zero
+    r_a = anisotropy_rate if anisotropy_rate is not None else zero
+    has_density = bool(np.any(table.relax > 0.0))
+    fa = aniso if has_fibres else dummy
+    fx = fibres[0] if has_fibres else dummy
+    fy = fibres[1] if has_fibres else dummy
+    if not parallel:
+        _remodel(dead, ctype, vm, vox, r_f, r_a, has_fibres, rho, fa, fx, fy, fz,
+                 table.target, table.relax, has_density, float(dt), int(dim))  # fmt: skip
+        return
+    scratch = scratch if scratch is not None else RemodelScratch()
+    slot, occ, off, order = scratch.arrays(n, rho.size)
+    m = _group_by_voxel(dead, ctype, vox, r_f, r_a, has_fibres, table.relax, has_density, slot,
+                        occ, off, order)  # fmt: skip
+    if m:
+        _remodel_grouped(occ, off, order, m, ctype, vm, r_f, r_a, has_fibres, rho, fa, fx,
+                         fy, fz, table.target, table.relax, has_density, float(dt),
+                         int(dim))  # fmt: skip
 
 
 def random_orientations(shape, dim, seed, stream):

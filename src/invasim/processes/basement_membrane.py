@@ -52,7 +52,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
 from invasim.physics import basement_membrane as bmk
-from invasim.physics.mechanics import use_parallel
+from invasim.physics.mechanics import PARALLEL_MIN_CELLS
 
 FIELD = "basement_membrane"
 BREACH_COUNTER = "bm_first_breach_min"
@@ -200,10 +200,12 @@ class BasementMembrane(Process):
         if not c.n or not self.ref > 0:
             return
         t = self.table
+        # the prange kernel from PARALLEL_MIN_CELLS cells on, also on one thread: it runs ~5x
+        # faster than the serial loop there (same bits: every cell writes only its own row)
         bmk.barrier_velocities(
             c.position, c.velocity, c.velocity_prev, dt, self.ab2, c.dim,
             state.fields[t.field], float(state.mesh.h), self.ref, t.passable_below,
-            t.impassable_above, parallel=use_parallel(c.n, None),
+            t.impassable_above, parallel=c.n >= PARALLEL_MIN_CELLS,
         )  # fmt: skip
 
 

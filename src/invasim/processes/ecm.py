@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
 from invasim.physics import ecm as kern
+from invasim.physics.mechanics import use_parallel
 from invasim.physics.motility import DIRECTION_COLUMNS, direction_view
 from invasim.processes.mechanics import pin_immovable
 from invasim.rules.dictionary import register_behaviour, register_signal
@@ -296,6 +297,7 @@ class EcmProcess(Process):
         self.active = self.moving and (shaping or self.remodels)
         self._vm = np.zeros((0, 3))
         self._vox = np.zeros(0, dtype=np.int64)
+        self._remodel_scratch = kern.RemodelScratch()
         if self.fibred and e.fibre_initial == "random":
             arrays = [state.fields[n] for n in e.fibre_fields]
             if not any(np.any(a != 0.0) for a in arrays):
@@ -337,6 +339,7 @@ class EcmProcess(Process):
                 beh.column("fibre realignment rate") if self.realign else None,
                 beh.column("fibre anisotropy rate") if self.anisotropy else None,
                 rho, aniso, fibres, self.types, dt, state.mesh.dim,
+                parallel=use_parallel(c.n, None), scratch=self._remodel_scratch,
             )  # fmt: skip
         pin_immovable(state)
 
