@@ -10,7 +10,8 @@ Usage::
 in Okabe–Ito/tab20 colours, the rest grey, dead cells black) over the ECM density (grey scale),
 and the trait means over time. ``study``: per arm and replicate, the pathology readouts of
 the last snapshot (front fractal dimension, clones, Simpson diversity, cells), recomputed from
-the stored runs with :func:`invasim.analysis.readouts.table`, one dot per replicate.
+the stored runs with :func:`invasim.analysis.readouts.table`, and the largest clone's share
+of the live cells (with the trait means in the printed table), one dot per replicate.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
              "#000000"]
 TRAITS = ["proliferation", "mmp", "adhesion", "motility", "o2_consumption"]
 STUDY_METRICS = [("front_fractal_dim", "front fractal dimension"), ("n_clones", "clones"),
-                 ("clone_simpson", "clone Simpson diversity"), ("n_cells", "live cells")]
+                 ("clone_simpson", "clone Simpson diversity"), ("n_cells", "live cells"),
+                 ("dominant_clone_share", "largest clone's share of live cells")]
+READOUTS = ["front_fractal_dim", "n_clones", "clone_simpson", "n_cells", "invasion_pattern"]
 
 
 def _clone_colours(cells: pd.DataFrame, top: int = 10) -> np.ndarray:
@@ -108,6 +111,17 @@ def figure_runs(harsh: str, mild: str, out: str) -> None:
     print("wrote", out)
 
 
+def clone_summary(run) -> dict[str, float]:
+    """Largest clone's share of the live cells and the trait means, at the last snapshot."""
+    cells = run.cells(run.times[-1])
+    live = cells[cells["dead"] == 0]
+    if live.empty:
+        return {"dominant_clone_share": float("nan")}
+    out = {"dominant_clone_share": float(live["clone_id"].value_counts().iloc[0] / len(live))}
+    out.update({f"mean_{k}": float(live[k].mean()) for k in TRAITS if k in live})
+    return out
+
+
 def study_table(study_dir: str | Path) -> pd.DataFrame:
     """Pathology readouts of the last snapshot of every run of a study, with its arm."""
     from invasim.analysis import readouts
@@ -117,16 +131,16 @@ def study_table(study_dir: str | Path) -> pd.DataFrame:
     rows = []
     for run_id, arm in res[["run_id", "arm"]].drop_duplicates().astype(str).itertuples(index=False):
         run = load_run(study_dir / "runs" / run_id)
-        t = readouts.table(run, [m for m, _ in STUDY_METRICS] + ["invasion_pattern"])
+        t = readouts.table(run, READOUTS)
         last = t.iloc[-1].to_dict()
-        rows.append({"run_id": run_id, "arm": arm, **last})
+        rows.append({"run_id": run_id, "arm": arm, **last, **clone_summary(run)})
     return pd.DataFrame(rows)
 
 
 def figure_study(study_dir: str, out: str) -> pd.DataFrame:
     tab = study_table(study_dir)
     arms = list(dict.fromkeys(tab["arm"]))
-    fig, axes = plt.subplots(1, len(STUDY_METRICS), figsize=(12, 3.4), dpi=110)
+    fig, axes = plt.subplots(1, len(STUDY_METRICS), figsize=(14, 3.4), dpi=110)
     for ax, (m, label) in zip(axes, STUDY_METRICS, strict=True):
         for k, arm in enumerate(arms):
             v = tab.loc[tab["arm"] == arm, m].to_numpy(float)
