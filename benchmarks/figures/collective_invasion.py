@@ -10,7 +10,9 @@ high) and the cells: normal epithelium (tan), tumour cells coloured by migration
 (epithelial-mode followers orange, mesenchymal leaders crimson, amoeboid violet). The last
 panel plots the pathology readouts over time: invasion depth and breached BM length. In 3-D
 the panels show the section y = mid-plane (cells within one radius of it; fields at that
-plane). Prints the readouts of the last snapshot as JSON.
+plane), and one more panel projects every tumour cell below the BM's initial top face at the
+last time onto the x-z plane (all y; the BM's initial top as a blue line), so strands off the
+mid-plane show too. Prints the readouts of the last snapshot as JSON.
 """
 
 from __future__ import annotations
@@ -89,6 +91,35 @@ def panel(ax, run, t: float) -> None:
     ax.set_yticks([])
 
 
+def projection(ax, run, t: float) -> None:
+    """3-D: every live tumour cell below the BM's initial top face, projected on x-z."""
+    mesh = run.mesh
+    h = mesh.h
+    width, height = mesh.n[0] * h, mesh.n[-1] * h
+    init = run.config.params["fields"]["basement_membrane"]["initial"]
+    if isinstance(init, dict) and "hi_um" in init:  # the BM layer as configured
+        top = float(init["hi_um"])
+    else:  # else the rows that hold membrane at the first snapshot
+        bm0 = run.field("basement_membrane", float(run.times[0]))
+        rows = np.nonzero(bm0.reshape(bm0.shape[0], -1).max(axis=1) > 0.5)[0]
+        top = (rows.max() + 1) * h if rows.size else height
+    c = run.cells(t)
+    names = list(run.config.params["cell_types"])
+    tum = [i for i, n in enumerate(names) if not n.startswith("epithel")]
+    c = c[(c["dead"] == 0) & c["type"].isin(tum) & (c["z"] < top)].sort_values("y")
+    colours = [MODE_COLOURS.get(int(m), "k") for m in c["mode"].to_numpy()]
+    circles = [Circle((x, z), r) for x, z, r in zip(c["x"], c["z"], c["radius"], strict=True)]
+    ax.add_collection(PatchCollection(circles, facecolors=colours, edgecolors="k",
+                                      linewidths=0.3, alpha=0.85))  # fmt: skip
+    ax.axhline(top, color="#1f6fb4", lw=2)
+    ax.set_xlim(0, width)
+    ax.set_ylim(0, height)
+    ax.set_aspect("equal")
+    ax.set_title(f"{t / 1440:.1f} d: tumour cells below the BM (all y)", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def figure(run_dir: Path, out: Path, times: list[float] | None = None) -> dict[str, float]:
     """Write the figure; return the last snapshot's readouts."""
     run = load_run(run_dir)
@@ -96,10 +127,14 @@ def figure(run_dir: Path, out: Path, times: list[float] | None = None) -> dict[s
     if times is None:
         times = [ts[0], ts[len(ts) // 2], ts[-1]]
     table = rd.table(run, [n for n in READOUTS if n in rd.table(run, None, [ts[-1]])])
-    fig, axes = plt.subplots(1, len(times) + 1, figsize=(4.2 * (len(times) + 1), 3.8),
-                             gridspec_kw={"width_ratios": [1] * len(times) + [0.9]})  # fmt: skip
+    extra = 1 if run.mesh.dim == 3 else 0
+    n = len(times) + extra
+    fig, axes = plt.subplots(1, n + 1, figsize=(4.2 * (n + 1), 3.8),
+                             gridspec_kw={"width_ratios": [1] * n + [0.9]})  # fmt: skip
     for ax, t in zip(axes, times, strict=False):
         panel(ax, run, t)
+    if extra:
+        projection(axes[len(times)], run, times[-1])
     m = axes[-1]
     days = table["time_min"] / 1440.0
     m.plot(days, table["invasion_depth_um"], "o-", color="#c1121f", label="invasion depth")
@@ -114,7 +149,8 @@ def figure(run_dir: Path, out: Path, times: list[float] | None = None) -> dict[s
                Patch(color="#1f6fb4", label="basement membrane"),
                Patch(color="#777777", label="stromal collagen")]  # fmt: skip
     fig.legend(handles=handles, loc="lower center", ncol=6, fontsize=8, frameon=False)
-    fig.suptitle(f"{run.config.name}: leaders open tracks, followers form strands", fontsize=11)
+    fig.suptitle(f"{run.config.name}: mesenchymal leaders (crimson) cut tracks from the breached "
+                 "BM; epithelial-mode followers (orange)", fontsize=11)
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     fig.savefig(out, dpi=130)
     plt.close(fig)

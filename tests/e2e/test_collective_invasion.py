@@ -8,7 +8,8 @@ metrics and the pathology readouts (``invasim readouts``).
 
 Slow: "more MMP, deeper invasion" (invasim issue 11, item 9): the shipped MMP expression
 (trait ``mmp_expression`` = 1, scaling secreted MMP and MT1-MMP) against a quarter of it, over
-three seeds.
+three seeds; and the 3-D variant as shipped (3.5 days) over two seeds: breach, leaders in the
+stroma, invasion depth.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 import pytest
 
 BM_TOP_UM = 310.0  # the 2-D scenario's BM top face (basement_membrane layer 300-310 µm)
+BM_TOP_3D_UM = 130.0  # the 3-D scenario's BM top face (layer z 120-130 µm)
 
 
 def _command(out, name: str, sets: tuple[str, ...], seed: int | None) -> list[str]:
@@ -88,6 +90,42 @@ def test_collective_invasion_3d_runs(tmp_path):
     r = _readouts(out, 60.0)
     assert r["bm_breached_um"] == 0.0 and r["bm_breached_um2"] == 0.0
     assert r["invasion_depth_um"] == 0.0
+
+
+@pytest.mark.slow
+def test_collective_invasion_3d_invades(tmp_path):
+    """The 3-D variant as shipped (3.5 d), seeds 1 and 2 side by side (one process per core).
+
+    Measured (this machine): first breach 1116 / 1110 min, invasion depth 75 / 109 µm, leaders
+    21 / 24, all below the BM; 128 / 122 epithelial-mode tumour cells below the BM's top face.
+    Margins: breach within 1.5 days, depth > 40 µm (four cell diameters), at least 5 leaders,
+    leaders only among competent cells and in the stroma. Wall time 186 s for the pair on the
+    shared 2-core machine (300 s at load average ~7).
+    """
+    import invasim
+
+    end = 5040.0
+    procs = {}
+    for seed in (1, 2):
+        out = tmp_path / f"s{seed}"
+        env = dict(os.environ, NUMBA_NUM_THREADS="1")
+        cmd = _command(out, "collective-invasion-3d", ("time.output_interval_min=5040",), seed)
+        procs[seed] = (out, subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.PIPE, env=env))  # fmt: skip
+    for seed, (out, proc) in procs.items():
+        _, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        m = pd.read_csv(out / "metrics.csv").iloc[-1]
+        assert 0.0 < m["bm_first_breach_min"] < 2160.0, seed
+        assert m["bm_epithelium_below"] <= 0.1 * m["n_epithelium"], seed
+        r = _readouts(out, end)
+        assert r["invasion_depth_um"] > 40.0, (seed, r["invasion_depth_um"])
+        cells = invasim.load_run(out).cells(end)
+        tumour = cells[(cells["type"] == 1) & (cells["dead"] == 0)]
+        leaders = tumour[tumour["mode"] == 1]
+        assert len(leaders) >= 5, (seed, len(leaders))
+        assert (leaders["luminal"] < 0.5).all(), seed
+        assert (leaders["z"] < BM_TOP_3D_UM + 9.0).all(), seed
 
 
 @pytest.mark.slow
