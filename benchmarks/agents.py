@@ -297,9 +297,11 @@ def invasion_params(n: int, dim: int, dt_diffusion: float | str, boundary: str, 
     Everything the plain case has (oxygen, uptake, cycle, apoptosis, mechanics, time steps),
     plus: a stroma ECM (Gaussian random field below the BM), a one-voxel basement membrane,
     fibre orientation and anisotropy matrices, a secreted diffusing MMP, deposited laminin-5
-    and its diffusing γ2 fragment; the processes motility, ecm, basement_membrane, contacts,
-    rho_gtpase, matrix_degradation, proteolysis, basement_membrane_breach; rules on the Rac/Rho
-    cues. Values as in the proteolysis and tissue examples (illustrative where they say so).
+    and its diffusing γ2 fragment (both slow fields stepped on the mechanics clock, their own
+    ``dt_min``, as a user would set them beside oxygen's 0.01 min); the processes motility,
+    ecm, basement_membrane, contacts, rho_gtpase, matrix_degradation, proteolysis,
+    basement_membrane_breach; rules on the Rac/Rho cues. Values as in the proteolysis and
+    tissue examples (illustrative where they say so).
     """
     from invasim.core.mesh import Mesh
 
@@ -311,12 +313,13 @@ def invasion_params(n: int, dim: int, dt_diffusion: float | str, boundary: str, 
     fields = {
         "oxygen": {"kind": "diffusing", "diffusion_um2_per_min": 1e5, "decay_per_min": 0.1,
                    "boundary": boundary, "boundary_value": 38.0, "initial": 38.0},
+        # the slow fields on the mechanics clock (dt_min): D dt / h^2 = 0.15 and 0.015
         "mmp": {"kind": "diffusing", "unit": "1", "diffusion_um2_per_min": 600.0,
                 "decay_per_min": 0.01, "boundary": "dirichlet", "boundary_value": 0.0,
-                "initial": 0.0},
+                "initial": 0.0, "dt_min": DT},
         "ln5_fragment": {"kind": "diffusing", "unit": "1", "diffusion_um2_per_min": 60.0,
                          "decay_per_min": 0.001, "boundary": "dirichlet", "boundary_value": 0.0,
-                         "initial": 0.0},
+                         "initial": 0.0, "dt_min": DT},
         "ecm": {"kind": "matrix", "upper": 1.0, "initial": {
             "kind": "gaussian_random_field", "mean": 0.5, "std": 0.15, "correlation_um": 40.0,
             "lower": 0.0, "upper": 1.0, "within_axis": axis, "within_hi_um": lay["bm_lo"],

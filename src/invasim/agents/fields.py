@@ -6,7 +6,8 @@ Contract:
 
       - ``diffusing`` (:class:`DiffusingField`): the agent model's ``Substrate`` (same keys,
         defaults and units); stepped by a :class:`~invasim.physics.diffusion.Diffusion`
-        solver on the diffusion clock. Its values must stay >= 0.
+        solver on the diffusion clock, every diffusion step or on its own ``dt_min`` (a whole
+        number of diffusion steps). Its values must stay >= 0.
       - ``matrix`` (:class:`MatrixField`): ECM density, a basement membrane, deposited
         laminin: no diffusion and no solver, never touched on the diffusion clock. Optional
         relaxation ``dm/dt = -λ (m - target)`` (``target`` a number, 0 being plain decay, or
@@ -82,6 +83,14 @@ class DiffusingField(BaseModel):
     initial: InitialValue = Field(
         default_factory=lambda: Uniform(value=38.0),
         description="initial values [unit]: a number or a generator table (>= 0)",
+    )
+    dt_min: float | None = Field(
+        None, gt=0,
+        description="its own diffusion step [min]; None: params.dt_diffusion_min. A whole "
+        "multiple of dt_diffusion_min that divides dt_mechanics_min: the field (and its cells' "
+        "secretion and uptake) is stepped once every dt_min / dt_diffusion_min diffusion steps, "
+        "e.g. a slowly diffusing MMP (D ~ 600 µm²/min) beside oxygen (1e5); the scheme's "
+        "accuracy limit is checked at dt_min",
     )
 
     @model_validator(mode="after")

@@ -50,6 +50,7 @@ class AgentState:
         t: current time, min.
         step_start: start time of the current phenotype step, min.
         mech_step: mechanics step counter of the current mechanics step.
+        diff_step: the current diffusion step within its mechanics step (0 to ``n_diff - 1``).
         pheno_step: phenotype step counter of the current phenotype step.
         dividing: rows chosen to divide in this phenotype step (int64).
         removing: rows to remove at the end of this phenotype step (int64).
@@ -83,6 +84,7 @@ class AgentState:
     t: float = 0.0
     step_start: float = 0.0
     mech_step: int = 0
+    diff_step: int = 0
     pheno_step: int = 0
     dividing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     removing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))

@@ -384,7 +384,8 @@ class AgentModel(Model):
             s.rows_changed = False
             # small meshes: the diffusion sub-steps on one thread (see single_thread_if_small)
             with single_thread_if_small(self.mesh):
-                for _ in range(self.n_diff):
+                for j in range(self.n_diff):
+                    s.diff_step = j
                     for q in self.diffusion_clock:
                         q.step(s, self.dt_diff)
             if s.cells.n and self.mechanics_clock:

@@ -29,7 +29,8 @@ Contract:
     * The cells are binned by voxel (a stable counting sort, O(n + voxels)) when they move
       (:meth:`SecretionUptake.bind`; split into :meth:`~SecretionUptake.bind_rates` when
       volumes or rates change and the cheap :meth:`~SecretionUptake.bind_positions` when only
-      positions do, e.g. every mechanics step of a phenotype step); each diffusion step
+      positions do, e.g. every mechanics step of a phenotype step; other fields of the same
+      cells share one binning, ``like=``); each diffusion step
       then costs O(occupied voxels) (the per-voxel affine map ``u ← c1 u + c0`` is computed once
       per bind and ``dt``), parallel over voxels, each touching only its own cells.
     * Sampling: :func:`sample_values` (the value of the cell's voxel) and
@@ -303,6 +304,7 @@ class SecretionUptake:
         target: np.ndarray | float,
         uptake: np.ndarray | float,
         export: np.ndarray | float = 0.0,
+        like: SecretionUptake | None = None,
     ) -> None:
         """Bind the cells' volumes and rates (:meth:`bind_rates`) and positions.
 
@@ -313,9 +315,10 @@ class SecretionUptake:
             target: ``[n]`` (or scalar) secretion targets (saturation densities), field units.
             uptake: ``[n]`` (or scalar) uptake rates, 1/min.
             export: ``[n]`` (or scalar) net export rates, field units × µm³ / min.
+            like: as in :meth:`bind_positions`.
         """
         self.bind_rates(volume, secretion, target, uptake, export)
-        self.bind_positions(position)
+        self.bind_positions(position, like)
 
     def bind_rates(
         self,
@@ -350,7 +353,7 @@ class SecretionUptake:
         self._positions_bound = False
         self._gain = self._loss = None  # per-cell coefficients of take_exchanged, when asked
 
-    def bind_positions(self, position: np.ndarray) -> None:
+    def bind_positions(self, position: np.ndarray, like: SecretionUptake | None = None) -> None:
         """Bin the cells (rates as last bound) by voxel and precompute the voxel coefficients.
 
         The cheap half of :meth:`bind`, for cells that moved while their volumes and rates
@@ -359,8 +362,34 @@ class SecretionUptake:
         Args:
             position: ``[n, 3]`` float64 cell centres (µm), the rows of the last
                 :meth:`bind_rates`.
+            like: an exchanger on the same mesh just bound to these same positions (another
+                field of the same cells): its binning is shared, not sorted again. It stays
+                valid until ``like`` is bound again, so bind ``like`` first, then this one.
         """
         self._check_nothing_pending()
+        if like is not None:
+            if like.mesh != self.mesh or like.n != self.n or not like._positions_bound:
+                raise ValueError("like must be bound to the same cells on the same mesh")
+            self.voxel, self.order = like.voxel, like.order
+            self.occupied, self.start = like.occupied, like.start
+            m = self.occupied.shape[0]
+        else:
+            m = self._rebin(position)
+        self.A, self.B, self.E = np.empty(m), np.empty(m), np.empty(m)
+        kernel = _coef_par if self._parallel(m) else _coef_ser
+        kernel(self.order, self.start, self._ratio, self.secretion, self.target, self.uptake,
+               self.export, 1.0 / self.voxel_volume, self.A, self.B, self.E)  # fmt: skip
+        self._factors_dt = None
+        self._positions_bound = True
+        # take_exchanged's state, made when asked: per bin the sum of u before each of the
+        # last ``_acc_k`` steps (all of ``_acc_dt``), and of ∫u dt folded from earlier steps
+        self._acc = self._integral = None
+        self._acc_k, self._acc_dt = 0, 0.0
+        self._cell_bin = None  # each cell's bin
+        self._elapsed = 0.0
+
+    def _rebin(self, position: np.ndarray) -> int:
+        """Bin the cells at ``position`` into this exchanger's buffers; returns ``m``."""
         n = self.n
         position = np.asarray(position, dtype=np.float64)
         if position.ndim != 2 or position.shape[0] != n or not 1 <= position.shape[1] <= 3:
@@ -382,18 +411,7 @@ class SecretionUptake:
         self.order = self._order[:n]
         self.occupied = self._occupied[:m]
         self.start = self._start[: m + 1]
-        self.A, self.B, self.E = np.empty(m), np.empty(m), np.empty(m)
-        kernel = _coef_par if self._parallel(m) else _coef_ser
-        kernel(self.order, self.start, self._ratio, self.secretion, self.target, self.uptake,
-               self.export, 1.0 / self.voxel_volume, self.A, self.B, self.E)  # fmt: skip
-        self._factors_dt = None
-        self._positions_bound = True
-        # take_exchanged's state, made when asked: per bin the sum of u before each of the
-        # last ``_acc_k`` steps (all of ``_acc_dt``), and of ∫u dt folded from earlier steps
-        self._acc = self._integral = None
-        self._acc_k, self._acc_dt = 0, 0.0
-        self._cell_bin = None  # each cell's bin
-        self._elapsed = 0.0
+        return m
 
     def _parallel(self, m: int) -> bool:
         if self.parallel is None:

@@ -8,6 +8,11 @@ Contract:
       BioFVM's LOD backward Euler on request).
     * Clock: diffusion, after secretion. Small meshes run their sweeps on one thread
       (:func:`~invasim.physics.diffusion.single_thread_if_small`).
+    * A field with its own ``dt_min`` (:func:`field_substeps` = ``k`` diffusion steps) is
+      solved over ``k dt_diffusion`` at the last of each ``k`` diffusion steps
+      (``state.diff_step``), so it is up to date at the end of every mechanics step; secretion
+      steps its sources and sinks on the same clock. ``k`` must divide the diffusion steps of
+      a mechanics step (checked).
     * Interventions of kind ``field`` change a field's ``D``, decay or far-field value over a
       window; the solver of that field is rebuilt when its parameters change (checked once per
       phenotype step).
@@ -52,6 +57,31 @@ def diffusing_fields(params: Any) -> dict[str, Any]:
     return {k: f for k, f in params.fields.items() if f.kind == "diffusing"}
 
 
+def field_substeps(field: Any, dt_diffusion: float) -> int:
+    """Diffusion steps per step of a diffusing field: ``dt_min / dt_diffusion`` (1 if unset).
+
+    Rounded to the nearest whole number (>= 1); :meth:`DiffusionProcess.check` refuses a
+    ``dt_min`` that is not a whole multiple of the diffusion step.
+    """
+    if field.dt_min is None:
+        return 1
+    return max(1, int(round(field.dt_min / dt_diffusion)))
+
+
+def due(k: int, diff_step: int) -> bool:
+    """Whether a field stepped every ``k`` diffusion steps is due at step ``diff_step``.
+
+    ``diff_step`` counts from 0 within the mechanics step; the field steps at the last of each
+    group of ``k``.
+    """
+    return k == 1 or (diff_step + 1) % k == 0
+
+
+def _whole(a: float, b: float) -> bool:
+    r = round(a / b)
+    return r >= 1 and abs(a / b - r) <= 1e-9 * max(1.0, a / b)
+
+
 @register_process
 class DiffusionProcess(Process):
     """Diffusion and decay of the diffusing fields."""
@@ -71,9 +101,23 @@ class DiffusionProcess(Process):
         """The diffusion step against the scheme's accuracy limit, per field."""
         problems = []
         scheme = params.diffusion.scheme
+        for name, f in diffusing_fields(params).items():
+            if f.dt_min is None:
+                continue
+            if not _whole(f.dt_min, params.dt_diffusion_min):
+                problems.append(
+                    f"params.fields.{name}.dt_min = {f.dt_min:g} must be a whole multiple of "
+                    f"params.dt_diffusion_min = {params.dt_diffusion_min:g}"
+                )
+            elif not _whole(params.dt_mechanics_min, f.dt_min):
+                problems.append(
+                    f"params.fields.{name}.dt_min = {f.dt_min:g} must divide "
+                    f"params.dt_mechanics_min = {params.dt_mechanics_min:g}"
+                )
         if not params.diffusion.accuracy_check:
             return problems
         for name, f in diffusing_fields(params).items():
+            dt_f = params.dt_diffusion_min if f.dt_min is None else f.dt_min
             bc = f.wall()
             D = max([f.diffusion_um2_per_min] + [
                 iv.value if iv.mode == "set" else iv.value * f.diffusion_um2_per_min
@@ -82,13 +126,14 @@ class DiffusionProcess(Process):
                 and iv.parameter == "diffusion_um2_per_min"
             ])  # fmt: skip
             limit = accuracy_dt_limit(mesh, D, scheme, bc)
-            if params.dt_diffusion_min > limit * (1 + 1e-12):
-                h_min = math.sqrt(params.dt_diffusion_min * D / (limit * D / mesh.h**2))
+            if dt_f > limit * (1 + 1e-12):
+                h_min = math.sqrt(dt_f * D / (limit * D / mesh.h**2))
+                key = "dt_diffusion_min" if f.dt_min is None else f"fields.{name}.dt_min"
                 problems.append(
-                    f"params.dt_diffusion_min = {params.dt_diffusion_min:g} exceeds the "
+                    f"params.{key} = {dt_f:g} exceeds the "
                     f"{scheme} accuracy limit {limit:.4g} min for {name} "
                     f"(D = {D:.4g} µm²/min, h = {mesh.h:g} µm, {f.boundary} walls); use "
-                    f"dt_diffusion_min <= {limit:.4g} or mesh.voxel_um >= {h_min:.4g}"
+                    f"{key.split('.')[-1]} <= {limit:.4g} or mesh.voxel_um >= {h_min:.4g}"
                 )
         return problems
 
@@ -98,6 +143,7 @@ class DiffusionProcess(Process):
         self.changes = [iv for iv in self.params.interventions if iv.kind == "field"]
         self.current: dict[str, dict] = {}
         self.solvers: dict[str, Diffusion] = {}
+        self.every = {name: field_substeps(f, state.dt_diff) for name, f in self.fields.items()}
         self.seen_step = None
         self._update(state)
 
@@ -109,14 +155,15 @@ class DiffusionProcess(Process):
                 self.current[name] = now
                 self.solvers[name] = Diffusion(
                     state.mesh, now["diffusion_um2_per_min"], now["decay_per_min"],
-                    state.dt_diff, f.wall(now["boundary_value"]),
+                    state.dt_diff * self.every[name], f.wall(now["boundary_value"]),
                     self.table.scheme,
                 )  # fmt: skip
         self.seen_step = state.step_start
 
     def step(self, state, dt: float) -> None:
-        """One diffusion step of every diffusing field."""
+        """One diffusion step of every diffusing field (a field on its own clock when due)."""
         if self.changes and state.step_start != self.seen_step:
             self._update(state)
         for name, solver in self.solvers.items():
-            solver.step(state.fields[name])
+            if due(self.every[name], state.diff_step):
+                solver.step(state.fields[name])

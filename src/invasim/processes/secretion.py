@@ -19,7 +19,10 @@ Contract:
       it, PhysiCell's order, which the import of a PhysiCell project uses). Cells are bound to
       their voxels at the start of each mechanics step, after the last move (volumes and rates
       at the first mechanics step of a phenotype step: they change only in the phenotype
-      step).
+      step). The fields share one binning of the cells; a field that no cell exchanges (all
+      its rates 0, e.g. a cleavage product) is skipped until the next rebind of the rates; a
+      field on its own ``dt_min`` exchanges on its clock (``k`` diffusion steps at once, at
+      the last of them, as the diffusion process steps it).
     * Internalised substrates (PhysiCell's ``track_internalized_substrates_in_each_agent``,
       ``[params.secretion] track_internalized = true``): each cell keeps the amount of every
       diffusing field ``s`` inside it in the ``internal`` column ``internalized:<s>`` (field
@@ -54,7 +57,7 @@ from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.cells import APOPTOTIC
 from invasim.errors import ConfigError
 from invasim.physics.exchange import SecretionUptake
-from invasim.processes.diffusion import diffusing_fields
+from invasim.processes.diffusion import diffusing_fields, due, field_substeps
 
 OXYGEN = "oxygen"
 #: the signal template of the internalised amounts
@@ -303,7 +306,10 @@ class SecretionProcess(Process):
             rs is not None and any(rs.governs(f"{s} export")
                                    for s in diffusing_fields(self.params))
         )  # fmt: skip
-        self.names = list(diffusing_fields(self.params))
+        fields = diffusing_fields(self.params)
+        self.names = list(fields)
+        self.every = {s: field_substeps(f, state.dt_diff) for s, f in fields.items()}
+        self.active: list[str] = []  # the fields some cell exchanges (set at each rate bind)
         self.exchange = {s: SecretionUptake(state.mesh, self.table.scheme) for s in self.names}
         self.tracked = tracked_fields(self.params)
         if self.tracked:
@@ -321,29 +327,41 @@ class SecretionProcess(Process):
             ensure_internalized_columns(c, self.tracked)  # e.g. cells restored or replaced
             # views of the live rows, valid until the rows change (after the diffusion steps)
             self._amounts = {s: c.internal(internalized_column(s)) for s in self.tracked}
+        lead = None  # the first bound field: the others share its binning
         if not first:
-            for s in self.names:
-                self.exchange[s].bind_positions(c.position)
+            for s in self.active:
+                self.exchange[s].bind_positions(c.position, like=lead)
+                lead = lead or self.exchange[s]
             return
         beh = state.behaviours
+        self.active = []
         for s in self.names:
             sec = beh.column(f"{s} secretion")
             tgt = beh.column(f"{s} secretion target")
             upt = beh.column(f"{s} uptake")
-            exp = beh.column(f"{s} export")
+            exp = beh.column(f"{s} export") if self.exports else None
+            if not (sec.any() or upt.any() or (exp is not None and exp.any())):
+                continue  # no cell exchanges it: nothing to bind or step
+            self.active.append(s)
             self.exchange[s].bind(c.position, c.volume, sec, tgt, upt,
-                                  exp if self.exports else 0.0)  # fmt: skip
+                                  exp if exp is not None else 0.0, like=lead)  # fmt: skip
+            lead = lead or self.exchange[s]
 
     def step(self, state, dt: float) -> None:
         """Sources and sinks over one diffusion step."""
         if not state.cells.n:
             return
+        j = state.diff_step
         if not self.tracked:
-            for s in self.names:
-                self.exchange[s].step(state.fields[s], dt)
+            for s in self.active:
+                k = self.every[s]
+                if due(k, j):
+                    self.exchange[s].step(state.fields[s], dt * k)
             return
-        for s in self.names:
-            self.exchange[s].step_accumulate(state.fields[s], dt)
+        for s in self.active:
+            k = self.every[s]
+            if due(k, j):
+                self.exchange[s].step_accumulate(state.fields[s], dt * k)
         self._substeps += 1
         if self._substeps >= state.n_diff:  # the mechanics step's last: amounts up to date
             self._take()
