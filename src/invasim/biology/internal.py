@@ -50,6 +50,8 @@ _W1 = 1.0 / (_G * (2.0 - _G))  # BDF2 stage: Y2 = W1 Y1 + W0 y + D h f(Y2)
 _W0 = -((1.0 - _G) ** 2) / (_G * (2.0 - _G))
 _CE = 2.0 * (-3.0 * _G * _G + 4.0 * _G - 2.0) / (12.0 * (2.0 - _G))  # 2 C, error constant
 _MAX_NEWTON = 10
+#: cells per chunk of the parallel loop (one set of work arrays per chunk)
+_CHUNK = 256
 
 
 class IntegrationError(RuntimeError):
@@ -238,74 +240,79 @@ def make_integrator(rhs: Callable, jac: Callable | None = None) -> Callable:
     @njit(parallel=True)
     def kernel(y, u, p, dt, h0, rtol, atol, scale, nonneg, tol, n_acc, n_rej, status):
         n, m = y.shape
-        for c in prange(n):
+        n_chunks = (n + _CHUNK - 1) // _CHUNK
+        for ch in prange(n_chunks):  # work arrays per chunk of cells, not per cell
             w = np.empty((11, m))
             mats = np.empty((2, m, m))
             piv = np.empty(m, np.int64)
             yc, f0, z1, z2, b, g, dz, ytmp, ftmp, est, fz = w
             jm, mm = mats
-            uc, pc = u[c], p[c]
-            for i in range(m):
-                yc[i] = y[c, i]
-            t, h, acc, rej = 0.0, h0, 0, 0
-            rhs(yc, uc, pc, f0)  # then f(y) of each accepted step, kept from its last stage
-            if rtol > 0.0:  # first trial: a change of rtol^(1/3) of each variable's size
+            for c in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+                uc, pc = u[c], p[c]
                 for i in range(m):
-                    size = abs(yc[i]) + atol[i] / rtol
-                    if abs(f0[i]) * h > size * rtol ** (1.0 / 3.0):
-                        h = size * rtol ** (1.0 / 3.0) / abs(f0[i])
-            while t < dt:
-                remaining = dt - t
-                last = h >= remaining * (1.0 - 1e-12)
-                if last:
-                    h = remaining
-                ok = iteration_matrix(yc, f0, h, uc, pc, scale, jm, mm, piv, ytmp, ftmp)
-                for i in range(m):
-                    z1[i] = yc[i]
-                    b[i] = yc[i] + _D * h * f0[i]
-                if ok:  # trapezoidal stage to t + γh
-                    ok = newton(z1, b, h, uc, pc, scale, tol, fz, jm, mm, piv, g, dz, ytmp, ftmp)
-                if ok:
+                    yc[i] = y[c, i]
+                t, h, acc, rej = 0.0, h0, 0, 0
+                rhs(yc, uc, pc, f0)  # then f(y) of each accepted step, kept from its last stage
+                if rtol > 0.0:  # first trial: a change of rtol^(1/3) of each variable's size
                     for i in range(m):
-                        est[i] = f0[i] / _G - fz[i] / (_G * (1.0 - _G))
-                        z2[i] = z1[i]
-                        b[i] = _W1 * z1[i] + _W0 * yc[i]
-                        ok = ok and not (nonneg[i] and z1[i] < 0.0)
-                if ok:  # BDF2 stage to t + h
-                    ok = newton(z2, b, h, uc, pc, scale, tol, fz, jm, mm, piv, g, dz, ytmp, ftmp)
-                for i in range(m):
-                    ok = ok and not (nonneg[i] and z2[i] < 0.0)
-                err = 0.0
-                if ok and rtol > 0.0:  # filtered estimate (I - D h J)^-1 est, into g
+                        size = abs(yc[i]) + atol[i] / rtol
+                        if abs(f0[i]) * h > size * rtol ** (1.0 / 3.0):
+                            h = size * rtol ** (1.0 / 3.0) / abs(f0[i])
+                while t < dt:
+                    remaining = dt - t
+                    last = h >= remaining * (1.0 - 1e-12)
+                    if last:
+                        h = remaining
+                    ok = iteration_matrix(yc, f0, h, uc, pc, scale, jm, mm, piv, ytmp, ftmp)
                     for i in range(m):
-                        est[i] = _CE * h * (est[i] + fz[i] / (1.0 - _G))
-                    _lu_solve(mm, piv, est, g)
+                        z1[i] = yc[i]
+                        b[i] = yc[i] + _D * h * f0[i]
+                    if ok:  # trapezoidal stage to t + γh
+                        ok = newton(z1, b, h, uc, pc, scale, tol, fz, jm, mm, piv, g, dz,
+                                    ytmp, ftmp)
+                    if ok:
+                        for i in range(m):
+                            est[i] = f0[i] / _G - fz[i] / (_G * (1.0 - _G))
+                            z2[i] = z1[i]
+                            b[i] = _W1 * z1[i] + _W0 * yc[i]
+                            ok = ok and not (nonneg[i] and z1[i] < 0.0)
+                    if ok:  # BDF2 stage to t + h
+                        ok = newton(z2, b, h, uc, pc, scale, tol, fz, jm, mm, piv, g, dz,
+                                    ytmp, ftmp)
                     for i in range(m):
-                        sc = atol[i] + rtol * max(abs(yc[i]), abs(z2[i]))
-                        err = max(err, abs(g[i]) / sc)
-                if ok and err <= 1.0:
-                    for i in range(m):
-                        yc[i] = z2[i]
-                        f0[i] = fz[i]
-                    t = dt if last else t + h
-                    acc += 1
-                    if rtol > 0.0:
-                        h *= 4.0 if err == 0.0 else min(4.0, max(0.2, 0.9 * err ** (-1.0 / 3.0)))
+                        ok = ok and not (nonneg[i] and z2[i] < 0.0)
+                    err = 0.0
+                    if ok and rtol > 0.0:  # filtered estimate (I - D h J)^-1 est, into g
+                        for i in range(m):
+                            est[i] = _CE * h * (est[i] + fz[i] / (1.0 - _G))
+                        _lu_solve(mm, piv, est, g)
+                        for i in range(m):
+                            sc = atol[i] + rtol * max(abs(yc[i]), abs(z2[i]))
+                            err = max(err, abs(g[i]) / sc)
+                    if ok and err <= 1.0:
+                        for i in range(m):
+                            yc[i] = z2[i]
+                            f0[i] = fz[i]
+                        t = dt if last else t + h
+                        acc += 1
+                        if rtol > 0.0:
+                            grow = 0.9 * err ** (-1.0 / 3.0) if err > 0.0 else 4.0
+                            h *= min(4.0, max(0.2, grow))
+                        else:
+                            h = min(2.0 * h, h0)
                     else:
-                        h = min(2.0 * h, h0)
-                else:
-                    rej += 1
-                    if ok:  # error too large
-                        h *= max(0.2, 0.9 * err ** (-1.0 / 3.0))
-                    else:  # Newton failed or a negative concentration
-                        h *= 0.5
-                    if h < 1e-12 * dt:
-                        status[c] = 1
-                        break
-            for i in range(m):
-                y[c, i] = yc[i]
-            n_acc[c] = acc
-            n_rej[c] = rej
+                        rej += 1
+                        if ok:  # error too large
+                            h *= max(0.2, 0.9 * err ** (-1.0 / 3.0))
+                        else:  # Newton failed or a negative concentration
+                            h *= 0.5
+                        if h < 1e-12 * dt:
+                            status[c] = 1
+                            break
+                for i in range(m):
+                    y[c, i] = yc[i]
+                n_acc[c] = acc
+                n_rej[c] = rej
 
     _KERNELS[key] = kernel
     return kernel
