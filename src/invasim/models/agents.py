@@ -86,6 +86,39 @@ def _steps(a: float, b: float) -> int | None:
     return int(r) if r >= 1 and abs(k - r) <= _WHOLE * max(1.0, k) else None
 
 
+def _trait_rule_clashes(p: AgentParamsBase, tname: str, trait: Any, names: set[str]) -> list[str]:
+    """A trait on a behaviour that a rule sets in the same cell type: the trait would do nothing.
+
+    A rule starts from the cell type's value of its behaviour (PhysiCell's semantics), not from
+    the value the traits and internal models made, so there the trait is silently discarded.
+    Refused for a trait that scales the behaviour or mutates (heritable variation); allowed for
+    a fixed trait that sets it, which is how an imported PhysiCell distribution behaves under
+    PhysiCell's own rules (the rule discards it there too).
+    """
+    rs = p.rule_set
+    if rs is None:
+        return []
+    types = list(p.cell_types)
+    where = [types.index(t) for t in (trait.cell_types or types) if t in types]
+    mutates = trait.mutation_rate > 0 and trait.mutation_step > 0
+    out = []
+    for key in ("scales", "sets") if mutates else ("scales",):
+        for b in getattr(trait, key):
+            if b not in names:
+                continue  # reported above
+            col = rs.column(b)
+            hit = [types[i] for i in where if rs.governed[i, col]]
+            if hit:
+                out.append(
+                    f"params.traits.{tname}.{key} names {b!r}, which params.rules also set in "
+                    f"cell type {hit[0]!r}; a rule starts from the cell type's value, so the "
+                    f"trait would have no effect there: drop the rule or the trait's {b!r}, or "
+                    f"use the process's own parameter (e.g. cycle.pressure_threshold for "
+                    f"contact inhibition)"
+                )
+    return out
+
+
 def _by_clock(processes: list[Process], clock: str) -> list[Process]:
     return sorted((p for p in processes if p.clock == clock), key=lambda p: p.order)
 
@@ -257,6 +290,7 @@ class AgentModel(Model):
                 f"cell types: {', '.join(p.cell_types)}"
                 for t in trait.cell_types if t not in p.cell_types
             ]
+            problems += _trait_rule_clashes(p, tname, trait, names)
         problems += [
             f"params.initial.columns: column {label!r} targets {target!r}, which is neither "
             f"'volume' nor a trait; traits: {', '.join(p.traits) or 'none'}"
