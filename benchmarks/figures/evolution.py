@@ -12,6 +12,14 @@ and the trait means over time. ``study``: per arm and replicate, the pathology r
 the last snapshot (front fractal dimension, clones, Simpson diversity, cells), recomputed from
 the stored runs with :func:`invasim.analysis.readouts.table`, and the largest clone's share
 of the live cells (with the trait means in the printed table), one dot per replicate.
+
+Founder lineages: a clone founded at mutation belongs to the lineage of the initial cell its
+ancestry goes back to (the lineage table's ``parent_clone_id`` followed to a root). The number
+of founder lineages still alive, their Simpson diversity and the largest one's share do not
+grow with the number of divisions the way the clone count does (every mutant founds a clone),
+so they compare tumours of different size. ``study`` also prints a size-matched table: each
+mild run at the snapshot whose live-cell count is closest to the final count of the harsh run
+of the same replicate.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 TRAITS = ["proliferation", "mmp", "adhesion", "motility", "o2_consumption"]
 STUDY_METRICS = [("front_fractal_dim", "front fractal dimension"), ("n_clones", "clones"),
                  ("clone_simpson", "clone Simpson diversity"), ("n_cells", "live cells"),
-                 ("dominant_clone_share", "largest clone's share of live cells")]
+                 ("founder_simpson", "founder-lineage Simpson diversity"),
+                 ("dominant_founder_share", "largest founder lineage's share"),
+                 ("mean_mmp", "mean MT1-MMP trait"), ("mean_motility", "mean motility trait")]
 READOUTS = ["front_fractal_dim", "n_clones", "clone_simpson", "n_cells", "invasion_pattern"]
 
 
@@ -89,7 +99,7 @@ def trait_means(run_dir: str | Path) -> pd.DataFrame:
 def figure_runs(harsh: str, mild: str, out: str) -> None:
     fig = plt.figure(figsize=(12, 8.4), dpi=110)
     gs = fig.add_gridspec(2, 2, height_ratios=[3, 1.3])
-    for k, (d, name) in enumerate([(harsh, "harsh (12 mmHg, dense heterogeneous ECM)"),
+    for k, (d, name) in enumerate([(harsh, "harsh (20 mmHg, dense heterogeneous ECM)"),
                                    (mild, "mild (38 mmHg, loose homogeneous ECM)")]):
         ax = fig.add_subplot(gs[0, k])
         draw_snapshot(ax, d, name)
@@ -111,37 +121,92 @@ def figure_runs(harsh: str, mild: str, out: str) -> None:
     print("wrote", out)
 
 
-def clone_summary(run) -> dict[str, float]:
-    """Largest clone's share of the live cells and the trait means, at the last snapshot."""
-    cells = run.cells(run.times[-1])
+def founder_of(lineage: pd.DataFrame) -> dict[int, int]:
+    """Clone id -> the root clone (an initial cell's) its ancestry goes back to."""
+    parent = dict(zip(lineage["clone_id"].astype(int), lineage["parent_clone_id"].astype(int),
+                      strict=True))
+    root: dict[int, int] = {}
+    for c in parent:
+        path = [c]
+        while parent.get(path[-1], -1) >= 0 and path[-1] not in root:
+            path.append(parent[path[-1]])
+        r = root.get(path[-1], path[-1])
+        for p in path:
+            root[p] = r
+    return root
+
+
+def clone_summary(run, time_min: float | None = None) -> dict[str, float]:
+    """Clone and founder-lineage readouts and trait means of the live cells at one snapshot."""
+    from invasim.biology.clones import load_clones
+
+    t = run.times[-1] if time_min is None else time_min
+    cells = run.cells(t)
     live = cells[cells["dead"] == 0]
     if live.empty:
         return {"dominant_clone_share": float("nan")}
-    out = {"dominant_clone_share": float(live["clone_id"].value_counts().iloc[0] / len(live))}
+    share = live["clone_id"].value_counts(normalize=True)
+    out = {"time_d": t / 1440.0, "live": len(live), "dead": len(cells) - len(live),
+           "clones_per_cell": len(share) / len(live),
+           "dominant_clone_share": float(share.iloc[0])}
+    try:
+        root = founder_of(load_clones(run, t))
+    except (FileNotFoundError, KeyError, ValueError):
+        root = {}
+    if root:
+        founders = live["clone_id"].astype(int).map(lambda c: root.get(c, c))
+        fs = founders.value_counts(normalize=True)
+        out.update({"founder_lineages": len(fs), "founder_simpson": float(1 - (fs**2).sum()),
+                    "dominant_founder_share": float(fs.iloc[0])})
     out.update({f"mean_{k}": float(live[k].mean()) for k in TRAITS if k in live})
     return out
 
 
-def study_table(study_dir: str | Path) -> pd.DataFrame:
-    """Pathology readouts of the last snapshot of every run of a study, with its arm."""
+def _snapshot_row(run, time_min: float) -> dict[str, float]:
     from invasim.analysis import readouts
 
+    t = readouts.table(run, READOUTS)
+    k = int(np.argmin(np.abs(t["time_min"].to_numpy(float) - time_min))) if "time_min" in t \
+        else len(t) - 1
+    return {**t.iloc[k].to_dict(), **clone_summary(run, time_min)}
+
+
+def study_table(study_dir: str | Path, size_matched: bool = False) -> pd.DataFrame:
+    """Readouts of every run of a study with its arm and replicate, at the last snapshot.
+
+    ``size_matched``: every arm but ``harsh`` at the snapshot whose live-cell count is closest
+    to the final count of the harsh run of the same replicate (the last snapshot if none).
+    """
     study_dir = Path(study_dir)
     res = invasim.load_study(study_dir)
+    runs = res[["run_id", "arm"]].drop_duplicates().astype(str)
+    runs = runs.assign(rep=runs["run_id"].str.extract(r"(r\d+)$")[0])
+    target = {}
+    if size_matched:
+        for run_id, rep in runs.loc[runs["arm"] == "harsh", ["run_id", "rep"]].itertuples(
+                index=False):
+            run = load_run(study_dir / "runs" / run_id)
+            c = run.cells(run.times[-1])
+            target[rep] = int((c["dead"] == 0).sum())
     rows = []
-    for run_id, arm in res[["run_id", "arm"]].drop_duplicates().astype(str).itertuples(index=False):
+    for run_id, arm, rep in runs.itertuples(index=False):
         run = load_run(study_dir / "runs" / run_id)
-        t = readouts.table(run, READOUTS)
-        last = t.iloc[-1].to_dict()
-        rows.append({"run_id": run_id, "arm": arm, **last, **clone_summary(run)})
+        t = run.times[-1]
+        if size_matched and arm != "harsh" and rep in target:
+            live = [int((run.cells(s)["dead"] == 0).sum()) for s in run.times]
+            t = run.times[int(np.argmin(np.abs(np.array(live) - target[rep])))]
+        rows.append({"run_id": run_id, "arm": arm, "replicate": rep, **_snapshot_row(run, t)})
     return pd.DataFrame(rows)
 
 
 def figure_study(study_dir: str, out: str) -> pd.DataFrame:
     tab = study_table(study_dir)
     arms = list(dict.fromkeys(tab["arm"]))
-    fig, axes = plt.subplots(1, len(STUDY_METRICS), figsize=(14, 3.4), dpi=110)
-    for ax, (m, label) in zip(axes, STUDY_METRICS, strict=True):
+    ncol = (len(STUDY_METRICS) + 1) // 2
+    fig, axes = plt.subplots(2, ncol, figsize=(3.5 * ncol, 6.4), dpi=110)
+    for ax, (m, label) in zip(axes.ravel(), STUDY_METRICS, strict=True):
+        if m not in tab:
+            continue
         for k, arm in enumerate(arms):
             v = tab.loc[tab["arm"] == arm, m].to_numpy(float)
             ax.scatter(np.full(len(v), k) + np.linspace(-0.08, 0.08, len(v)), v,
@@ -173,7 +238,18 @@ def main() -> None:
         muller_plot(load_run(a.dirs[0]), a.out or "docs/img/evolution-muller.png")
     else:
         tab = figure_study(a.dirs[0], a.out or "docs/img/harsh-vs-mild.png")
+        pd.set_option("display.width", 250)
+        cols = ["arm", "replicate", "time_d", "live", "dead", "n_clones", "clone_simpson",
+                "clones_per_cell", "founder_lineages", "founder_simpson",
+                "dominant_founder_share", "front_fractal_dim", "invasion_pattern",
+                *[f"mean_{k}" for k in TRAITS]]
+        print("last snapshot, per run:")
+        print(tab[[c for c in cols if c in tab]].round(3).to_string(index=False))
         print(tab.groupby("arm").mean(numeric_only=True).round(3).to_string())
+        sm = study_table(a.dirs[0], size_matched=True)
+        print("size-matched (other arms at the harsh replicate's final live count):")
+        print(sm[[c for c in cols if c in sm]].round(3).to_string(index=False))
+        print(sm.groupby("arm").mean(numeric_only=True).round(3).to_string())
 
 
 if __name__ == "__main__":

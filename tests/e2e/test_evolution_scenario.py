@@ -2,8 +2,11 @@
 
 Fast: a shortened `invasim run evolution` founds new clones at mutation, writes the lineage
 table and draws the Muller plot. Slow: the study shortened to 2 replicates per arm and 4 days,
-asserting Anderson et al. (2006)'s direction — harsh: fewer clones, lower clonal diversity —
-with the margins stated at the assertions.
+asserting what the study robustly shows (with the margins stated at the assertions): both
+arms grow with a necrotic core (oxygen-limited, high-turnover growth, Anderson et al. 2006's
+setting); harsh has fewer clones, a lower clonal diversity and a rougher front. These are NOT
+Anderson's result: the clone numbers follow the tumours' sizes, and the rough harsh front is a
+sparse, oxygen-starved tumour in its cleared hole, not fingers (see docs/invasion/evolution.md).
 """
 
 from __future__ import annotations
@@ -60,13 +63,14 @@ def _last_readouts(study_dir) -> pd.DataFrame:
     for run_id, arm in res[["run_id", "arm"]].drop_duplicates().astype(str).itertuples(index=False):
         run = invasim.load_run(study_dir / "runs" / run_id)
         t = readouts.table(run, ["n_cells", "n_clones", "clone_simpson", "front_fractal_dim"])
-        rows.append({"arm": arm, **t.iloc[-1].to_dict()})
+        rows.append({"arm": arm, "replicate": run_id[-3:], **t.iloc[-1].to_dict(),
+                     "n_necrotic": float(run.metrics["n_necrotic"].iloc[-1])})
     return pd.DataFrame(rows)
 
 
 @pytest.mark.slow
 def test_harsh_vs_mild_direction(tmp_path):
-    """Harsh: fewer clones and lower Simpson diversity than mild (2 seeds per arm, 4 days)."""
+    """Both arms: a necrotic core; harsh: fewer clones, lower diversity, rougher front."""
     out = tmp_path / "study"
     proc = run_cli("study", "run", "harsh-vs-mild", "--out", str(out), "--workers", "2",
                    "--quiet", "--set", "replicates=2", "--set", "set.time.end_min=5760.0",
@@ -74,11 +78,21 @@ def test_harsh_vs_mild_direction(tmp_path):
     assert proc.returncode == 0, proc.stderr
     tab = _last_readouts(out)
     assert sorted(tab["arm"]) == ["harsh", "harsh", "mild", "mild"]
+    tab = tab.sort_values(["arm", "replicate"])
     h, m = tab[tab["arm"] == "harsh"], tab[tab["arm"] == "mild"]
-    # Margins (measured on seeds of the study, see /work/helper_docs/scenario-evolution.md):
-    # every harsh replicate has fewer than half the clones of every mild replicate, and its
-    # Simpson diversity is lower by at least 0.003 on the arm means (5 days, 3 seeds: mild
-    # 0.995, harsh 0.986). Both follow from the harsh tumour having ~6x fewer cells (per cell
-    # it has as many clones); the front roughness is not asserted (no fingers form).
+    # Margins, from the study at 5 days, 3 seeds (harsh / mild arm means: n_clones 115 / 417,
+    # clone_simpson 0.989 / 0.997, front_fractal_dim 1.47 / 1.23; necrotic share of the cells
+    # 0.21-0.28 in every run, 0.22-0.34 in this 4-day setting; docs/invasion/evolution.md).
+    # Oxygen-limited growth: every run has a necrotic core of at least 5 % of its cells.
+    assert (tab["n_necrotic"] >= 0.05 * (tab["n_cells"] + tab["n_necrotic"])).all(), \
+        tab.to_string()
+    # Size effects (harsh ~1/4 of the cells of mild): every harsh replicate has fewer than half
+    # the clones of every mild replicate; Simpson diversity lower by >= 0.003 on the arm means.
     assert h["n_clones"].max() < 0.5 * m["n_clones"].min(), tab.to_string()
     assert h["clone_simpson"].mean() < m["clone_simpson"].mean() - 0.003, tab.to_string()
+    # A rougher harsh front: higher in every replicate pair (same seed), by >= 0.05 on the
+    # mean of the pairs (pairs measured: 5 d +0.25, +0.11, +0.35; this 4 d setting +0.25,
+    # +0.06; 1.47 vs 1.21 against mild at the same size). It is a sparse, oxygen-starved
+    # tumour in the hole it cleared, not fingers.
+    diff = h["front_fractal_dim"].to_numpy() - m["front_fractal_dim"].to_numpy()
+    assert (diff > 0).all() and diff.mean() >= 0.05, tab.to_string()
