@@ -89,7 +89,30 @@ class _Timed(BaseModel):
     label: str = Field("", description="a name for plots and the report (e.g. 'MMP inhibitor')")
 
 
-class ChangeBehaviour(_Timed):
+class _Window:
+    """The time window of an intervention with ``from_min`` and ``until_min`` (None: open).
+
+    A mixin: each class declares the two fields itself (their descriptions and their place in
+    the table differ) and calls :meth:`_check_window` in its validator.
+    """
+
+    from_min: float
+    until_min: float | None
+
+    def _check_window(self) -> None:
+        if self.until_min is not None and not self.until_min > self.from_min:
+            raise ValueError("until_min must exceed from_min")
+
+    def window(self) -> tuple[float, float | None]:
+        """``(start, end)`` of the intervention, min (end None: open)."""
+        return self.from_min, self.until_min
+
+    def on(self, t_min: float) -> bool:
+        """Whether it is on in the phenotype step that starts at ``t_min``."""
+        return self.from_min <= t_min and (self.until_min is None or t_min < self.until_min)
+
+
+class ChangeBehaviour(_Window, _Timed):
     """Scale or set a behaviour over a time window (a drug)."""
 
     kind: Literal["scale", "set"] = Field(description="multiply by value, or set to value")
@@ -101,15 +124,10 @@ class ChangeBehaviour(_Timed):
 
     @model_validator(mode="after")
     def _window(self) -> ChangeBehaviour:
-        if self.until_min is not None and not self.until_min > self.from_min:
-            raise ValueError("until_min must exceed from_min")
+        self._check_window()
         if self.kind == "scale" and self.value < 0:
             raise ValueError("a scale factor must be >= 0")
         return self
-
-    def window(self) -> tuple[float, float | None]:
-        """``(start, end)`` of the intervention, min (end None: open)."""
-        return self.from_min, self.until_min
 
 
 #: the drugs a ``drug`` intervention may name: default target behaviours, and whether it
@@ -129,7 +147,7 @@ DRUGS: dict[str, dict[str, Any]] = {
 }
 
 
-class Drug(_Timed):
+class Drug(_Window, _Timed):
     """An inhibitor: removes a fraction of its targets' activity over a time window."""
 
     kind: Literal["drug"]
@@ -158,19 +176,10 @@ class Drug(_Timed):
         if self.duration_min is not None:
             self.until_min = self.from_min + self.duration_min
             self.duration_min = None
-        if self.until_min is not None and not self.until_min > self.from_min:
-            raise ValueError("until_min must exceed from_min")
+        self._check_window()
         if self.enzyme_fields is not None and not DRUGS[self.drug]["enzymes"]:
             raise ValueError(f"enzyme_fields applies to an enzyme inhibitor, not {self.drug}")
         return self
-
-    def window(self) -> tuple[float, float | None]:
-        """``(start, end)`` of the intervention, min (end None: open)."""
-        return self.from_min, self.until_min
-
-    def on(self, t_min: float) -> bool:
-        """Whether it is on in the phenotype step that starts at ``t_min``."""
-        return self.from_min <= t_min and (self.until_min is None or t_min < self.until_min)
 
     def target_behaviours(self, names: set[str]) -> list[str]:
         """The behaviours it scales: ``targets``, or the defaults that ``names`` holds."""
@@ -201,7 +210,7 @@ def enzyme_activity(interventions: list, field: str, t_min: float) -> float:
     return out
 
 
-class ChangeField(_Timed):
+class ChangeField(_Window, _Timed):
     """Set or scale a diffusing field's parameter over a time window."""
 
     kind: Literal["field"]
@@ -216,17 +225,8 @@ class ChangeField(_Timed):
 
     @model_validator(mode="after")
     def _window(self) -> ChangeField:
-        if self.until_min is not None and not self.until_min > self.from_min:
-            raise ValueError("until_min must exceed from_min")
+        self._check_window()
         return self
-
-    def window(self) -> tuple[float, float | None]:
-        """``(start, end)`` of the intervention, min (end None: open)."""
-        return self.from_min, self.until_min
-
-    def on(self, t_min: float) -> bool:
-        """Whether it is on in the phenotype step that starts at ``t_min``."""
-        return self.from_min <= t_min and (self.until_min is None or t_min < self.until_min)
 
 
 def field_parameters(interventions: list, name: str, spec: Any, t_min: float) -> dict:
@@ -367,7 +367,7 @@ def behaviour_layer(interventions: list, type_names: list[str]):
         wanted = {beh.names[k] for k in columns}
         start = state.step_start  # the window is judged at the step's start, for both fills
         for iv in changes:
-            if start < iv.from_min or (iv.until_min is not None and start >= iv.until_min):
+            if not iv.on(start):
                 continue
             if iv.kind == "drug":
                 todo = [(b, "scale", 1.0 - iv.effect) for b in iv.target_behaviours(wanted)
