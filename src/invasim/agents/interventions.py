@@ -93,11 +93,9 @@ class _Window:
     """The time window of an intervention with ``from_min`` and ``until_min`` (None: open).
 
     A mixin: each class declares the two fields itself (their descriptions and their place in
-    the table differ) and calls :meth:`_check_window` in its validator.
+    the table differ; annotations here would make them pydantic fields and move them to the
+    front) and calls :meth:`_check_window` in its validator.
     """
-
-    from_min: float
-    until_min: float | None
 
     def _check_window(self) -> None:
         if self.until_min is not None and not self.until_min > self.from_min:
