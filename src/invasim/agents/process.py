@@ -44,7 +44,7 @@ CLOCKS = ("diffusion", "mechanics", "phenotype")
 
 #: the documented order of the built-in processes on each clock (lower runs first)
 ORDER = {
-    "diffusion": {"secretion": 10, "diffusion": 20},
+    "diffusion": {"secretion": 10, "tissue_supply": 15, "diffusion": 20},
     "mechanics": {
         "mechanics": 10, "motility": 20, "ecm": 22, "attachments": 25, "basement_membrane": 27,
         "phagocytosis": 30, "attack": 40, "fusion": 50,

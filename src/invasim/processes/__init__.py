@@ -6,6 +6,7 @@ Importing this package registers them (:func:`invasim.agents.process.register_pr
 process        clock      what it does
 =============  =========  ==============================================================
 secretion      diffusion  cells secrete and take up the diffusing fields at their voxels
+tissue_supply  diffusion  a matrix field (the tissue, its vessels) supplies a diffusing field
 diffusion      diffusion  the diffusing fields diffuse and decay (LOD solvers)
 mechanics      mechanics  cell–cell and cell–wall potentials give each cell a velocity
 motility       mechanics  persistent, biased random walk adds a motile velocity
@@ -52,6 +53,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     proteolysis,
     rho_gtpase,
     secretion,
+    tissue_supply,
     transformation,
     volume,
 )

@@ -65,6 +65,7 @@ CASE_MODULES: list[str] = [
     "rho_gtpase",
     "evolution",
     "pathology",
+    "tissue_supply",
 ]
 #: environment variable naming extra case modules (full import names, comma-separated)
 EXTRA_MODULES_ENV = "INVASIM_VERIFY_MODULES"
