@@ -58,6 +58,14 @@ SPACING = 15.0  # µm
 MARGIN = 100.0  # µm beyond the packing radius
 ROUND = 20.0  # µm
 DT = 0.1  # min
+#: PhysiCell's default cell (2494 µm³, flow-cytometry cycle), the plain case's cell type
+PLAIN_CELL = {
+    "cycle": {"model": "flow_cytometry_separated", "durations_min": [300.0, 480.0, 240.0, 60.0]},
+    "death": {"apoptosis_rate_per_min": 5.31667e-5},
+    "volume": {"volume_um3": 2494.0},
+    "mechanics": {"adhesion_um_per_min": 0.4, "repulsion_um_per_min": 10.0,
+                  "relative_max_adhesion_distance": 1.25},
+}
 
 
 def _rss_mb() -> float:
@@ -201,15 +209,7 @@ def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, schem
         raw["dt_diffusion_min"] = float(dt_diffusion)
         params = params_schema(tuple(raw["processes"])).model_validate(raw)
     else:
-        ct = {
-            "cycle": {"model": "flow_cytometry_separated",
-                      "durations_min": [300.0, 480.0, 240.0, 60.0]},
-            "death": {"apoptosis_rate_per_min": 5.31667e-5},
-            "volume": {"volume_um3": 2494.0},
-            "mechanics": {"adhesion_um_per_min": 0.4, "repulsion_um_per_min": 10.0,
-                          "relative_max_adhesion_distance": 1.25},
-            "secretion": {"uptake_per_min": {"oxygen": 10.0}},
-        }  # fmt: skip
+        ct = {**PLAIN_CELL, "secretion": {"uptake_per_min": {"oxygen": 10.0}}}
         params = params_schema(DEFAULT_PROCESSES).model_validate({
             "dt_diffusion_min": float(dt_diffusion), "dt_mechanics_min": DT,
             "diffusion": {"scheme": scheme}, "fields": {"oxygen": sub},
@@ -331,16 +331,8 @@ def invasion_params(n: int, dim: int, dt_diffusion: float | str, boundary: str, 
         "anisotropy": {"kind": "matrix", "upper": 1.0, "initial": 0.0},
         **{f: {"kind": "matrix", "lower": -1.0, "upper": 1.0, "initial": 0.0} for f in fibres},
     }  # fmt: skip
-    plain = {
-        "cycle": {"model": "flow_cytometry_separated",
-                  "durations_min": [300.0, 480.0, 240.0, 60.0]},
-        "death": {"apoptosis_rate_per_min": 5.31667e-5},
-        "volume": {"volume_um3": 2494.0},
-        "mechanics": {"adhesion_um_per_min": 0.4, "repulsion_um_per_min": 10.0,
-                      "relative_max_adhesion_distance": 1.25},
-    }  # fmt: skip
     tumor = {
-        **plain,
+        **PLAIN_CELL,
         "secretion": {"uptake_per_min": {"oxygen": 10.0}, "secretion_per_min": {"mmp": 0.0006},
                       "secretion_target": {"mmp": 1.0}},
         "motility": {"speed_um_per_min": 0.5, "persistence_time_min": 15.0},
@@ -350,7 +342,7 @@ def invasion_params(n: int, dim: int, dt_diffusion: float | str, boundary: str, 
         "rho_gtpase": {},
     }  # fmt: skip
     epithelium = {
-        **plain,
+        **PLAIN_CELL,
         "secretion": {"uptake_per_min": {"oxygen": 10.0}},
         "rho_gtpase": {"modes": {"epithelial": {"migration speed": 0.0}}},
     }

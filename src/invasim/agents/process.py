@@ -41,6 +41,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from invasim.agents.state import AgentState
 
 CLOCKS = ("diffusion", "mechanics", "phenotype")
+#: relative tolerance of :func:`whole_steps`
+WHOLE_TOLERANCE = 1e-9
+
+
+def whole_steps(a: float, b: float) -> int | None:
+    """``a / b`` if it is a whole number (>= 1), else None: steps of ``b`` in a step of ``a``."""
+    k = a / b
+    r = round(k)
+    return int(r) if r >= 1 and abs(k - r) <= WHOLE_TOLERANCE * max(1.0, k) else None
 
 #: the documented order of the built-in processes on each clock (lower runs first)
 ORDER = {

@@ -61,7 +61,7 @@ from invasim.agents.params import (
     params_schema,
 )
 from invasim.agents.placement import initial_cells
-from invasim.agents.process import REGISTRY, SENSE_BEFORE, Process
+from invasim.agents.process import REGISTRY, SENSE_BEFORE, Process, whole_steps
 from invasim.agents.state import AgentState
 from invasim.analysis.readouts import compute, find
 from invasim.analysis.snapshot import Snapshot
@@ -75,15 +75,6 @@ from invasim.core.mesh import Mesh
 from invasim.models.base import FieldSpec, Model, register
 from invasim.physics.diffusion import single_thread_if_small
 from invasim.physics.mechanics import MechanicsParams, move
-
-_WHOLE = 1e-9
-
-
-def _steps(a: float, b: float) -> int | None:
-    """``a / b`` if it is a whole number (>= 1), else None."""
-    k = a / b
-    r = round(k)
-    return int(r) if r >= 1 and abs(k - r) <= _WHOLE * max(1.0, k) else None
 
 
 def _trait_rule_clashes(p: AgentParamsBase, tname: str, trait: Any, names: set[str]) -> list[str]:
@@ -216,8 +207,8 @@ class AgentModel(Model):
         listed = [k for k in p.readouts if k not in (*base_metrics, *extra, *counts)]
         self.metric_names = (*base_metrics, *extra, *counts, *listed)
         self.listed_readouts = frozenset(listed)
-        self.n_mech = _steps(dt, p.dt_mechanics_min) or 1
-        self.n_diff = _steps(p.dt_mechanics_min, p.dt_diffusion_min) or 1
+        self.n_mech = whole_steps(dt, p.dt_mechanics_min) or 1
+        self.n_diff = whole_steps(p.dt_mechanics_min, p.dt_diffusion_min) or 1
         self.dt_mech = dt / self.n_mech
         self.dt_diff = self.dt_mech / self.n_diff
         self.behaviours = build_behaviours(p, self.processes, self.type_names)
@@ -262,12 +253,12 @@ class AgentModel(Model):
         if mesh.dim not in (2, 3):
             return [f"mesh.dim = {mesh.dim}: the agent model needs a 2-D or 3-D mesh"]
         problems = []
-        if _steps(dt, p.dt_mechanics_min) is None:
+        if whole_steps(dt, p.dt_mechanics_min) is None:
             problems.append(
                 f"time.dt_min = {dt:g} must be a whole multiple of params.dt_mechanics_min = "
                 f"{p.dt_mechanics_min:g}"
             )
-        if _steps(p.dt_mechanics_min, p.dt_diffusion_min) is None:
+        if whole_steps(p.dt_mechanics_min, p.dt_diffusion_min) is None:
             problems.append(
                 f"params.dt_mechanics_min = {p.dt_mechanics_min:g} must be a whole multiple of "
                 f"params.dt_diffusion_min = {p.dt_diffusion_min:g}"

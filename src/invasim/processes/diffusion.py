@@ -30,7 +30,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from invasim.agents.interventions import field_parameters
-from invasim.agents.process import ORDER, Process, register_process
+from invasim.agents.process import ORDER, Process, register_process, whole_steps
 from invasim.core.mesh import Mesh
 from invasim.physics.diffusion import Diffusion, accuracy_dt_limit
 
@@ -60,12 +60,12 @@ def diffusing_fields(params: Any) -> dict[str, Any]:
 def field_substeps(field: Any, dt_diffusion: float) -> int:
     """Diffusion steps per step of a diffusing field: ``dt_min / dt_diffusion`` (1 if unset).
 
-    Rounded to the nearest whole number (>= 1); :meth:`DiffusionProcess.check` refuses a
-    ``dt_min`` that is not a whole multiple of the diffusion step.
+    :meth:`DiffusionProcess.check` refuses a ``dt_min`` that is not a whole multiple of the
+    diffusion step.
     """
     if field.dt_min is None:
         return 1
-    return max(1, int(round(field.dt_min / dt_diffusion)))
+    return whole_steps(field.dt_min, dt_diffusion) or 1
 
 
 def due(k: int, diff_step: int) -> bool:
@@ -75,11 +75,6 @@ def due(k: int, diff_step: int) -> bool:
     group of ``k``.
     """
     return k == 1 or (diff_step + 1) % k == 0
-
-
-def _whole(a: float, b: float) -> bool:
-    r = round(a / b)
-    return r >= 1 and abs(a / b - r) <= 1e-9 * max(1.0, a / b)
 
 
 @register_process
@@ -104,12 +99,12 @@ class DiffusionProcess(Process):
         for name, f in diffusing_fields(params).items():
             if f.dt_min is None:
                 continue
-            if not _whole(f.dt_min, params.dt_diffusion_min):
+            if whole_steps(f.dt_min, params.dt_diffusion_min) is None:
                 problems.append(
                     f"params.fields.{name}.dt_min = {f.dt_min:g} must be a whole multiple of "
                     f"params.dt_diffusion_min = {params.dt_diffusion_min:g}"
                 )
-            elif not _whole(params.dt_mechanics_min, f.dt_min):
+            elif whole_steps(params.dt_mechanics_min, f.dt_min) is None:
                 problems.append(
                     f"params.fields.{name}.dt_min = {f.dt_min:g} must divide "
                     f"params.dt_mechanics_min = {params.dt_mechanics_min:g}"
