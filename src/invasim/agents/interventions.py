@@ -17,7 +17,9 @@ Contract:
         (broad-spectrum hydroxamate such as batimastat/marimastat: membrane-type MMP activity,
         ``pericellular proteolysis``, and the catalytic activity of the secreted-MMP fields
         named in ``enzyme_fields``, default ``["mmp"]``: their degradation reactions run at
-        ``1 - effect`` of their rate) and ``rock_inhibitor`` (Y-27632: ``rock activity``).
+        ``1 - effect`` of their rate), ``rock_inhibitor`` (Y-27632: ``rock activity``) and
+        ``anti_pd1`` (nivolumab, pembrolizumab: ``pd-1 expression``, the free PD-1 of the
+        killer cells of the cytotoxicity process).
         Targets no listed process reads are refused; the defaults that are not read are
         skipped, and a drug none of whose targets is read is refused.
       - ``field``: set (``mode = "set"``) or scale (``"scale"``) a diffusing field's
@@ -141,6 +143,12 @@ DRUGS: dict[str, dict[str, Any]] = {
         "targets": ("rock activity",),
         "enzymes": False,
         "what": "ROCK inhibitor (Y-27632): Rho kinase activity",
+    },
+    "anti_pd1": {
+        "targets": ("pd-1 expression",),
+        "enzymes": False,
+        "what": "anti-PD-1 antibody (nivolumab, pembrolizumab): blocks PD-1 on killer cells, "
+        "so PD-L1 engages less of it (less checkpoint inhibition of killing, less exhaustion)",
     },
 }
 

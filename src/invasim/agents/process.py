@@ -59,8 +59,9 @@ ORDER = {
         "phagocytosis": 30, "attack": 40, "fusion": 50,
     },
     "phenotype": {
-        "contacts": 10, "custom_data": 20, "volume": 110, "damage": 115, "death": 120,
-        "cycle": 130, "division": 140, "transformation": 150, "rho_gtpase": 60,
+        "contacts": 10, "custom_data": 20, "volume": 110, "damage": 115, "cytotoxicity": 117,
+        "death": 120, "cycle": 130, "division": 140, "transformation": 150, "recruitment": 160,
+        "rho_gtpase": 60,
         "matrix_degradation": 200, "proteolysis": 210, "ecm_remodelling": 220,
         "basement_membrane_breach": 230,
     },  # fmt: skip

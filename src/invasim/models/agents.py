@@ -200,6 +200,8 @@ class AgentModel(Model):
         phenotype = _by_clock(self.processes, "phenotype")
         self.sensing = [q for q in phenotype if q.order < SENSE_BEFORE]
         self.acting = [q for q in phenotype if q.order >= SENSE_BEFORE]
+        # a process that brings cells in (recruitment) runs on an empty window too
+        self.adds_cells = any(getattr(q, "adds_cells", False) for q in phenotype)
         self.sets_velocity = "mechanics" in p.processes
         base_metrics = type(self).metric_names
         extra = [k for q in self.processes for k in q.metric_names]
@@ -420,7 +422,7 @@ class AgentModel(Model):
                     q.step(s, self.dt_mech)
                 move(s.cells, self.dt_mech, self.params.mechanics_scheme)
                 s.moved()
-        if s.cells.n:
+        if s.cells.n or self.adds_cells:
             self._phenotype(t_min + self.dt)
         if self.fieldset.matrices():  # static or slowly relaxing: no diffusion solve, ever
             self.fieldset.arrays = fields

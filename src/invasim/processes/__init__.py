@@ -21,10 +21,12 @@ custom_data    phenotype  named per-cell variables that rules read and set (Phys
 rho_gtpase     phenotype  per-cell Rac1/RhoA and EMT switches set the migration mode
 volume         phenotype  cell volumes grow, shrink (apoptosis) and swell (necrosis)
 damage         phenotype  damage accumulates (attacks, damage rate) and is repaired
+cytotoxicity   phenotype  killer cells kill targets in contact; PD-1/PD-L1; exhaustion
 death          phenotype  apoptosis and necrosis; dead cells are removed when done
 cycle          phenotype  cell-cycle progression; marks the cells that divide
 division       phenotype  each dividing cell becomes two daughters
 transformation phenotype  live cells transform into other cell types (PhysiCell 1.14)
+recruitment    phenotype  cells (immune cells) enter the window through its faces
 matrix_deg...   phenotype  an enzyme field degrades a matrix field (example process)
 basement_me... phenotype  basement_membrane_breach: pressure tears a weak BM; breach metrics
 proteolysis    phenotype  cells degrade matrix at their position (MT1-MMP), deposit laminin-5
@@ -40,6 +42,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     contacts,
     custom_data,
     cycle,
+    cytotoxicity,
     damage,
     death,
     diffusion,
@@ -51,6 +54,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     motility,
     phagocytosis,
     proteolysis,
+    recruitment,
     rho_gtpase,
     secretion,
     tissue_supply,

@@ -63,6 +63,7 @@ CASE_MODULES: list[str] = [
     "basement_membrane",
     "ecm",
     "rho_gtpase",
+    "immune",
     "evolution",
     "pathology",
     "tissue_supply",

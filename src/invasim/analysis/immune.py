@@ -1,0 +1,50 @@
+"""Immune readouts: killer cells' states (the cytotoxicity process's columns).
+
+Contract:
+    * ``exhausted_<type>``: live cells of each type whose exhaustion is 1 (they kill no more);
+      ``engaged_<type>``: live cells of each type that are partly exhausted (0 < X < 1);
+      ``kills_by_<type>``: the kills the live cells of each type have made (a daughter starts at
+      0; cells gone take theirs with them: ``kills_total``, the process's metric, counts all).
+      They apply where the cell table has the ``exhaustion`` / ``kills`` columns (the
+      cytotoxicity process runs); the same functions read a live run and a stored one.
+    * Counts by type are ``n_<type>`` (:mod:`invasim.analysis.readouts`); kills per hour are the
+      cytotoxicity process's ``kills_per_hour``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from invasim.analysis.readouts import ALIVE, TYPE, has_column, readout
+from invasim.analysis.snapshot import Snapshot
+
+
+def _per_type(s: Snapshot, prefix: str, values: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    types = s.cells["type"].to_numpy()
+    alive = (s.cells["dead"].to_numpy() == ALIVE) & mask
+    sums = np.bincount(types[alive], weights=values[alive], minlength=len(s.type_names))
+    return {f"{prefix}{t}": float(sums[i]) for i, t in enumerate(s.type_names)}
+
+
+@readout(f"exhausted_{TYPE}", "cells", "live cells of each type that are exhausted "
+         "(exhaustion 1: they kill no more)", has_column("exhaustion"))  # fmt: skip
+def exhausted(s: Snapshot) -> dict[str, float]:
+    """Live exhausted cells per type."""
+    x = s.cells["exhaustion"].to_numpy(np.float64)
+    return _per_type(s, "exhausted_", np.ones_like(x), x >= 1.0)
+
+
+@readout(f"engaged_{TYPE}", "cells", "live cells of each type partly exhausted (0 < "
+         "exhaustion < 1: they have killed or met PD-L1)", has_column("exhaustion"))  # fmt: skip
+def engaged(s: Snapshot) -> dict[str, float]:
+    """Live partly exhausted cells per type."""
+    x = s.cells["exhaustion"].to_numpy(np.float64)
+    return _per_type(s, "engaged_", np.ones_like(x), (x > 0.0) & (x < 1.0))
+
+
+@readout(f"kills_by_{TYPE}", "cells", "kills made by the live cells of each type",
+         has_column("kills"))  # fmt: skip
+def kills_by(s: Snapshot) -> dict[str, float]:
+    """Kills of the live cells per type."""
+    k = s.cells["kills"].to_numpy(np.float64)
+    return _per_type(s, "kills_by_", k, np.ones(k.shape, dtype=bool))

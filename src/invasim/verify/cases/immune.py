@@ -1,0 +1,212 @@
+"""Immune cells: contact killing with the PD-1/PD-L1 checkpoint, exhaustion, recruitment.
+
+Setup (:mod:`invasim.verify.pairs`): isolated killer–target pairs 15 µm apart (in contact),
+60 µm between pairs, phenotype step 6 min. A killer with one target in contact kills it over
+``t`` with probability ``1 − exp(−h t)``, ``h = k (1 − P L)``, exact for the process's
+per-step law (``1 − exp(−h dt)`` each step). Counts over independent pairs are binomial:
+each is checked within 4 standard errors (a false alarm ~6e-5 per check), per seed.
+
+Exhaustion and recruitment: exhaustion from engaged PD-1 grows linearly while no kill happens
+(checked to round-off); a killer with ``exhaustion per kill = 1/3`` kills exactly 3 of many
+targets; the number of recruits of a constant influx over ``t`` is Poisson of mean ``R t``
+(checked within 4 Poisson standard errors), every recruit sits one radius inside a named face,
+and a chemokine at its half-maximum raises the influx by ``1 + max_fold / 2``.
+
+Contract:
+    * Cases (quick and full forms the same, about a second each): ``cytotoxic kill at the set
+      rate``, ``pd-l1 lowers kills by 1 - pd1 x pdl1``, ``anti-pd-1 restores kills``,
+      ``killer exhausted after 1 / exhaustion per kill kills``, ``checkpoint exhaustion grows at
+      rate x engagement``, ``recruitment poisson influx at the set rate``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from invasim.config import load_scenario
+from invasim.core.cells import Cells
+from invasim.simulation import Simulation
+from invasim.verify import Checks, Result, case
+from invasim.verify.pairs import PHENO, STILL, advance, binomial_margin, binomial_ok, pairs, sim
+from invasim.verify.pairs import scenario_data as pair_scenario
+
+SOURCE = "exact law of the per-step kill hazard 1 - exp(-k (1 - P L) dt)"
+SEEDS = (1, 2, 3)
+N_PAIRS = 400
+STEPS = 10
+
+
+def _killer(rate: float, pd1: float = 0.0, **kw) -> dict:
+    return {"cytotoxicity": {"kill_rates_per_min": {"tum": rate}, "pd1_expression": pd1, **kw},
+            **STILL}  # fmt: skip
+
+
+def _target(pdl1: float = 0.0) -> dict:
+    return {"cytotoxicity": {"pdl1_expression": pdl1}, **STILL}
+
+
+def _killed(s) -> int:
+    c = s.model.cells
+    return int(np.count_nonzero((c.type == 1) & (c.dead != 0)))
+
+
+def _kill_fractions(rate, pd1, pdl1, interventions=None, law_pd1=None):
+    """Pairs over :data:`SEEDS`; the binomial checks of the killed counts.
+
+    ``law_pd1``: the free PD-1 of the expected law (default ``pd1``; a drug changes it).
+    Returns the checks, the counts per seed and the expected probability.
+    """
+    h = rate * (1.0 - (pd1 if law_pd1 is None else law_pd1) * pdl1)
+    p = -math.expm1(-h * STEPS * PHENO)
+    chk, counts = Checks(), []
+    for seed in SEEDS:
+        data = pair_scenario(["cytotoxicity", "death"],
+                             {"ctl": _killer(rate, pd1), "tum": _target(pdl1)})  # fmt: skip
+        if interventions:
+            data["params"]["interventions"] = interventions
+        s = Simulation(load_scenario(data), seed=seed)
+        pairs(s, N_PAIRS)
+        advance(s, STEPS)
+        k = _killed(s)
+        counts.append(k)
+        chk.that(f"killed, seed {seed}: {k} vs {N_PAIRS * p:.1f} ± "
+                 f"{binomial_margin(N_PAIRS, p):.1f}", binomial_ok(k, N_PAIRS, p))  # fmt: skip
+        m = s.model.metrics(s.fields, s.time_min)
+        chk.that(f"kills_total = killed, seed {seed}", m["kills_total"] == k)
+        kills = s.model.cells.state("kills")
+        chk.that(f"each kill counted on its killer, seed {seed}", kills.sum() == k
+                 and kills.max() <= 1)  # fmt: skip
+    return chk, counts, p
+
+
+@case("cytotoxic kill at the set rate", "cytotoxicity", SOURCE)
+def kill_rate(quick: bool) -> Result:
+    """400 killer–target pairs, 60 min at k = 0.01/min, no PD-L1."""
+    chk, counts, p = _kill_fractions(0.01, 1.0, 0.0)
+    return chk.result(N_PAIRS * p, float(np.mean(counts)), binomial_margin(N_PAIRS, p), "pairs",
+                      f"targets killed in 60 min of {N_PAIRS} at k = 0.01/min: mean of seeds "
+                      f"{list(SEEDS)}, each within 4 binomial SE")  # fmt: skip
+
+
+@case("pd-l1 lowers kills by 1 - pd1 x pdl1", "cytotoxicity",
+      "Iwai et al., PNAS 2002 (PD-L1 on tumour cells inhibits CTL lysis); " + SOURCE)
+def pdl1_kills(quick: bool) -> Result:
+    """PD-1 = 1, PD-L1 = 0.75: the hazard falls to a quarter."""
+    chk, counts, p = _kill_fractions(0.02, 1.0, 0.75)
+    p_free = -math.expm1(-0.02 * STEPS * PHENO)
+    chk.that(f"fewer killed than without PD-L1 ({np.mean(counts):.1f} < "
+             f"{N_PAIRS * p_free - binomial_margin(N_PAIRS, p_free):.1f})",
+             np.mean(counts) < N_PAIRS * p_free - binomial_margin(N_PAIRS, p_free))  # fmt: skip
+    return chk.result(N_PAIRS * p, float(np.mean(counts)), binomial_margin(N_PAIRS, p), "pairs",
+                      "targets killed in 60 min at k = 0.02/min, P = 1, L = 0.75 (hazard x "
+                      "0.25); each seed within 4 binomial SE")  # fmt: skip
+
+
+@case("anti-pd-1 restores kills", "cytotoxicity",
+      "anti-PD-1 blocks PD-1 (Iwai et al., PNAS 2002); " + SOURCE)
+def anti_pd1(quick: bool) -> Result:
+    """The anti_pd1 drug at effect 0.8 leaves P = 0.2: hazard k (1 - 0.2 x 0.75)."""
+    drug = [{"kind": "drug", "drug": "anti_pd1", "effect": 0.8, "from_min": 0.0}]
+    chk, counts, p = _kill_fractions(0.02, 1.0, 0.75, interventions=drug, law_pd1=0.2)
+    untreated = -math.expm1(-0.02 * (1 - 0.75) * STEPS * PHENO)
+    chk.bound("more killed than untreated (its 4-SE upper bound)", float(np.mean(counts)), ">",
+              N_PAIRS * untreated + binomial_margin(N_PAIRS, untreated), "pairs")
+    return chk.result(N_PAIRS * p, float(np.mean(counts)), binomial_margin(N_PAIRS, p),
+                      "pairs", "targets killed in 60 min under anti_pd1 (effect 0.8) vs the "
+                      "law with P = 0.2; each seed within 4 binomial SE")  # fmt: skip
+
+
+@case("killer exhausted after 1 / exhaustion per kill kills", "cytotoxicity",
+      "serial killing capacity (Halle et al., Immunity 2016): exact")
+def exhausted_after_kills(quick: bool) -> Result:
+    """One killer amid 8 targets, a kill every step (k dt ≫ 1), exhaustion per kill 1/3."""
+    s = sim(["cytotoxicity", "death"],
+            {"ctl": _killer(50.0, exhaustion_per_kill=1.0 / 3.0), "tum": _target()})  # fmt: skip
+    m = s.model
+    ang = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    pos = np.zeros((9, 3))
+    pos[0, :2] = 500.0
+    pos[1:, 0] = 500.0 + 14.0 * np.cos(ang)
+    pos[1:, 1] = 500.0 + 14.0 * np.sin(ang)
+    c = Cells(2, capacity=32)
+    c.add(9, position=pos, type=np.array([0] + [1] * 8, dtype=np.int32),
+          volume=np.full(9, 2494.0))  # fmt: skip
+    m.cells = c
+    for q in m.processes:
+        q.setup(m.state)
+    advance(s, 10)
+    chk = Checks()
+    k = _killed(s)
+    x = float(m.cells.state("exhaustion")[m.cells.type == 0][0])
+    chk.that(f"exhaustion 1 after the kills (got {x})", x == 1.0)
+    kills = float(m.cells.state("kills")[m.cells.type == 0][0])
+    chk.that(f"the killer's kills column = {k} (got {kills})", kills == k)
+    return chk.result(3.0, float(k), 0.0, "kills",
+                      "kills by one killer with 8 targets in reach, a kill per step possible "
+                      "(k dt = 300), exhaustion per kill 1/3: exactly 3")  # fmt: skip
+
+
+@case("checkpoint exhaustion grows at rate x engagement", "cytotoxicity",
+      "dX/dt = r P L per target in contact: exact (Wherry, Nat Immunol 2011)")
+def checkpoint_exhaustion(quick: bool) -> Result:
+    """No kills (k tiny); P = 1, L = 0.5, r = 0.002/min: X = 0.001 t over 60 min."""
+    s = sim(["cytotoxicity", "death"],
+            {"ctl": _killer(1e-12, 1.0, checkpoint_exhaustion_rate_per_min=0.002),
+             "tum": _target(0.5)})  # fmt: skip
+    pairs(s, 50)
+    advance(s, STEPS)
+    c = s.model.cells
+    x = c.state("exhaustion")[c.type == 0]
+    chk = Checks()
+    chk.that("targets untouched (kill hazard ~0)", _killed(s) == 0)
+    chk.that("every killer the same exhaustion", float(np.ptp(x)) == 0.0)
+    expected = 0.002 * 0.5 * STEPS * PHENO
+    return chk.result(expected, float(x.mean()), 1e-12, "", "exhaustion after 60 min of one "
+                      "engaged target (P L = 0.5) at r = 0.002/min")  # fmt: skip
+
+
+def _recruit_sim(seed: int, rate: float, fold: float = 0.0, value: float = 0.0) -> Simulation:
+    data = pair_scenario(["recruitment"], {"ctl": {}})
+    data["params"]["recruitment"] = {"sources": [
+        {"cell_type": "ctl", "rate_per_min": rate, "faces": ["x-", "y+"],
+         **({"signal_field": "cxcl10", "half_max": 2.0, "max_fold": fold} if fold else {})}]}
+    if fold:
+        data["params"]["fields"] = {"cxcl10": {"kind": "diffusing",
+                                               "diffusion_um2_per_min": 1.0,
+                                               "initial": value, "boundary_value": value}}
+    return Simulation(load_scenario(data), seed=seed)
+
+
+@case("recruitment poisson influx at the set rate", "recruitment",
+      "Poisson influx of mean R t; Kuznetsov et al. 1994 (constant source s)")
+def recruitment_rate(quick: bool) -> Result:
+    """R = 0.5 cells/min for 60 min (mean 30), three seeds pooled; positions on the faces."""
+    chk = Checks()
+    counts = []
+    r_cell = (3 * 2494.0 / (4 * math.pi)) ** (1 / 3)
+    for seed in SEEDS:
+        s = _recruit_sim(seed, 0.5)
+        advance(s, STEPS)
+        c = s.model.cells
+        counts.append(c.n)
+        x, y = c.position[:, 0], c.position[:, 1]
+        on = np.isclose(x, r_cell) | np.isclose(y, 2400.0 - r_cell)
+        chk.that(f"every recruit one radius inside face x- or y+, seed {seed}", bool(on.all()))
+        m = s.model.metrics(s.fields, s.time_min)
+        chk.that(f"recruited_total = cells, seed {seed}", m["recruited_total"] == c.n)
+    mean = 0.5 * STEPS * PHENO * len(SEEDS)
+    total = float(np.sum(counts))
+    margin = 4 * math.sqrt(mean)
+    # a chemokine at half-maximum everywhere: the influx x (1 + max_fold / 2) = x 3 for fold 4
+    boosted = []
+    for seed in SEEDS:
+        s = _recruit_sim(seed, 0.5, fold=4.0, value=2.0)
+        advance(s, STEPS)
+        boosted.append(s.model.cells.n)
+    b_mean = 3.0 * mean
+    chk.that(f"chemokine at half-maximum, fold 4: {np.sum(boosted)} vs {b_mean:.0f} ± "
+             f"{4 * math.sqrt(b_mean):.0f}", abs(np.sum(boosted) - b_mean) < 4 * math.sqrt(b_mean))
+    return chk.result(mean, total, margin, "cells", f"recruits over 60 min at 0.5 cells/min, "
+                      f"summed over seeds {list(SEEDS)}; margin 4 Poisson SE")  # fmt: skip
