@@ -3,7 +3,7 @@
 Contract:
     * ``[[params.recruitment.sources]]``: each source adds cells of ``cell_type`` through the
       window's faces ``faces`` (``"x-"``, ``"x+"``, ``"y-"``, ``"y+"``, and in 3-D ``"z-"``,
-      ``"z+"``; default all) at the rate
+      ``"z+"``; unset: every face of the window) at the rate
 
           R = rate_per_min · (1 + max_fold · s^h / (s^h + K^h))
 
@@ -55,9 +55,10 @@ class Source(BaseModel):
     rate_per_min: float = Field(
         ge=0, description="baseline influx into the window [cells/min]"
     )
-    faces: list[Face] = Field(
-        default_factory=lambda: list(FACES),
-        description="faces the cells enter through (x-, x+, y-, y+, z-, z+); default all",
+    faces: list[Face] | None = Field(
+        None,
+        description="faces the cells enter through (x-, x+, y-, y+, z-, z+); unset: every face "
+        "of the window (the four edges in 2-D)",
     )
     signal_field: str | None = Field(
         None, description="field whose window mean raises the influx (a chemokine); none: "
@@ -162,6 +163,8 @@ class RecruitmentProcess(Process):
             if s.signal_field is not None and s.signal_field not in fields:
                 out.append(f"{key}.signal_field {s.signal_field!r} is not a field; fields: "
                            f"{', '.join(sorted(fields)) or 'none'}")  # fmt: skip
+            if s.faces is None:
+                continue
             bad = [f for f in s.faces if "xyz".index(f[0]) >= mesh.dim]
             if bad or not s.faces:
                 out.append(f"{key}.faces {s.faces} must name faces of the {mesh.dim}-D window: "
@@ -175,6 +178,8 @@ class RecruitmentProcess(Process):
         self.types = [state.type_names.index(s.cell_type) for s in self.sources]
         self.volumes = [p.cell_types[s.cell_type].volume.volume_um3 for s in self.sources]
         self.specs = p.trait_specs()
+        every = list(FACES[: 2 * state.mesh.dim])
+        self.faces = [every if s.faces is None else list(s.faces) for s in self.sources]
 
     def rate(self, state, k: int) -> float:
         """Source ``k``'s influx now (cells/min)."""
@@ -205,7 +210,7 @@ class RecruitmentProcess(Process):
             draws = uniforms(int(seed), int(step), np.full(3 * m, k, dtype=np.int64),
                              STREAM_RECRUIT, 3 + np.arange(3 * m)).reshape(m, 3)  # fmt: skip
             radius = (3.0 * self.volumes[k] / (4.0 * math.pi)) ** (1.0 / 3.0)
-            pos = face_points(list(s.faces), state.extent, radius, draws)
+            pos = face_points(self.faces[k], state.extent, radius, draws)
             rows = c.add(m, position=pos[:, : state.mesh.dim],
                          type=np.full(m, t, dtype=np.int32),
                          volume=np.full(m, self.volumes[k]))  # fmt: skip
