@@ -11,7 +11,8 @@ def _load_builtin() -> None:
     # imported for their registration side effect
     import importlib
 
-    for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain", "agents", "ishigami"):
+    for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain", "agents", "ishigami",
+                "kuznetsov"):
         importlib.import_module(f"invasim.models.{mod}")
 
 

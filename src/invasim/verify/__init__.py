@@ -64,6 +64,7 @@ CASE_MODULES: list[str] = [
     "ecm",
     "rho_gtpase",
     "immune",
+    "kuznetsov",
     "evolution",
     "pathology",
     "tissue_supply",
