@@ -28,6 +28,12 @@ def test_immune_case(case):
     assert r.passed, (r.detail, r.checks)
 
 
+@pytest.mark.slow
+def test_checkpoint_blockade_direction():
+    r = immune.checkpoint_blockade.run(quick=False)
+    assert r.passed, (r.detail, r.checks)
+
+
 def _recruit_data(**source):
     data = scenario_data(["recruitment"], {"ctl": {}})
     data["params"]["recruitment"] = {"sources": [{"cell_type": "ctl", "rate_per_min": 0.5,

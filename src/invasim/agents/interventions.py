@@ -19,9 +19,18 @@ Contract:
         named in ``enzyme_fields``, default ``["mmp"]``: their degradation reactions run at
         ``1 - effect`` of their rate), ``rock_inhibitor`` (Y-27632: ``rock activity``) and
         ``anti_pd1`` (nivolumab, pembrolizumab: ``pd-1 expression``, the free PD-1 of the
-        killer cells of the cytotoxicity process).
+        killer cells of the cytotoxicity process). Signal blockers act on what the cells sense
+        instead: ``tgfb_blockade`` (default field ``tgfb``) and ``csf1r_inhibitor``
+        (``csf1``) make the rules of the cells they act on read ``1 - effect`` of the field's
+        value and gradient (``signals`` names other fields; :func:`signal_blockade`); the
+        processes' own uses of the field (secretion, chemotaxis) are unchanged.
+        ``chemotherapy`` kills cycling cells: their ``apoptosis`` rate rises by
+        ``-ln(1 - effect) / 1440`` 1/min (``effect``: the fraction of cycling cells killed per
+        day of exposure, the log-kill law), for live cells past cycle entry (phase >= 1 of
+        their cycle model) or of a type with the one-phase ``live`` model.
         Targets no listed process reads are refused; the defaults that are not read are
-        skipped, and a drug none of whose targets is read is refused.
+        skipped, and a drug none of whose targets is read and none of whose blocked signals
+        is a field is refused.
       - ``field``: set (``mode = "set"``) or scale (``"scale"``) a diffusing field's
         ``diffusion_um2_per_min``, ``decay_per_min`` or ``boundary_value`` over a window
         (hypoxia at the far field, a drug that speeds a substrate's clearance); the diffusion
@@ -42,6 +51,7 @@ Contract:
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -136,21 +146,48 @@ DRUGS: dict[str, dict[str, Any]] = {
     "mmp_inhibitor": {
         "targets": ("pericellular proteolysis",),
         "enzymes": True,
+        "signals": (),
         "what": "broad-spectrum MMP inhibitor (batimastat, marimastat): membrane-type and "
         "secreted MMP activity",
     },
     "rock_inhibitor": {
         "targets": ("rock activity",),
         "enzymes": False,
+        "signals": (),
         "what": "ROCK inhibitor (Y-27632): Rho kinase activity",
     },
     "anti_pd1": {
         "targets": ("pd-1 expression",),
         "enzymes": False,
+        "signals": (),
         "what": "anti-PD-1 antibody (nivolumab, pembrolizumab): blocks PD-1 on killer cells, "
         "so PD-L1 engages less of it (less checkpoint inhibition of killing, less exhaustion)",
     },
+    "tgfb_blockade": {
+        "targets": (),
+        "enzymes": False,
+        "signals": ("tgfb",),
+        "what": "TGF-beta blockade (neutralising antibody such as fresolimumab, or a receptor "
+        "kinase inhibitor such as galunisertib): the cells sense 1 - effect of the tgfb field",
+    },
+    "csf1r_inhibitor": {
+        "targets": (),
+        "enzymes": False,
+        "signals": ("csf1",),
+        "what": "CSF-1R inhibitor (pexidartinib/PLX3397, emactuzumab): the cells sense 1 - "
+        "effect of the csf1 field (macrophage survival and M2 polarisation that read it fall)",
+    },
+    "chemotherapy": {
+        "targets": ("apoptosis",),
+        "enzymes": False,
+        "signals": (),
+        "cycling_kill": True,
+        "what": "cytotoxic chemotherapy: kills cycling cells; effect = the fraction of cycling "
+        "cells killed per day of exposure (log-kill, Skipper et al. 1964)",
+    },
 }
+#: a day, min (the chemotherapy's effect is a kill fraction per day)
+DAY_MIN = 1440.0
 
 
 class Drug(_Window, _Timed):
@@ -171,6 +208,11 @@ class Drug(_Window, _Timed):
         None, description="mmp_inhibitor: diffusing MMP fields whose degradation reactions it "
         "slows by 1 - effect; unset: ['mmp'] where that field exists",
     )  # fmt: skip
+    signals: list[str] | None = Field(
+        None, description="fields whose sensing it blocks: the rules of the cells it acts on "
+        "read 1 - effect of their value and gradient; unset: the drug's defaults (tgfb_blockade "
+        "['tgfb'], csf1r_inhibitor ['csf1'], where those fields exist)",
+    )  # fmt: skip
     cell_type: str | None = Field(None, description="the cell type; unset: every type")
 
     @model_validator(mode="after")
@@ -185,13 +227,31 @@ class Drug(_Window, _Timed):
         self._check_window()
         if self.enzyme_fields is not None and not DRUGS[self.drug]["enzymes"]:
             raise ValueError(f"enzyme_fields applies to an enzyme inhibitor, not {self.drug}")
+        if self.cycling_kill and self.targets is not None:
+            raise ValueError("chemotherapy acts on the apoptosis of cycling cells; it takes no "
+                             "targets")
         return self
+
+    @property
+    def cycling_kill(self) -> bool:
+        """Whether it kills cycling cells (chemotherapy) instead of scaling its targets."""
+        return bool(DRUGS[self.drug].get("cycling_kill", False))
+
+    def kill_rate(self) -> float:
+        """Chemotherapy: the apoptosis rate it adds to cycling cells, 1/min (``effect`` per day)."""
+        return -math.log1p(-min(self.effect, 1.0 - 1e-12)) / DAY_MIN
 
     def target_behaviours(self, names: set[str]) -> list[str]:
         """The behaviours it scales: ``targets``, or the defaults that ``names`` holds."""
         if self.targets is not None:
             return list(self.targets)
         return [b for b in DRUGS[self.drug]["targets"] if b in names]
+
+    def blocked_signals(self, fields: Any) -> list[str]:
+        """The fields whose sensing it blocks: ``signals``, or the defaults that are fields."""
+        if self.signals is not None:
+            return list(self.signals)
+        return [f for f in DRUGS[self.drug]["signals"] if f in fields]
 
     def enzymes(self, fields: Any) -> list[str]:
         """The diffusing fields whose catalytic activity it inhibits."""
@@ -344,10 +404,15 @@ def _check_drug(iv: Drug, key: str, params: Any, names: set[str]) -> list[str]:
     diffusing = [k for k, f in params.fields.items() if f.kind == "diffusing"]
     out += [f"{key}.enzyme_fields names {f!r}, which is not a diffusing field; diffusing "
             f"fields: {', '.join(diffusing)}" for f in enzymes if f not in diffusing]
-    if not out and not iv.target_behaviours(names) and not enzymes:
-        wanted = ", ".join(DRUGS[iv.drug]["targets"])
-        out.append(f"{key}: {iv.drug} acts on {wanted}, which no listed process reads (nor "
-                   "an MMP field); add the process that reads it to params.processes")
+    blocked = iv.blocked_signals(params.fields)
+    out += [f"{key}.signals names {f!r}, which is not a field; fields: "
+            f"{', '.join(params.fields) or 'none'}" for f in blocked if f not in params.fields]
+    if not out and not iv.target_behaviours(names) and not enzymes and not blocked:
+        d = DRUGS[iv.drug]
+        wanted = ", ".join((*d["targets"], *(f"the {f} field" for f in d["signals"])))
+        out.append(f"{key}: {iv.drug} acts on {wanted}, which no listed process reads (nor a "
+                   "field of the scenario); add the process or field, or name its targets or "
+                   "signals")
     return out  # fmt: skip
 
 
@@ -365,9 +430,14 @@ def changed_behaviours(interventions: list, names: set[str]) -> set[str]:
     return out
 
 
-def behaviour_layer(interventions: list, type_names: list[str]):
-    """Layer 5 of the behaviour matrix: the scheduled ``scale``/``set`` changes and drugs."""
+def behaviour_layer(interventions: list, type_names: list[str], live_types=()):
+    """Layer 5 of the behaviour matrix: the scheduled ``scale``/``set`` changes and drugs.
+
+    ``live_types``: indices of the cell types whose cycle model is ``live`` (one phase: every
+    live cell cycles), for the chemotherapy's cycling cells.
+    """
     changes = [iv for iv in interventions if isinstance(iv, ChangeBehaviour | Drug)]
+    live = np.asarray(list(live_types), dtype=np.int64)
 
     def layer(state, beh, columns, t_min: float) -> None:
         wanted = {beh.names[k] for k in columns}
@@ -375,7 +445,9 @@ def behaviour_layer(interventions: list, type_names: list[str]):
         for iv in changes:
             if not iv.on(start):
                 continue
-            if iv.kind == "drug":
+            if iv.kind == "drug" and iv.cycling_kill:
+                todo = [("apoptosis", "cycling", iv.kill_rate())] if "apoptosis" in wanted else []
+            elif iv.kind == "drug":
                 todo = [(b, "scale", 1.0 - iv.effect) for b in iv.target_behaviours(wanted)
                         if b in wanted]  # fmt: skip
             elif iv.behaviour in wanted:
@@ -390,10 +462,47 @@ def behaviour_layer(interventions: list, type_names: list[str]):
                 col = beh.column(name)
                 if kind == "scale":
                     col[sel] *= value
+                elif kind == "cycling":  # past cycle entry (phase >= 1), or a live-model cell
+                    c = state.cells
+                    cycling = (c.phase >= 1) | np.isin(c.type, live)
+                    mask = cycling & (c.dead == 0)
+                    if iv.cell_type is not None:
+                        mask &= sel
+                    col[mask] += value
                 else:
                     col[sel] = value
 
     return layer
+
+
+def blocks_signals(interventions: list, fields: Any) -> bool:
+    """Whether some drug blocks the sensing of a field (the rules layer then applies it)."""
+    return any(isinstance(x, Drug) and x.blocked_signals(fields) for x in interventions)
+
+
+def signal_blockade(interventions: list, fields: Any, type_names: list[str]):
+    """``blockade(state, field) -> [n] factor or None``: what the drugs on leave of a signal.
+
+    The product of ``1 - effect`` over the drugs on at the step's start that block ``field``,
+    in the cells of their ``cell_type`` (1 elsewhere); None when none blocks it.
+    """
+    drugs = [(iv, set(iv.blocked_signals(fields))) for iv in interventions
+             if isinstance(iv, Drug) and iv.blocked_signals(fields)]  # fmt: skip
+
+    def blockade(state, field: str):
+        out = None
+        for iv, blocked in drugs:
+            if field not in blocked or not iv.on(state.step_start):
+                continue
+            if out is None:
+                out = np.ones(state.cells.n)
+            if iv.cell_type is None:
+                out *= 1.0 - iv.effect
+            else:
+                out[state.cells.type == type_names.index(iv.cell_type)] *= 1.0 - iv.effect
+        return out
+
+    return blockade
 
 
 def apply_events(interventions: list, state: Any, params: Any, t_min: float) -> bool:

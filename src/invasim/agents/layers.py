@@ -105,8 +105,13 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
 
         beh.layers.append(("internal models", internal_layer))
     if rs is not None:
-        beh.layers.append(("rules", rules_layer(rs, [e.index for e in entries], processes)))
+        blockade = (iv.signal_blockade(p.interventions, p.fields, type_names)
+                    if iv.blocks_signals(p.interventions, p.fields) else None)  # fmt: skip
+        beh.layers.append(("rules", rules_layer(rs, [e.index for e in entries], processes,
+                                                blockade)))  # fmt: skip
     if iv.changes_behaviours(p.interventions):
-        beh.layers.append(("interventions", iv.behaviour_layer(p.interventions,
-                                                                type_names)))  # fmt: skip
+        live = [k for k, ct in enumerate(p.cell_types.values())
+                if getattr(getattr(ct, "cycle", None), "model", None) == "live"]  # fmt: skip
+        beh.layers.append(("interventions", iv.behaviour_layer(p.interventions, type_names,
+                                                                live)))  # fmt: skip
     return beh

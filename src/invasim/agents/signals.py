@@ -3,8 +3,9 @@
 Contract:
     * The engine computes the core signals (:data:`~invasim.agents.params.CORE_SIGNALS`): a
       field's value and gradient norm at the cell's voxel, the cell's volume, whether it is
-      dead, apoptotic or necrotic, and the time. Every other signal comes from the process
-      that declares it (:attr:`~invasim.agents.process.Process.signals`,
+      dead, apoptotic or necrotic, and the time (a drug that blocks a field's sensing scales
+      that field's value and gradient for the cells it acts on). Every other signal comes from
+      the process that declares it (:attr:`~invasim.agents.process.Process.signals`,
       :meth:`~invasim.agents.process.Process.signal_values`), e.g. pressure and contacts.
     * Only the signals some rule reads are computed.
     * :func:`rules_layer` is layer 4 of the behaviour matrix: the rules' values replace the
@@ -22,8 +23,13 @@ from invasim.core.cells import APOPTOTIC, NECROTIC
 from invasim.rules import evaluate_rules
 
 
-def signal_matrix(state: Any, rule_set: Any, providers: dict[str, Any], t_min: float):
-    """``[n, n_signals]`` the signals the rules read, per cell (other columns 0)."""
+def signal_matrix(state: Any, rule_set: Any, providers: dict[str, Any], t_min: float,
+                  blockade=None):  # fmt: skip
+    """``[n, n_signals]`` the signals the rules read, per cell (other columns 0).
+
+    ``blockade(state, field)``: a ``[n]`` factor on a field's value and gradient (drugs that
+    block its sensing), or None.
+    """
     d = rule_set.dictionary
     c = state.cells
     out = np.zeros((c.n, d.n_signals))
@@ -47,14 +53,19 @@ def signal_matrix(state: Any, rule_set: Any, providers: dict[str, Any], t_min: f
             out[:, col] = t_min
         else:
             out[:, col] = providers[kind].signal_values(state, kind, entry.target)
+        if blockade is not None and kind in ("{substrate}", "{substrate} gradient"):
+            factor = blockade(state, entry.target)
+            if factor is not None:
+                out[:, col] *= factor
     return out
 
 
-def rules_layer(rule_set: Any, dict_columns: list[int], processes: list[Any]):
+def rules_layer(rule_set: Any, dict_columns: list[int], processes: list[Any], blockade=None):
     """The rules layer of a behaviour matrix.
 
     Column ``k`` of the matrix is dictionary column ``dict_columns[k]``; ``processes`` provide
-    the non-core signals.
+    the non-core signals; ``blockade``: see :func:`signal_matrix` (drugs blocking a field's
+    sensing).
     """
     providers = {s: q for q in processes for s in q.signals}
     governed = rule_set.governed.any(axis=0)
@@ -64,7 +75,7 @@ def rules_layer(rule_set: Any, dict_columns: list[int], processes: list[Any]):
         if not used:
             return
         c = state.cells
-        signals = signal_matrix(state, rule_set, providers, t_min)
+        signals = signal_matrix(state, rule_set, providers, t_min, blockade)
         out = rule_set.base[c.type]
         for k in columns:
             out[:, dict_columns[k]] = beh.values[k]

@@ -7,6 +7,10 @@ Contract:
       0; cells gone take theirs with them: ``kills_total``, the process's metric, counts all).
       They apply where the cell table has the ``exhaustion`` / ``kills`` columns (the
       cytotoxicity process runs); the same functions read a live run and a stored one.
+    * ``tumour_pdl1_mean``: the mean of the trait column ``pdl1`` (:data:`PDL1_TRAIT`, the
+      relative PD-L1 expression a scenario declares as a heritable trait) over the live tumour
+      cells (:func:`~invasim.analysis.pathology.tumour_mask`); NaN without tumour cells. Its rise
+      under immune pressure is immunoediting.
     * Counts by type are ``n_<type>`` (:mod:`invasim.analysis.readouts`); kills per hour are the
       cytotoxicity process's ``kills_per_hour``.
 """
@@ -15,8 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from invasim.analysis.pathology import tumour_mask
 from invasim.analysis.readouts import ALIVE, TYPE, has_column, readout
 from invasim.analysis.snapshot import Snapshot
+
+#: the trait column of heritable PD-L1 expression that ``tumour_pdl1_mean`` reads
+PDL1_TRAIT = "pdl1"
 
 
 def _per_type(s: Snapshot, prefix: str, values: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -48,3 +56,11 @@ def kills_by(s: Snapshot) -> dict[str, float]:
     """Kills of the live cells per type."""
     k = s.cells["kills"].to_numpy(np.float64)
     return _per_type(s, "kills_by_", k, np.ones(k.shape, dtype=bool))
+
+
+@readout("tumour_pdl1_mean", "", "mean heritable PD-L1 trait (relative expression) of the live "
+         "tumour cells (NaN without them)", has_column(PDL1_TRAIT))  # fmt: skip
+def tumour_pdl1_mean(s: Snapshot) -> float:
+    """Mean ``pdl1`` trait of the live tumour cells."""
+    m = tumour_mask(s)
+    return float(s.cells[PDL1_TRAIT].to_numpy(np.float64)[m].mean()) if m.any() else float("nan")

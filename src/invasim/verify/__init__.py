@@ -65,6 +65,7 @@ CASE_MODULES: list[str] = [
     "rho_gtpase",
     "immune",
     "kuznetsov",
+    "therapies",
     "evolution",
     "pathology",
     "tissue_supply",
