@@ -38,3 +38,18 @@ def test_immune_readouts_do_not_apply_without_the_columns():
         assert find(name) is not None
         assert not find(name).applies(snap)
     assert not math.isnan(compute(snap, ["n_<type>"])["n_ctl"])
+
+
+def test_macrophage_polarisation_readouts():
+    cells = pd.DataFrame({
+        "id": range(6), "type": [0, 0, 1, 1, 1, 2], "dead": [0, 1, 0, 0, 0, 0],
+        "x": [10.0] * 6, "y": [10.0] * 6, "radius": [8.0] * 6, "volume": [2494.0] * 6,
+    })
+    snap = Snapshot(0.0, Mesh(dim=2, n=(4, 4), h=20.0), {}, cells,
+                    ["macrophage_m1", "TAM", "tumor"])
+    out = compute(snap, ["m1_m2_ratio", "frac_m2"])
+    assert out["m1_m2_ratio"] == 1.0 / 3.0  # the dead M1 does not count
+    assert out["frac_m2"] == 0.75
+    no_m2 = Snapshot(0.0, Mesh(dim=2, n=(4, 4), h=20.0), {}, cells,
+                     ["macrophage_m1", "nk_cell", "tumor"])
+    assert not find("frac_m2").applies(no_m2)

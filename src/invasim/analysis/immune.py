@@ -11,6 +11,11 @@ Contract:
       relative PD-L1 expression a scenario declares as a heritable trait) over the live tumour
       cells (:func:`~invasim.analysis.pathology.tumour_mask`); NaN without tumour cells. Its rise
       under immune pressure is immunoediting.
+    * Macrophage polarisation by type name (case-insensitive prefixes): *M1* types start with
+      ``macrophage_m1`` or ``m1_``, *M2* (tumour-associated, TAM) types with ``macrophage_m2``,
+      ``m2_`` or ``tam``. ``m1_m2_ratio``: live M1 / live M2 (NaN without live M2 cells);
+      ``frac_m2``: live M2 / (live M1 + live M2) (NaN without macrophages). They apply when the
+      snapshot has both an M1 and an M2 type.
     * Counts by type are ``n_<type>`` (:mod:`invasim.analysis.readouts`); kills per hour are the
       cytotoxicity process's ``kills_per_hour``.
 """
@@ -64,3 +69,41 @@ def tumour_pdl1_mean(s: Snapshot) -> float:
     """Mean ``pdl1`` trait of the live tumour cells."""
     m = tumour_mask(s)
     return float(s.cells[PDL1_TRAIT].to_numpy(np.float64)[m].mean()) if m.any() else float("nan")
+
+
+#: name prefixes of the M1 and M2 (TAM) macrophage types
+M1_PREFIXES = ("macrophage_m1", "m1_")
+M2_PREFIXES = ("macrophage_m2", "m2_", "tam")
+
+
+def _polarised(s: Snapshot) -> tuple[int, int]:
+    """Live M1 and M2 macrophages."""
+    names = [t.lower() for t in s.type_names]
+    m1 = [k for k, t in enumerate(names) if t.startswith(M1_PREFIXES)]
+    m2 = [k for k, t in enumerate(names) if t.startswith(M2_PREFIXES)]
+    types = s.cells["type"].to_numpy()
+    alive = s.cells["dead"].to_numpy() == ALIVE
+    return (int(np.count_nonzero(alive & np.isin(types, m1))),
+            int(np.count_nonzero(alive & np.isin(types, m2))))  # fmt: skip
+
+
+def _has_macrophages(s: Snapshot) -> bool:
+    names = [t.lower() for t in s.type_names]
+    return (s.cells is not None and any(t.startswith(M1_PREFIXES) for t in names)
+            and any(t.startswith(M2_PREFIXES) for t in names))  # fmt: skip
+
+
+@readout("m1_m2_ratio", "", "live M1 over live M2 (tumour-associated) macrophages (NaN "
+         "without M2)", _has_macrophages)  # fmt: skip
+def m1_m2_ratio(s: Snapshot) -> float:
+    """M1 / M2 among the live macrophages."""
+    m1, m2 = _polarised(s)
+    return m1 / m2 if m2 else float("nan")
+
+
+@readout("frac_m2", "", "share of the live macrophages that are M2 (tumour-associated; NaN "
+         "without macrophages)", _has_macrophages)  # fmt: skip
+def frac_m2(s: Snapshot) -> float:
+    """M2 / (M1 + M2) among the live macrophages."""
+    m1, m2 = _polarised(s)
+    return m2 / (m1 + m2) if m1 + m2 else float("nan")
