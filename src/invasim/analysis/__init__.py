@@ -1,8 +1,9 @@
 """Readouts computed from fields and cells (same functions on live and stored state).
 
-Importing the package registers every readout: the core ones (:mod:`.readouts`) and the
+Importing the package registers every readout: the core ones (:mod:`.readouts`), the
 pathology ones (:mod:`.pathology`: depth, BM breach, budding, pattern, front, clusters,
-modes, clones) and the immune ones (:mod:`.immune`: killers' states and kills).
+modes, clones), the immune ones (:mod:`.immune`: killers' states and kills, macrophage
+polarisation) and the stroma ones (:mod:`.stroma`: CAFs, strand tips, the matrix at the front).
 """
 
-from invasim.analysis import immune, pathology, readouts  # noqa: F401  (they register readouts)
+from invasim.analysis import immune, pathology, readouts, stroma  # noqa: F401  (they register readouts)
