@@ -549,7 +549,7 @@ def pattern_of(cl: Clusters, raster: Callable[[], Raster | None]) -> float:
 
 
 # -- basement membrane -------------------------------------------------------------------------
-def _has_field(s: Snapshot, name: str) -> bool:
+def has_field(s: Snapshot, name: str) -> bool:
     return any(k == name for k in s.fields)  # iterate: the stored fields load on __getitem__
 
 
@@ -687,7 +687,7 @@ def clone_diversity(s: Snapshot, tumour_types: Sequence[str] | None = None
 
 # -- the registered readouts -------------------------------------------------------------------
 def _with_bm(s: Snapshot) -> bool:
-    return s.dim in (2, 3) and _has_field(s, BM_FIELD)
+    return s.dim in (2, 3) and has_field(s, BM_FIELD)
 
 
 def _with_column(column: str) -> Callable[[Snapshot], bool]:

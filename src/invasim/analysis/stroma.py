@@ -58,7 +58,7 @@ from scipy.spatial import cKDTree
 from invasim.analysis.pathology import (
     BM_FIELD,
     LINK_FACTOR,
-    _has_field,
+    has_field,
     bm_profile,
     cell_radii,
     is_host_type,
@@ -224,12 +224,12 @@ def _has_lineage(s: Snapshot) -> bool:
 
 
 def _with_bm_cells(s: Snapshot) -> bool:
-    return (has_cells(s) and s.dim in (2, 3) and _has_field(s, BM_FIELD)
+    return (has_cells(s) and s.dim in (2, 3) and has_field(s, BM_FIELD)
             and any(not is_host_type(t) for t in s.type_names))  # fmt: skip
 
 
 def _with(*fields: str):
-    return lambda s: _with_bm_cells(s) and all(_has_field(s, f) for f in fields)
+    return lambda s: _with_bm_cells(s) and all(has_field(s, f) for f in fields)
 
 
 # -- the registered readouts -----------------------------------------------------------------------
