@@ -58,9 +58,9 @@ from scipy.spatial import cKDTree
 from invasim.analysis.pathology import (
     BM_FIELD,
     LINK_FACTOR,
-    has_field,
     bm_profile,
     cell_radii,
+    has_field,
     is_host_type,
 )
 from invasim.analysis.readouts import ALIVE, has_cells, readout
