@@ -24,6 +24,19 @@ Contract:
       the bounds, folded for steps wider than the interval), which keeps a Gaussian step
       symmetric near a bound instead of piling mass on it as clipping would. Everything is a
       pure function of the state and the key, so independent of thread count and cell order.
+    * Division into free space (opt-in; :func:`invasim.physics.free_space.free_space_directions`,
+      Anderson 2005/2006's
+      lattice rule "a cell divides only if a neighbouring site is free"): a mother tries up to
+      ``tries`` random unit vectors ``e_t`` keyed ``(seed, step, mother id,
+      STREAM_FREE_SPACE, t)`` and takes the first for which daughter B, centred at ``x +
+      separation r e_t`` with the daughter radius ``r_d = r / 2^(1/3)``, lies inside the
+      domain and comes no closer to any other cell ``j`` (live; dead too if its type says so)
+      than ``clearance (r_d + r_j)``, nor to a daughter B placed earlier in the same call.
+      Mothers are taken in increasing id order (so the result depends on neither the thread
+      count nor the row order). :func:`divide` with ``placed`` then keeps daughter A at the
+      mother's position (the mother stays, the daughter goes into the free site) and puts B at
+      ``x + separation r e``; a mother with no free direction is not divided (the caller
+      defers her).
     * :func:`mutation_events` recomputes, from the same keys, which traits of which daughters
       mutated (for clone bookkeeping: a daughter with an event founds a clone); a Gaussian step
       of sd > 0 changes the value with probability 1, so an event is a change.
@@ -176,6 +189,8 @@ def divide(
     mutation_rate: np.ndarray | None = None,
     lower: np.ndarray | None = None,
     upper: np.ndarray | None = None,
+    placed: np.ndarray | None = None,
+    directions: np.ndarray | None = None,
 ) -> slice:
     """Divide the cells at ``rows``; returns the slice of the appended daughters (B).
 
@@ -198,6 +213,10 @@ def divide(
             None: every daughter mutates (rate 1).
         lower, upper: ``[n_traits]`` bounds of the traits (±inf for none); daughters' values
             outside are reflected in (:func:`reflect_into`). None: unbounded.
+        placed: ``[k]`` bool, mothers divided into free space: daughter A stays at the
+            mother's position and B goes to ``x + separation r directions[k]``; None: none.
+        directions: ``[k, 3]`` unit vectors (:func:`free_space_directions`), read where
+            ``placed``.
 
     Raises:
         ValueError: rows that are not distinct live rows, a rate outside [0, 1], or
@@ -222,6 +241,13 @@ def divide(
     division_directions(mother, np.int64(seed), np.int64(step), cells.dim, e)
     off = (0.5 * separation * cells.radius[rows])[:, None] * e
     x = cells.position[rows].copy()
+    x_a = x - off
+    x_b = x + off
+    if placed is not None and np.any(placed):
+        p = np.asarray(placed, dtype=bool)
+        d = np.asarray(directions, dtype=np.float64)[p]
+        x_a[p] = x[p]
+        x_b[p] = x[p] + (separation * cells.radius[rows[p]])[:, None] * d
     half = 0.5 * cells.volume[rows]
     named = _inherited(cells, rows, conserved)
     # daughter A: the mother's row, with a new id (taken from the same counter as add's)
@@ -232,14 +258,14 @@ def divide(
     }
     s = cells.add(
         k,
-        position=x + off,
+        position=x_b,
         volume=half,
         parent_id=mother,
         **{**copied, "generation": copied["generation"] + 1},
         **{n: named[r][:, c] for r in ROLES for c, n in enumerate(cells.names(r))},
     )
     # views taken after add: the arrays may have been reallocated
-    cells.position[rows] = x - off
+    cells.position[rows] = x_a
     cells.volume[rows] = half
     cells.radius[rows] = sphere_radius(half)
     cells.id[rows] = ids_a

@@ -20,6 +20,18 @@ Contract:
       stops with an error for the type's values; rules can push a sum above 1, so invasim
       scales instead). Daughter A keeps the mother's type. A daughter whose new type has
       another cycle model restarts at phase 0.
+    * Division into free space (opt-in per type: ``[params.cell_types.<type>.division]
+      free_space = { tries = 8, clearance = 0.9 }``; Anderson 2005/2006's lattice rule: a
+      cell divides only if a neighbouring site is free, the daughter goes there, nobody is
+      pushed): each marked mother of such a type tries up to ``tries`` random directions
+      (:func:`~invasim.physics.free_space.free_space_directions`, its own rng stream) and
+      divides into the first where daughter B, at ``x + 1.5 r e``, overlaps no other cell by
+      more than ``1 - clearance`` of the sum of radii; daughter A stays at the mother's
+      position. A mother with no free direction does not divide: the cycle's step is undone
+      for her (she goes back to her division phase, e.g. M, whose exit she tries again at
+      that phase's rate; a fixed-duration phase is left at the next step), so she is held at
+      the end of her cycle until space opens. Types without the key divide as before (bit
+      for bit).
     * Clones (``[params.division] new_clone_on_mutation = true``; default false: clone ids
       only at the start, as before): a daughter with at least one mutation event
       (:func:`~invasim.biology.division.mutation_events`: a trait with ``mutation_rate > 0``
@@ -45,9 +57,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process, unknown_cell_types
 from invasim.biology.clones import Lineage
-from invasim.biology.division import divide, mutation_events
+from invasim.biology.division import DIVISION_SEPARATION, divide, mutation_events
 from invasim.biology.traits import division_arrays
 from invasim.core.rng import uniform
+from invasim.physics.free_space import free_space_directions
 from invasim.processes import attachments
 from invasim.processes.transformation import change_types, same_cycle_models
 
@@ -68,10 +81,47 @@ class DivisionParams(BaseModel):
     )
 
 
-class DivisionCell(BaseModel):
-    """``[params.cell_types.<type>.division]``: asymmetric division."""
+class FreeSpace(BaseModel):
+    """``[params.cell_types.<type>.division] free_space``: divide only into free space."""
 
     model_config = ConfigDict(extra="forbid")
+
+    tries: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="random directions tried per mother and phenotype step [1] (8: the "
+        "Moore neighbourhood of Anderson 2005's 2-D lattice, whose daughter takes a free "
+        "neighbouring site)",
+    )
+    clearance: float = Field(
+        0.9,
+        gt=0.0,
+        le=1.0,
+        description="a direction is free if daughter B's centre is at least clearance x "
+        "(r_B + r_j) from every other cell j [1] (1: no overlap at all; 0.9 illustrative: "
+        "PhysiCell packings overlap by ~10 %)",
+    )
+    dead_cells_block: bool = Field(
+        False,
+        description="dead cells (apoptotic, necrotic, not yet removed) also take space "
+        "[boolean] (false: only live cells, as in Anderson et al. 2006 where dead cells "
+        "leave their site to necrotic tissue that takes no further part)",
+    )
+
+
+class DivisionCell(BaseModel):
+    """``[params.cell_types.<type>.division]``: asymmetric division, division into free space."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    free_space: FreeSpace | None = Field(
+        None,
+        description="divide only where daughter B fits without pushing (Anderson 2005, Math "
+        "Med Biol 22:163; Anderson et al. 2006, Cell 127:905: a cell divides only if a "
+        "neighbouring lattice site is free); None: off, daughters placed symmetrically and "
+        "the mechanics pushes (PhysiCell)",
+    )
 
     asymmetric: dict[str, float] = Field(
         default_factory=dict,
@@ -158,6 +208,21 @@ class DivisionProcess(Process):
             state.lineage = Lineage(state.cells.trait_names)
             state.lineage.register_roots(state.cells, state.t)
         self.same_cycle = same_cycle_models(self.params)
+        types = list(self.params.cell_types.values())
+        fs = [ct.division.free_space for ct in types]
+        self.free_space = any(f is not None for f in fs)
+        if self.free_space:
+            self.fs_tries = np.array([0 if f is None else f.tries for f in fs], dtype=np.int64)
+            self.fs_clear = np.array([1.0 if f is None else f.clearance for f in fs])
+            self.fs_dead = np.array([f is not None and f.dead_cells_block for f in fs])
+            models = [ct.cycle.cycle_model() for ct in types]
+            k_max = max(m.n_phases for m in models)
+            self.n_phases = np.array([m.n_phases for m in models], dtype=np.int64)
+            self.fixed = np.zeros((len(models), k_max), dtype=bool)
+            self.duration = np.zeros((len(models), k_max))
+            for t, m in enumerate(models):
+                self.fixed[t, : m.n_phases] = m.fixed
+                self.duration[t, : m.n_phases] = [1.0 / r if r > 0 else 0.0 for r in m.rates]
         beh = state.behaviours
         names = [f"asymmetric division to {t}" for t in state.type_names]
         self.asymmetric = bool(beh.base[:, [beh.index[x] for x in names]].any()) or any(
@@ -171,6 +236,12 @@ class DivisionProcess(Process):
             state.lineage.register_roots(state.cells, state.step_start)
         if not rows.size:
             return
+        placement = {}
+        if self.free_space:
+            rows, placement = self._free_space(state, rows)
+            if not rows.size:
+                state.dividing = rows
+                return
         if self.asymmetric:  # the mothers' probabilities, before the rows grow
             beh = state.behaviours
             probs = np.stack([beh.column(f"asymmetric division to {t}")[rows]
@@ -179,11 +250,11 @@ class DivisionProcess(Process):
             mothers = state.cells.clone_id[rows].copy()
         if self.specs:  # declared traits: mutation, bounds, split inheritance
             arrays = division_arrays(self.specs, state.cells.trait_names)
-            born = divide(state.cells, rows, state.seed, state.pheno_step, **arrays)
+            born = divide(state.cells, rows, state.seed, state.pheno_step, **arrays, **placement)
             if self.new_clones:
                 self._found_clones(state, rows, born, mothers, arrays)
         else:
-            born = divide(state.cells, rows, state.seed, state.pheno_step)
+            born = divide(state.cells, rows, state.seed, state.pheno_step, **placement)
         attachments.release(state.cells, rows)  # PhysiCell's Cell::divide detaches springs
         if self.asymmetric:
             c = state.cells
@@ -201,6 +272,27 @@ class DivisionProcess(Process):
             # the processes after division in this step (transformation ...) read them
             beh.values = np.concatenate([values, values[:, rows]], axis=1)
         state.dividing = np.zeros(0, dtype=np.int64)
+
+    def _free_space(self, state, rows: np.ndarray):
+        """The mothers that divide now and where; the others go back to their division phase.
+
+        Returns the dividing rows and :func:`divide`'s ``placed``/``directions`` keywords.
+        """
+        c = state.cells
+        found, directions = free_space_directions(
+            c, rows, state.seed, state.pheno_step, state.extent, self.fs_tries, self.fs_clear,
+            self.fs_dead, DIVISION_SEPARATION,
+        )  # fmt: skip
+        t = c.type[rows]
+        placed = found & (self.fs_tries[t] > 0)  # types without free_space: as before
+        keep = found | (self.fs_tries[t] == 0)
+        held = rows[~keep]
+        if held.size:  # undo the cycle's exit: back to the division phase, at its end
+            th = c.type[held]
+            p = (c.phase[held] - 1) % self.n_phases[th]
+            c.phase[held] = p
+            c.time_in_phase[held] = np.where(self.fixed[th, p], self.duration[th, p], 0.0)
+        return rows[keep], {"placed": placed[keep], "directions": directions[keep]}
 
     def _found_clones(self, state, rows, born: slice, mothers, arrays) -> None:
         """The daughters that mutated found clones (children of their mothers' clones)."""
