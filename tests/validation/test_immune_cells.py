@@ -104,3 +104,57 @@ def test_signals_drive_rules_exhausted_killers_slow_down():
     killers = m.cells.type == 0
     assert (m.cells.state("exhaustion")[killers] == 1.0).all()
     assert beh.column("migration speed")[killers].max() < 0.1
+
+
+def test_well_mixed_killer_reaches_targets_anywhere_in_the_window():
+    """contact = "well-mixed": a killer 2 mm from its targets kills them all (k dt ≫ 1).
+
+    Within a step its kills follow the exact law of its hazard, so it is not capped at one.
+    """
+    data = scenario_data(["cytotoxicity", "death"],
+                         {"ctl": {"cytotoxicity": {"kill_rates_per_min": {"tum": 50.0}},
+                                  **STILL}, "tum": STILL})
+    data["params"]["cytotoxicity"] = {"contact": "well-mixed"}
+    s = Simulation(load_scenario(data), seed=1)
+    m = s.model
+    from invasim.core.cells import Cells
+
+    c = Cells(2, capacity=16)
+    pos = np.array([[100.0, 100.0], [2100.0, 2100.0], [2200.0, 2100.0], [2100.0, 2200.0]])
+    c.add(4, position=pos, type=np.array([0, 1, 1, 1], dtype=np.int32),
+          volume=np.full(4, 2494.0))
+    m.cells = c
+    for q in m.processes:
+        q.setup(m.state)
+    advance(s, 1)
+    cells = m.cells
+    assert int(np.count_nonzero((cells.type == 1) & (cells.dead != 0))) == 3
+    assert float(cells.state("kills")[cells.type == 0][0]) == 3.0
+    # the default (neighbours) kills none of them: they are out of reach
+    data["params"]["cytotoxicity"] = {"contact": "neighbours"}
+    s = Simulation(load_scenario(data), seed=1)
+    c2 = Cells(2, capacity=16)
+    c2.add(4, position=pos, type=np.array([0, 1, 1, 1], dtype=np.int32),
+           volume=np.full(4, 2494.0))
+    s.model.cells = c2
+    for q in s.model.processes:
+        q.setup(s.model.state)
+    advance(s, 2)
+    assert int(np.count_nonzero(s.model.cells.dead != 0)) == 0
+
+
+def test_live_count_signal_is_the_windows_count_for_every_cell():
+    """A rule on ``live tum count`` (Hill power 1): every cell reads the window's count."""
+    rules = [{"cell_type": "ctl", "signal": "live tum count", "direction": "increases",
+              "behaviour": "apoptosis", "saturation": 1e-3, "half_max": 3.0,
+              "hill_power": 1.0}]
+    data = scenario_data(["death"], {"ctl": {"death": {"apoptosis_rate_per_min": 0.0,
+                                                       "apoptosis_duration_min": 1e6}},
+                                     "tum": STILL}, rules=rules)
+    s = Simulation(load_scenario(data), seed=1)
+    pairs(s, 3)  # 3 ctl, 3 tum
+    m = s.model
+    m.cells.dead[1] = 1  # one tumour cell dead: 2 live
+    m.behaviours.fill(m.state, "life", 0.0)
+    col = m.state.behaviours.column("apoptosis")[m.cells.type == 0]
+    np.testing.assert_allclose(col, 1e-3 * 2.0 / (2.0 + 3.0), rtol=1e-12)

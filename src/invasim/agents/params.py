@@ -60,6 +60,7 @@ DEFAULT_PROCESSES = (
 #: signals the engine itself computes (the processes add theirs)
 CORE_SIGNALS = (
     "{substrate}", "{substrate} gradient", "volume", "dead", "apoptotic", "necrotic", "time",
+    "live {cell_type} count",
 )  # fmt: skip
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

@@ -3,7 +3,8 @@
 Contract:
     * The engine computes the core signals (:data:`~invasim.agents.params.CORE_SIGNALS`): a
       field's value and gradient norm at the cell's voxel, the cell's volume, whether it is
-      dead, apoptotic or necrotic, and the time (a drug that blocks a field's sensing scales
+      dead, apoptotic or necrotic, the time, and the window's count of live cells of each
+      type (``live <type> count``, the same for every cell) (a drug that blocks a field's sensing scales
       that field's value and gradient for the cells it acts on). Every other signal comes from
       the process that declares it (:attr:`~invasim.agents.process.Process.signals`,
       :meth:`~invasim.agents.process.Process.signal_values`), e.g. pressure and contacts.
@@ -51,6 +52,9 @@ def signal_matrix(state: Any, rule_set: Any, providers: dict[str, Any], t_min: f
             out[:, col] = c.dead == NECROTIC
         elif kind == "time":
             out[:, col] = t_min
+        elif kind == "live {cell_type} count":
+            t = state.type_names.index(entry.target)
+            out[:, col] = np.count_nonzero((c.type == t) & (c.dead == 0))
         else:
             out[:, col] = providers[kind].signal_values(state, kind, entry.target)
         if blockade is not None and kind in ("{substrate}", "{substrate} gradient"):

@@ -30,6 +30,13 @@ Contract:
       and metrics: ``kills_total`` and ``kills_per_hour`` (the kill rate, exponentially
       averaged over the last :data:`RATE_WINDOW_MIN` minutes, updated every phenotype step;
       checkpointed with the state, so a resumed run equals an uninterrupted one).
+    * ``[params.cytotoxicity] contact = "well-mixed"`` (default ``"neighbours"``): every live
+      target in the window is in contact with every killer (the well-mixed limit of the
+      Kuznetsov et al. 1994 model: kills at ``n E T``), with the same hazards and exhaustion;
+      a killer's kills within the step follow the exact law of its hazard (exponential waiting
+      times, the hazard recomputed after each kill), so it may kill several targets in a step
+      and the mass-action rate holds at any step; the targets killed earlier in the step are
+      out of reach for the killers after. The cost is one pass over the targets per kill.
     * Cell type sub-table ``[params.cell_types.<type>.cytotoxicity]``.
     * Clock: phenotype, after damage and before death (the killed cells start apoptosis in the
       step they are killed).
@@ -38,7 +45,7 @@ Contract:
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numba import njit
@@ -75,6 +82,18 @@ register_signal("exhaustion", "dimensionless", "the killer's exhaustion: 0 fresh
                 "(kills no more)", lower=0.0, upper=1.0)
 register_signal("kills", "cells", "cells this cell has killed", ("number of kills",), lower=0.0)
 # fmt: on
+
+
+class CytotoxicityParams(BaseModel):
+    """``[params.cytotoxicity]``: who touches whom."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact: Literal["neighbours", "well-mixed"] = Field(
+        "neighbours",
+        description="neighbours: the targets within the interaction reach; well-mixed: every "
+        "live target in the window (the well-mixed limit of an ODE model)",
+    )
 
 
 class CytotoxicityCell(BaseModel):
@@ -172,6 +191,87 @@ def kill_kernel(ctype, dead, cid, ptr, nbr, kill, pd1, pdl1, per_kill, chk_rate,
     return total_kills
 
 
+@njit(cache=True)
+def _mixed_hazard(i, ctype, kill, pd1, pdl1, count, lsum, fresh):  # pragma: no cover
+    """Killer ``i``'s total hazard over the window's live targets, and its PD-1 engagement."""
+    h_sum = 0.0
+    engaged = 0.0
+    for t in range(kill.shape[0]):
+        k = kill[t, i]
+        if not k > 0.0:
+            continue
+        own = 1.0 if ctype[i] == t else 0.0  # a killer is not its own target
+        cnt = count[t] - own
+        ls = lsum[t] - own * pdl1[i]
+        engaged += pd1[i] * ls
+        if fresh > 0.0:
+            h_sum += k * fresh * (cnt - pd1[i] * ls)
+    return h_sum, engaged
+
+
+@njit(cache=True)
+def kill_kernel_mixed(ctype, dead, cid, kill, pd1, pdl1, per_kill, chk_rate, exhaustion,
+                      kills, phase, time_in_phase, seed, step, dt):  # pragma: no cover  # fmt: skip
+    """:func:`kill_kernel` with every live target of the window in contact (well mixed).
+
+    A killer may kill several targets in a step: its kills follow the exact law of its
+    hazard within the step (exponential waiting times, the hazard recomputed after each kill
+    as the targets and its exhaustion change), so the mass-action rate ``k E T`` holds at any
+    step (the one-kill-per-step rule of contact killing would cap it at ``1/dt``).
+    """
+    n = ctype.shape[0]
+    n_types = kill.shape[0]
+    count = np.zeros(n_types)  # live cells of each type, and the sum of their PD-L1
+    lsum = np.zeros(n_types)
+    for j in range(n):
+        if dead[j] == 0:
+            count[ctype[j]] += 1.0
+            lsum[ctype[j]] += pdl1[j]
+    total_kills = 0
+    for i in range(n):
+        if dead[i] != 0:
+            continue
+        x = exhaustion[i]
+        h_sum, engaged = _mixed_hazard(i, ctype, kill, pd1, pdl1, count, lsum, 1.0 - x)
+        if engaged > 0.0 and chk_rate[i] > 0.0:
+            x = min(1.0, x + chk_rate[i] * engaged * dt)
+            h_sum, engaged = _mixed_hazard(i, ctype, kill, pd1, pdl1, count, lsum, 1.0 - x)
+        elapsed = 0.0
+        q = 0
+        while h_sum > 0.0:
+            elapsed += -math.log(uniform(seed, step, cid[i], STREAM_KILL, 2 * q)) / h_sum
+            if elapsed >= dt:
+                break
+            pick = uniform(seed, step, cid[i], STREAM_KILL, 2 * q + 1) * h_sum
+            q += 1
+            fresh = 1.0 - x
+            acc = 0.0
+            victim = -1
+            for j in range(n):
+                if dead[j] != 0 or j == i:
+                    continue
+                k = kill[ctype[j], i]
+                if not k > 0.0:
+                    continue
+                victim = j
+                acc += k * fresh * (1.0 - pd1[i] * pdl1[j])
+                if pick < acc:
+                    break
+            if victim < 0:
+                break
+            dead[victim] = APOPTOTIC
+            phase[victim] = 0
+            time_in_phase[victim] = 0.0
+            count[ctype[victim]] -= 1.0
+            lsum[ctype[victim]] -= pdl1[victim]
+            kills[i] += 1.0
+            total_kills += 1
+            x = min(1.0, x + per_kill[i])
+            h_sum, engaged = _mixed_hazard(i, ctype, kill, pd1, pdl1, count, lsum, 1.0 - x)
+        exhaustion[i] = min(1.0, max(0.0, x))
+    return total_kills
+
+
 @register_process
 class CytotoxicityProcess(_interact.InteractionProcess):
     """Contact killing by CTLs and NK cells, with the PD-1/PD-L1 checkpoint and exhaustion."""
@@ -180,6 +280,7 @@ class CytotoxicityProcess(_interact.InteractionProcess):
     title: ClassVar[str] = "killer cells kill live targets in contact; checkpoint; exhaustion"
     clock: ClassVar[str] = "phenotype"
     order: ClassVar[float] = ORDER["phenotype"]["cytotoxicity"]
+    Params: ClassVar[type[BaseModel]] = CytotoxicityParams
     CellParams: ClassVar[type[BaseModel]] = CytotoxicityCell
     signals: ClassVar[tuple[str, ...]] = ("exhaustion", "kills")
     behaviours: ClassVar[tuple[str, ...]] = (
@@ -229,7 +330,18 @@ class CytotoxicityProcess(_interact.InteractionProcess):
         """Kill and exhaust over one phenotype step; update the kill counters."""
         c = state.cells
         k = 0
-        if self.active and c.n:
+        mixed = self.table is not None and self.table.contact == "well-mixed"
+        if self.active and c.n and mixed:
+            beh = state.behaviours
+            k = kill_kernel_mixed(
+                c.type, c.dead, c.id,
+                _interact.type_matrix(beh, "kill rate {cell_type}", state.type_names),
+                beh.column("pd-1 expression"), beh.column("pd-l1 expression"),
+                beh.column("exhaustion per kill"), beh.column("checkpoint exhaustion rate"),
+                c.state(EXHAUSTION), c.state(KILLS), c.phase, c.time_in_phase,
+                np.int64(state.seed), np.int64(state.pheno_step), float(dt),
+            )  # fmt: skip
+        elif self.active and c.n:
             beh = state.behaviours
             ptr, nbr = _interact.neighbours(state, self.reach)
             k = kill_kernel(

@@ -348,6 +348,9 @@ _S("necrotic", "0 or 1", "1 if the cell is necrotic, else 0", ("is_necrotic", "i
    lower=0.0, upper=1.0)
 _S("time", "min", "simulated time since the start of the run", ("current time", "global time"),
    lower=0.0)
+_S("live {cell_type} count", "cells", "live {cell_type} cells in the whole window, the same for "
+   "every cell (a systemic signal: the burden the body senses, e.g. the antigen load that "
+   "primes T cells)", ("number of live {cell_type}",), over="cell_type", lower=0.0)
 # PhysiCell's internalised substrates: the secretion process computes them when it tracks
 # them ([params.secretion] track_internalized); a rule reading one without tracking is refused.
 # No floor: an amount turns negative when a cell secretes more than it took up (as in BioFVM)

@@ -66,6 +66,8 @@ CASE_MODULES: list[str] = [
     "immune",
     "kuznetsov",
     "therapies",
+    "kuznetsov_agents",
+    "stroma",
     "evolution",
     "pathology",
     "tissue_supply",
