@@ -181,7 +181,8 @@ def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, schem
                case: str = "plain"):
     """The benchmark case as an ``AgentModel`` (built directly, no scenario check).
 
-    ``case``: ``"plain"`` (PhysiCell's benchmark) or ``"invasion"`` (:func:`invasion_params`).
+    ``case``: ``"plain"`` (PhysiCell's benchmark), ``"invasion"`` (:func:`invasion_params`) or
+    ``"microenvironment"`` (:func:`microenvironment_params`).
     Returns ``(model, fields, info)``; ``info`` holds the time steps, the mesh and whether
     ``AgentModel.check`` accepts the parameters.
     """
@@ -194,8 +195,9 @@ def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, schem
 
     sub = DiffusingField(diffusion_um2_per_min=1e5, decay_per_min=0.1, boundary=boundary,
                          boundary_value=38.0, initial=38.0)  # fmt: skip
-    if case == "invasion":
-        raw, _, mesh, half = invasion_params(n, dim, 0.0, boundary, scheme)
+    if case in ("invasion", "microenvironment"):
+        build = invasion_params if case == "invasion" else microenvironment_params
+        raw, _, mesh, half = build(n, dim, 0.0, boundary, scheme)
     else:
         pts = placement.ball(dim, SPACING, (0.0,) * dim, n=n)
         r_pack = float(np.sqrt((pts**2).sum(1)).max()) if n else 0.0
@@ -205,7 +207,7 @@ def full_model(n: int, dim: int, dt_diffusion: float | str, boundary: str, schem
                               Boundary(sub.boundary, sub.boundary_value))  # fmt: skip
     if dt_diffusion == "default":  # largest accurate step dividing the mechanics step
         dt_diffusion = DT / math.ceil(DT / limit - 1e-9)
-    if case == "invasion":
+    if case in ("invasion", "microenvironment"):
         raw["dt_diffusion_min"] = float(dt_diffusion)
         params = params_schema(tuple(raw["processes"])).model_validate(raw)
     else:
@@ -386,6 +388,78 @@ def invasion_params(n: int, dim: int, dt_diffusion: float | str, boundary: str, 
 
 
 
+# -- the microenvironment case (issue 12): the invasion case with stroma and immune cells ---------
+#: the stroma's and immune cells' spacings on their lattices, µm (fibroblasts, then immune)
+STROMA_SPACING = {"fibroblast": 40.0, "cd8_t_cell": 80.0, "nk_cell": 160.0,
+                  "macrophage_m1": 120.0}  # fmt: skip
+
+
+def microenvironment_params(n: int, dim: int, dt_diffusion: float | str, boundary: str,
+                            scheme: str):  # fmt: skip
+    """The invasion case plus the microenvironment: every cell type of issue 12 at once.
+
+    Below the BM the stroma holds resident fibroblasts (TGF-β turns them into CAFs), CD8 T
+    cells, NK cells and M1 macrophages (CSF-1 turns them into M2), on coarse lattices
+    (:data:`STROMA_SPACING`); more CD8 T cells enter through the stroma's faces. The
+    carcinoma secretes TGF-β, CXCL10 and CSF-1 (slow fields on the mechanics clock); killers
+    chemotax to CXCL10 and kill on contact (PD-1/PD-L1, exhaustion); macrophages chemotax to
+    CSF-1. Processes added: cytotoxicity, transformation, recruitment. Values as in the
+    microenvironment scenarios (illustrative where they say so).
+    """
+    params, lay, mesh, half = invasion_params(n, dim, dt_diffusion, boundary, scheme)
+    slow = {"kind": "diffusing", "unit": "1", "diffusion_um2_per_min": 1000.0,
+            "decay_per_min": 0.01, "boundary": "dirichlet", "boundary_value": 0.0,
+            "initial": 0.0, "dt_min": DT}  # fmt: skip
+    for f in ("tgfb", "cxcl10", "csf1"):
+        params["fields"][f] = dict(slow)
+    ct = params["cell_types"]
+    sec = ct["tumor"]["secretion"]
+    sec["secretion_per_min"] = {**sec["secretion_per_min"], "tgfb": 0.01, "cxcl10": 0.01,
+                                "csf1": 0.01}  # fmt: skip
+    sec["secretion_target"] = {**sec["secretion_target"], "tgfb": 1.0, "cxcl10": 1.0,
+                               "csf1": 1.0}  # fmt: skip
+    ct["tumor"]["cytotoxicity"] = {"pdl1_expression": 0.4}
+    plain = {**PLAIN_CELL, "secretion": {"uptake_per_min": {"oxygen": 10.0}}}
+    killer = {"motility": {"speed_um_per_min": 5.0, "persistence_time_min": 5.0,
+                           "migration_bias": 0.5, "chemotactic_sensitivity": {"cxcl10": 1.0}}}
+    ct["fibroblast"] = {**plain, "motility": {"speed_um_per_min": 0.1}}
+    ct["caf"] = {**plain, "motility": {"speed_um_per_min": 0.5, "persistence_time_min": 15.0},
+                 "proteolysis": {"rate_per_min": 0.01}}  # fmt: skip
+    ct["cd8_t_cell"] = {**plain, **killer, "cytotoxicity": {
+        "kill_rates_per_min": {"tumor": 0.01}, "pd1_expression": 1.0,
+        "exhaustion_per_kill": 0.2, "checkpoint_exhaustion_rate_per_min": 0.0005}}
+    ct["nk_cell"] = {**plain, **killer, "cytotoxicity": {
+        "kill_rates_per_min": {"tumor": 0.005}, "exhaustion_per_kill": 0.25}}
+    mac = {**plain, "motility": {"speed_um_per_min": 2.0, "persistence_time_min": 10.0,
+                                 "migration_bias": 0.5, "chemotactic_sensitivity": {"csf1": 1.0}}}
+    ct["macrophage_m1"] = {**mac, "cytotoxicity": {"kill_rates_per_min": {"tumor": 0.002}}}
+    ct["macrophage_m2"] = dict(mac)
+    params["processes"] += ["cytotoxicity", "transformation", "recruitment"]
+    axis = "xyz"[dim - 1]
+    params["rules"] += [
+        {"cell_type": "fibroblast", "signal": "tgfb", "direction": "increases",
+         "behaviour": "transform to caf", "saturation": 0.001, "half_max": 0.1,
+         "hill_power": 2.0},
+        {"cell_type": "macrophage_m1", "signal": "csf1", "direction": "increases",
+         "behaviour": "transform to macrophage_m2", "saturation": 0.005, "half_max": 0.1,
+         "hill_power": 2.0},
+        *({"cell_type": m, "signal": "csf1", "direction": "decreases", "behaviour": "apoptosis",
+           "saturation": 0.0, "half_max": 0.05, "hill_power": 2.0}
+          for m in ("macrophage_m1", "macrophage_m2")),
+    ]  # fmt: skip
+    faces = [f for f in ("x-", "x+", "y-", "y+", "z-", "z+")[: 2 * dim] if f != f"{axis}+"]
+    params["recruitment"] = {"sources": [{"cell_type": "cd8_t_cell", "rate_per_min": 0.05,
+                                          "faces": faces}]}  # fmt: skip
+    side = lay["side"]
+    lo = [WALL_GAP] * dim
+    hi = [side - WALL_GAP] * (dim - 1) + [lay["bm_lo"] - WALL_GAP]
+    for t, spacing in STROMA_SPACING.items():
+        params["initial"]["groups"].append(
+            {"geometry": "layer", "cell_type": t, "spacing_um": spacing, "lo_um": lo,
+             "hi_um": hi, "replace_within_um": 1.0})  # fmt: skip
+    return params, lay, mesh, half
+
+
 class _Profile:
     """Accumulated wall seconds of the model's parts (wrapped methods).
 
@@ -454,7 +528,7 @@ class _Profile:
 def _readouts(model, fields, t_min: float, case: str) -> dict[str, float]:
     """What an output records: the model's metrics, and (invasion) the pathology readouts."""
     out = model.metrics(fields, t_min)
-    if case == "invasion":
+    if case in ("invasion", "microenvironment"):
         import invasim.analysis.pathology  # noqa: F401  (registers the readouts)
         from invasim.analysis.readouts import compute
 
@@ -555,7 +629,7 @@ def one_full_case(args: argparse.Namespace) -> dict:
         "other_procs_cores": round(other, 2),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
     }
-    if case == "invasion":
+    if case in ("invasion", "microenvironment"):
         out["readouts"] = {k: (round(v, 4) if isinstance(v, float) else v)
                            for k, v in values.items()}  # fmt: skip
     if prof:
@@ -597,7 +671,8 @@ def main() -> None:
     p.add_argument(
         "--case",
         default="plain",
-        help="full: comma list of plain (PhysiCell's benchmark), invasion (the biology on)",
+        help="full: comma list of plain (PhysiCell's benchmark), invasion (the biology on), "
+        "microenvironment (invasion + fibroblasts/CAFs, T, NK cells, macrophages)",
     )
     p.add_argument("--rounds", type=int, default=1, help="full: runs of each case, interleaved")
     p.add_argument(

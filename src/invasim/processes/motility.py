@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from invasim.agents.process import ORDER, Process, register_process
+from invasim.physics.exchange import sample_gradients
 from invasim.physics.motility import Motility, MotilityParams, direction_view
 from invasim.processes.diffusion import diffusing_fields
 from invasim.processes.mechanics import pin_immovable
@@ -168,13 +169,24 @@ class MotilityProcess(Process):
         pin_immovable(state)  # a pinned cell does not crawl either
 
     def _bias_directions(self, state) -> np.ndarray:
-        """``[n, 3]`` ``Σ_s χ_s ∇s`` at the cells' voxels (unnormalised)."""
+        """``[n, 3]`` ``Σ_s χ_s ∇s`` at the cells' voxels (unnormalised).
+
+        Only where it is read: the cells with a bias (0 elsewhere, which an unbiased cell's
+        walk multiplies by its zero bias); each field's gradient only where its sensitivity
+        is not 0.
+        """
         if self.oxygen_only:
             return state.gradient_at_cells(OXYGEN)
         beh = state.behaviours
         g = np.zeros((state.cells.n, 3))
+        rows = np.flatnonzero(beh.column("migration bias") != 0.0)
+        if not rows.size:
+            return g
+        voxels = state.voxels()[rows]
         for s in self.subs:
-            chi = beh.column(f"chemotactic response to {s}")
-            if np.any(chi != 0.0):
-                g += chi[:, None] * state.gradient_at_cells(s)
+            chi = beh.column(f"chemotactic response to {s}")[rows]
+            on = chi != 0.0
+            if np.any(on):
+                grad = sample_gradients(state.fields[s], state.mesh, voxels[on])
+                g[rows[on]] += chi[on, None] * grad
         return g
