@@ -4,12 +4,14 @@ Contract:
     * The engine computes the core signals (:data:`~invasim.agents.params.CORE_SIGNALS`): a
       field's value and gradient norm at the cell's voxel, the cell's volume, whether it is
       dead, apoptotic or necrotic, the time, and the window's count of live cells of each
-      type (``live <type> count``, the same for every cell) (a drug that blocks a field's sensing scales
-      that field's value and gradient for the cells it acts on). Every other signal comes from
-      the process that declares it (:attr:`~invasim.agents.process.Process.signals`,
+      type (``live <type> count``, the same for every cell). A drug that blocks a field's
+      sensing scales that field's value and gradient for the cells it acts on. Every other
+      signal comes from the process that declares it
+      (:attr:`~invasim.agents.process.Process.signals`,
       :meth:`~invasim.agents.process.Process.signal_values`), e.g. pressure and contacts.
     * Only the signals some rule reads are computed.
-    * :func:`rules_layer` is layer 4 of the behaviour matrix: the rules' values replace the
+    * :func:`rules_layer` is layer 4 of the behaviour matrix (the rules kernel on compact
+      matrices: the read signals and the governed behaviours): the rules' values replace the
       behaviours they govern, in the cell types they govern; a dead cell keeps the earlier
       layers' value where no rule of its group applies to dead cells (PhysiCell).
 """
@@ -21,21 +23,24 @@ from typing import Any
 import numpy as np
 
 from invasim.core.cells import APOPTOTIC, NECROTIC
-from invasim.rules import evaluate_rules
+from invasim.rules.evaluate import apply_rules
 
 
 def signal_matrix(state: Any, rule_set: Any, providers: dict[str, Any], t_min: float,
-                  blockade=None):  # fmt: skip
+                  blockade=None, compact: bool = False):  # fmt: skip
     """``[n, n_signals]`` the signals the rules read, per cell (other columns 0).
 
     ``blockade(state, field)``: a ``[n]`` factor on a field's value and gradient (drugs that
-    block its sensing), or None.
+    block its sensing), or None. ``compact``: only the read signals' columns, in the order of
+    ``rule_set.compiled.used_signals`` (``[n, n_used]``).
     """
     d = rule_set.dictionary
     c = state.cells
-    out = np.zeros((c.n, d.n_signals))
-    for col in rule_set.compiled.used_signals:
+    used = rule_set.compiled.used_signals
+    out = np.zeros((c.n, len(used) if compact else d.n_signals))
+    for j, col in enumerate(used):
         entry = d.signals[int(col)]
+        col = j if compact else col
         kind = entry.template
         if kind == "{substrate}":
             out[:, col] = state.field_at_cells(entry.target)
@@ -73,19 +78,35 @@ def rules_layer(rule_set: Any, dict_columns: list[int], processes: list[Any], bl
     """
     providers = {s: q for q in processes for s in q.signals}
     governed = rule_set.governed.any(axis=0)
+    # the kernel on compact matrices: the read signals' columns and the governed behaviours'
+    # (the dictionary has a column per behaviour and cell type: most are never governed)
+    cr = rule_set.compiled
+    gov = np.flatnonzero(governed)
+    to_compact = np.full(governed.shape[0], -1, dtype=np.int64)
+    to_compact[gov] = np.arange(gov.size)
+    sig_compact = np.full(max(cr.n_signals, 1), -1, dtype=np.int64)
+    sig_compact[np.asarray(cr.used_signals, dtype=np.int64)] = np.arange(len(cr.used_signals))
+    args = list(cr.kernel_args())
+    args[1] = to_compact[np.asarray(cr.group_behaviour, dtype=np.int64)]  # group -> behaviour
+    args[7] = sig_compact[np.asarray(cr.rule_signal, dtype=np.int64)]  # rule -> signal
+    base_c = np.ascontiguousarray(rule_set.base[:, gov], dtype=np.float64)
+    row_of = {dict_columns[k]: k for k in range(len(dict_columns))}
 
     def layer(state, beh, columns, t_min: float) -> None:
         used = [k for k in columns if governed[dict_columns[k]]]
         if not used:
             return
         c = state.cells
-        signals = signal_matrix(state, rule_set, providers, t_min, blockade)
-        out = rule_set.base[c.type]
-        for k in columns:
-            out[:, dict_columns[k]] = beh.values[k]
-        out = evaluate_rules(rule_set.compiled, signals, rule_set.base, c.type, c.dead != 0,
-                             out=out)  # fmt: skip
+        signals = signal_matrix(state, rule_set, providers, t_min, blockade, compact=True)
+        ctype = np.ascontiguousarray(c.type, dtype=np.int64)
+        out = base_c[ctype]
+        wanted = set(columns)
+        for j, dcol in enumerate(gov):  # the earlier layers' values where no rule applies
+            k = row_of.get(int(dcol))
+            if k is not None and k in wanted:
+                out[:, j] = beh.values[k]
+        apply_rules(signals, base_c, ctype, np.ascontiguousarray(c.dead != 0), *args, out)
         for k in used:
-            beh.values[k] = out[:, dict_columns[k]]
+            beh.values[k] = out[:, to_compact[dict_columns[k]]]
 
     return layer
