@@ -19,8 +19,10 @@ from invasim.errors import ConfigError, RunDirError
 GOLDEN = Path(__file__).parents[1] / "data" / "golden"
 AGENT_METRICS = ["n_cells", "tumor_radius_um", "n_apoptotic", "n_necrotic", "necrotic_fraction",
                  "oxygen_min", "pressure_max"]  # fmt: skip
-#: the pathology readouts (analysis.pathology; tested in test_pathology.py)
+#: the pathology readouts (analysis.pathology; tested in test_pathology.py) and the fields at
+#: the front (analysis.front_band, one per field: <field>_at_front; test_front_band.py)
 PATHOLOGY = {r.name for r in rd.REGISTRY.values() if r.func.__module__.endswith(".pathology")}
+PATHOLOGY |= {"oxygen_at_front"}
 
 
 def core(names) -> list[str]:

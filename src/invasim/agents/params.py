@@ -346,10 +346,14 @@ class AgentParamsBase(BaseModel):
                         )
         from invasim.analysis import readouts as rd  # registers every readout
 
-        types = list(self.cell_types)
-        allowed = [n for r in rd.REGISTRY.values()
-                   for n in ([r.name.replace(rd.TYPE, t) for t in types] if r.family
-                             else [r.name])]  # fmt: skip
+        types, fields = list(self.cell_types), list(self.fields)
+
+        def members(r) -> list[str]:
+            ph = rd.placeholder(r.name)
+            return ([r.name] if ph is None
+                    else [r.name.replace(ph, x) for x in (types if ph == rd.TYPE else fields)])
+
+        allowed = [n for r in rd.REGISTRY.values() for n in members(r)]
         for name in self.readouts:
             if name not in allowed:
                 raise ValueError(f"readouts: {rd.unknown_name_error(name, allowed)}")

@@ -3,7 +3,14 @@
 Importing the package registers every readout: the core ones (:mod:`.readouts`), the
 pathology ones (:mod:`.pathology`: depth, BM breach, budding, pattern, front, clusters,
 modes, clones), the immune ones (:mod:`.immune`: killers' states and kills, macrophage
-polarisation) and the stroma ones (:mod:`.stroma`: CAFs, strand tips, the matrix at the front).
+polarisation), the stroma ones (:mod:`.stroma`: CAFs, strand tips, the matrix at the front)
+and the fields at the invasive front (:mod:`.front_band`).
 """
 
-from invasim.analysis import immune, pathology, readouts, stroma  # noqa: F401  (they register readouts)
+from invasim.analysis import (  # noqa: F401  (they register readouts)
+    front_band,
+    immune,
+    pathology,
+    readouts,
+    stroma,
+)

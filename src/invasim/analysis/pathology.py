@@ -327,7 +327,7 @@ def hotspot_buds(cl: Clusters, area_um2: float = HOTSPOT_AREA_UM2) -> int:
 
 # -- the main mass on a grid -------------------------------------------------------------------
 @njit(cache=True)
-def _paint(pos: np.ndarray, rad: np.ndarray, origin: np.ndarray, px: float,
+def paint_discs(pos: np.ndarray, rad: np.ndarray, origin: np.ndarray, px: float,
            mask: np.ndarray) -> None:
     """Set the pixels of ``mask`` (nz, ny, nx) whose centre lies within ``rad[c]`` of cell c."""
     nz, ny, nx = mask.shape
@@ -394,7 +394,7 @@ def rasterise(pos: np.ndarray, radius: np.ndarray, pixel: float | None = None,
     pos3 = np.zeros((len(pos), 3))
     pos3[:, :dim] = pos
     mask = np.zeros((n[2], n[1], n[0]), np.uint8)
-    _paint(pos3, paint, origin, px, mask)
+    paint_discs(pos3, paint, origin, px, mask)
     filled = ndimage.binary_fill_holes(mask[0] if dim == 2 else mask)
     filled = filled.reshape(mask.shape)
     edt = ndimage.distance_transform_edt(filled[0] if dim == 2 else filled).reshape(mask.shape)

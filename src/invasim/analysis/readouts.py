@@ -5,7 +5,8 @@ Contract:
       name, a unit and a one-line description; that is the one place they are written, and
       ``metrics.csv``, the report, ``invasim readouts --list`` and the docs read them from
       :data:`REGISTRY`. A *family* has ``<type>`` in its name (``n_<type>``): its function
-      returns ``{concrete name: value}``, one per cell type of the snapshot (``n_tumor``).
+      returns ``{concrete name: value}``, one per cell type of the snapshot (``n_tumor``); or
+      ``<field>`` (``<field>_at_front``): one per field of the snapshot (``tgfb_at_front``).
     * ``applies(snapshot)`` says whether it is defined for a snapshot (``pressure_max`` needs a
       ``pressure`` cell column, the cell readouts need cells); :func:`compute` skips those that
       do not apply, and refuses by name those that were asked for.
@@ -40,6 +41,13 @@ if TYPE_CHECKING:
 
 #: the placeholder of a per-type family's name
 TYPE = "<type>"
+#: the placeholder of a per-field family's name (one member per field of the snapshot)
+FIELD = "<field>"
+
+
+def placeholder(name: str) -> str | None:
+    """The family placeholder in ``name`` (:data:`TYPE` or :data:`FIELD`), or None."""
+    return TYPE if TYPE in name else FIELD if FIELD in name else None
 #: cell states in the ``dead`` column
 ALIVE, APOPTOTIC, NECROTIC = 0, 1, 2
 
@@ -67,20 +75,22 @@ class Readout:
 
     @property
     def family(self) -> bool:
-        """Whether it is a per-type family (``<type>`` in its name)."""
-        return TYPE in self.name
+        """Whether it is a family: per type (``<type>`` in its name) or per field (``<field>``)."""
+        return placeholder(self.name) is not None
 
     def names(self, snapshot: Snapshot) -> list[str]:
-        """Its concrete names for ``snapshot`` (one per cell type for a family)."""
-        if not self.family:
+        """Its concrete names for ``snapshot`` (one per cell type, or per field, for a family)."""
+        ph = placeholder(self.name)
+        if ph is None:
             return [self.name]
-        return [self.name.replace(TYPE, t) for t in snapshot.type_names]
+        values = snapshot.type_names if ph == TYPE else list(snapshot.fields)
+        return [self.name.replace(ph, t) for t in values]
 
     def matches(self, name: str) -> bool:
         """Whether ``name`` is this readout or one of its family's members (any type name)."""
         if not self.family:
             return name == self.name
-        head, tail = self.name.split(TYPE, 1)
+        head, tail = self.name.split(placeholder(self.name), 1)
         return len(name) > len(head) + len(tail) and name.startswith(head) and name.endswith(tail)
 
 
