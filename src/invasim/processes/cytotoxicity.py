@@ -135,6 +135,37 @@ class CytotoxicityCell(BaseModel):
 
 
 @njit(cache=True)
+def _pick_victim(cands, lo, hi, i, dead, ctype, kill, pd1, pdl1, fresh, pick):  # pragma: no cover
+    """The target among ``cands[lo:hi]`` whose cumulative hazard first exceeds ``pick``.
+
+    The last live target with a kill rate when round-off leaves ``pick`` above the total; -1
+    when there is none.
+    """
+    acc = 0.0
+    victim = -1
+    for m in range(lo, hi):
+        j = cands[m]
+        if dead[j] != 0 or j == i:
+            continue
+        k = kill[ctype[j], i]
+        if not k > 0.0:
+            continue
+        victim = j
+        acc += k * fresh * (1.0 - pd1[i] * pdl1[j])
+        if pick < acc:
+            break
+    return victim
+
+
+@njit(cache=True)
+def _apoptose(victim, dead, phase, time_in_phase):  # pragma: no cover
+    """A killed cell becomes apoptotic now (its phase clock restarts)."""
+    dead[victim] = APOPTOTIC
+    phase[victim] = 0
+    time_in_phase[victim] = 0.0
+
+
+@njit(cache=True)
 def kill_kernel(ctype, dead, cid, ptr, nbr, kill, pd1, pdl1, per_kill, chk_rate, exhaustion,
                 kills, phase, time_in_phase, seed, step, dt):  # pragma: no cover  # fmt: skip
     """One phenotype step of killing and exhaustion (see the module contract); returns kills.
@@ -167,23 +198,10 @@ def kill_kernel(ctype, dead, cid, ptr, nbr, kill, pd1, pdl1, per_kill, chk_rate,
             x += chk_rate[i] * engaged * dt
         if h_sum > 0.0 and uniform(seed, step, cid[i], STREAM_KILL, 0) < -math.expm1(-h_sum * dt):
             pick = uniform(seed, step, cid[i], STREAM_KILL, 1) * h_sum
-            acc = 0.0
-            victim = -1
-            for m in range(ptr[i], ptr[i + 1]):
-                j = nbr[m]
-                if dead[j] != 0:
-                    continue
-                k = kill[ctype[j], i]
-                if not k > 0.0:
-                    continue
-                victim = j
-                acc += k * fresh * (1.0 - pd1[i] * pdl1[j])
-                if pick < acc:
-                    break
+            victim = _pick_victim(nbr, ptr[i], ptr[i + 1], i, dead, ctype, kill, pd1, pdl1,
+                                  fresh, pick)  # fmt: skip
             if victim >= 0:
-                dead[victim] = APOPTOTIC
-                phase[victim] = 0
-                time_in_phase[victim] = 0.0
+                _apoptose(victim, dead, phase, time_in_phase)
                 kills[i] += 1.0
                 total_kills += 1
                 x += per_kill[i]
@@ -221,6 +239,7 @@ def kill_kernel_mixed(ctype, dead, cid, kill, pd1, pdl1, per_kill, chk_rate, exh
     """
     n = ctype.shape[0]
     n_types = kill.shape[0]
+    everyone = np.arange(n)
     count = np.zeros(n_types)  # live cells of each type, and the sum of their PD-L1
     lsum = np.zeros(n_types)
     for j in range(n):
@@ -244,24 +263,10 @@ def kill_kernel_mixed(ctype, dead, cid, kill, pd1, pdl1, per_kill, chk_rate, exh
                 break
             pick = uniform(seed, step, cid[i], STREAM_KILL, 2 * q + 1) * h_sum
             q += 1
-            fresh = 1.0 - x
-            acc = 0.0
-            victim = -1
-            for j in range(n):
-                if dead[j] != 0 or j == i:
-                    continue
-                k = kill[ctype[j], i]
-                if not k > 0.0:
-                    continue
-                victim = j
-                acc += k * fresh * (1.0 - pd1[i] * pdl1[j])
-                if pick < acc:
-                    break
+            victim = _pick_victim(everyone, 0, n, i, dead, ctype, kill, pd1, pdl1, 1.0 - x, pick)
             if victim < 0:
                 break
-            dead[victim] = APOPTOTIC
-            phase[victim] = 0
-            time_in_phase[victim] = 0.0
+            _apoptose(victim, dead, phase, time_in_phase)
             count[ctype[victim]] -= 1.0
             lsum[ctype[victim]] -= pdl1[victim]
             kills[i] += 1.0
