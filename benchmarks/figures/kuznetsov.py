@@ -20,6 +20,7 @@ import json
 import numpy as np
 
 from invasim.models import kuznetsov as kz
+from invasim.models import kuznetsov_stochastic as kzs
 from invasim.verify.cases.kuznetsov import DT_MIN, escape_fractions, logistic_midpoint
 
 E_RANGE = (3e4, 1e7)
@@ -85,7 +86,7 @@ def draw(out: str, omega: float, seeds: int, fraction_seeds: int) -> dict:
     saddle = kz.equilibrium(p, "saddle")
     for f in (0.9, 1.1):
         for k in range(seeds):
-            run = kz.simulate_well_mixed(p, E0, f * Tsep, 1500.0, omega=omega, dt_min=DT_MIN,
+            run = kzs.simulate_well_mixed(p, E0, f * Tsep, 1500.0, omega=omega, dt_min=DT_MIN,
                                          seed=100 * k + int(10 * f), record_every_min=240.0)
             col = "#D55E00" if run.T[-1] > saddle.T else "#009E73"
             ax.plot(np.maximum(run.E, 1.0), np.maximum(run.T, 1.0), color=col, lw=0.6,

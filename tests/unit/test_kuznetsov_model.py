@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 import invasim.models.kuznetsov as kz
+import invasim.models.kuznetsov_stochastic as kzs
 from invasim.models.kuznetsov import KuznetsovParams
 
 P = KuznetsovParams()
@@ -124,7 +125,7 @@ def test_no_bistability_raises():
 def test_per_cell_drift_is_the_ode(omega, state):
     # the expected change of the counts per minute, times Ω and 1440 min/day, is the ODE's rhs
     E, T = state
-    r = kz.per_cell_rates(P, omega)
+    r = kzs.per_cell_rates(P, omega)
     e, tau = E / omega, T / omega
     div = r.effector_division_max_per_min * tau / (r.effector_division_half_count + tau)
     de = r.recruitment_per_min + e * (div - r.effector_exhaustion_per_encounter_per_min * tau
@@ -137,18 +138,18 @@ def test_per_cell_drift_is_the_ode(omega, state):
 
 
 def test_per_cell_rates_names_and_units():
-    r = kz.per_cell_rates(P, 1e3)
+    r = kzs.per_cell_rates(P, 1e3)
     assert r.recruitment_per_min == pytest.approx(13.0 / 1440)
     assert r.kill_rate_per_pair_per_min == pytest.approx(1.101e-7 * 1e3 / 1440)
     assert r.effector_division_half_count == pytest.approx(2.019e4)
     with pytest.raises(ValueError, match="omega"):
-        kz.per_cell_rates(P, 0.0)
+        kzs.per_cell_rates(P, 0.0)
 
 
 def test_stochastic_run_is_reproducible_by_seed():
-    a = kz.simulate_well_mixed(P, 3.2e5, 5e6, 50, omega=1e3, seed=7)
-    b = kz.simulate_well_mixed(P, 3.2e5, 5e6, 50, omega=1e3, seed=7)
-    c = kz.simulate_well_mixed(P, 3.2e5, 5e6, 50, omega=1e3, seed=8)
+    a = kzs.simulate_well_mixed(P, 3.2e5, 5e6, 50, omega=1e3, seed=7)
+    b = kzs.simulate_well_mixed(P, 3.2e5, 5e6, 50, omega=1e3, seed=7)
+    c = kzs.simulate_well_mixed(P, 3.2e5, 5e6, 50, omega=1e3, seed=8)
     assert np.array_equal(a.T, b.T) and np.array_equal(a.E, b.E)
     assert not np.array_equal(a.T, c.T)
     assert a.t_days[0] == 0 and a.t_days[-1] == pytest.approx(50) and len(a.t_days) == 51
@@ -158,20 +159,20 @@ def test_stochastic_run_is_reproducible_by_seed():
 
 
 def test_stochastic_run_stops_at_escape():
-    run = kz.simulate_well_mixed(P, P.E_tumour_free, 3e8, 800, omega=1e3, seed=1, stop_at_T=3.6e8)
+    run = kzs.simulate_well_mixed(P, P.E_tumour_free, 3e8, 800, omega=1e3, seed=1, stop_at_T=3.6e8)
     assert run.stopped_early and run.T[-1] >= 3.6e8 and run.t_days[-1] < 800
 
 
 def test_stochastic_run_checks_its_clock():
     with pytest.raises(ValueError, match="multiple"):
-        kz.simulate_well_mixed(P, 1e5, 1e5, 1, dt_min=7.0, record_every_min=60.0)
+        kzs.simulate_well_mixed(P, 1e5, 1e5, 1, dt_min=7.0, record_every_min=60.0)
 
 
 def test_stochastic_early_growth_follows_the_ode():
     # 12 runs over 10 days from BioModels' start: mean T within 3 % of the ODE (the relative
     # standard error over 12 runs of 5000 individuals is well under 1 %)
     ode = kz.integrate(P, 3.2e5, 5e6, 10.0)
-    Ts = [kz.simulate_well_mixed(P, 3.2e5, 5e6, 10, omega=1e3, seed=k, dt_min=30.0).T[-1]
+    Ts = [kzs.simulate_well_mixed(P, 3.2e5, 5e6, 10, omega=1e3, seed=k, dt_min=30.0).T[-1]
           for k in range(12)]  # fmt: skip
     assert np.mean(Ts) == pytest.approx(ode.T[-1], rel=0.03)
 

@@ -21,7 +21,8 @@ def test_kuznetsov_in_the_agent_engine(case):
 def test_the_agent_scenario_maps_every_ode_term():
     """The scenario's rates are the per-cell rates (no run): a unit check of the mapping."""
     from invasim.config import load_scenario
-    from invasim.models.kuznetsov import KuznetsovParams, per_cell_rates
+    from invasim.models.kuznetsov import KuznetsovParams
+    from invasim.models.kuznetsov_stochastic import per_cell_rates
 
     p = KuznetsovParams()
     r = per_cell_rates(p, 1000.0)

@@ -46,10 +46,10 @@ from invasim.models.kuznetsov import (
     outcome,
     rhs,
     separatrix_T0,
-    simulate_well_mixed,
     stability_label,
     stable_manifold_T,
 )
+from invasim.models.kuznetsov_stochastic import simulate_well_mixed
 from invasim.verify import Checks, Result, case
 
 MECHANISM = "kuznetsov tumour-immune dynamics"

@@ -2,8 +2,9 @@
 
 The immune model of the agent engine (``recruitment``, ``cytotoxicity``, ``cycle``,
 ``division``, ``death``, behaviour rules) with every target in contact with every killer
-(``[params.cytotoxicity] contact = "well-mixed"``) and no space (no mechanics, no fields): each
-agent stands for Ω cells (:func:`invasim.models.kuznetsov.per_cell_rates`). The ODE's terms:
+(``[params.cytotoxicity] contact = "well-mixed"``) and no space (no mechanics, no fields):
+each agent stands for Ω cells (:func:`invasim.models.kuznetsov_stochastic.per_cell_rates`).
+The ODE's terms:
 
 =====================  ===============================================================
 ODE term               agent model (per agent, per minute)
@@ -42,7 +43,8 @@ import numpy as np
 
 from invasim.config import load_scenario
 from invasim.core.cells import Cells
-from invasim.models.kuznetsov import KuznetsovParams, equilibrium, per_cell_rates, separatrix_T0
+from invasim.models.kuznetsov import KuznetsovParams, equilibrium, separatrix_T0
+from invasim.models.kuznetsov_stochastic import per_cell_rates
 from invasim.simulation import Simulation
 from invasim.verify import Checks, Result, case
 
@@ -167,7 +169,7 @@ def dormant_agents(quick: bool) -> Result:
 
 
 #: escape shares of the per-cell form at Ω = 10000, E0 = s/d, 200 runs each (measured with
-#: :func:`invasim.models.kuznetsov.simulate_well_mixed`, stop at 1.5 × the saddle's T)
+#: :func:`invasim.models.kuznetsov_stochastic.simulate_well_mixed`, stop at 1.5 × the saddle's T)
 PER_CELL_ESCAPE = {0.5: 0.165, 2.0: 0.90}
 
 
