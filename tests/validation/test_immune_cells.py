@@ -20,7 +20,7 @@ from invasim.verify.pairs import STILL, advance, pairs, scenario_data
 @pytest.mark.parametrize(
     "case",
     [immune.kill_rate, immune.pdl1_kills, immune.anti_pd1, immune.exhausted_after_kills,
-     immune.checkpoint_exhaustion, immune.recruitment_rate],
+     immune.checkpoint_exhaustion, immune.recruitment_rate, immune.lymphocyte_pores],
     ids=lambda c: c.name,
 )
 def test_immune_case(case):

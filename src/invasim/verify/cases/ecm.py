@@ -62,7 +62,7 @@ def _walkers(density, n=1, persistence=1e9, speed=1.0, ecm_cell=None, extent=400
     return invasim.load_scenario(data)
 
 
-def _straight_speed(rho: float, ecm_cell=None, seed: int = 1, minutes: float = 30.0) -> float:
+def straight_speed(rho: float, ecm_cell=None, seed: int = 1, minutes: float = 30.0) -> float:
     """Speed (µm/min) of one cell walking straight in uniform matrix of density ``rho``."""
     import invasim
 
@@ -99,7 +99,7 @@ def _escapes(rho_out: float, seed: int, minutes: float, n: int = 20, radius: flo
 def pore_limit(quick: bool = True) -> Result:
     """Speed vs pore cross-section, and walkers that cannot cross a matrix of small pores."""
     pores = np.array([3.5, 5.0, 7.0, 10.0, 20.0, 35.0, 50.0, 70.0, 100.0])
-    v = np.array([_straight_speed(A_UNIT / p) for p in pores])
+    v = np.array([straight_speed(A_UNIT / p) for p in pores])
     law = steric(pores)
     dev = float(np.max(np.abs(v - law)))
     moving = (v > 0) & (pores < NUCLEAR)
@@ -143,7 +143,7 @@ def biphasic(quick: bool = True) -> Result:
     step = 0.1 if quick else 0.05
     rho = np.round(np.arange(step, 1.0, step), 6)
     tri = {"speed_density": "triangle", "nuclear_cross_section_um2": 0.0}
-    v = np.array([_straight_speed(r, tri) for r in rho])
+    v = np.array([straight_speed(r, tri) for r in rho])
     peak = float(rho[np.argmax(v)])
     expected_v = 1.0 - np.abs(rho - 0.5) / 0.5
     dev = float(np.max(np.abs(v - expected_v)))
@@ -151,7 +151,7 @@ def biphasic(quick: bool = True) -> Result:
     # emergent, where the pores shrink to the nucleus (ρ = A_1/A_n = 1/14)
     grid = np.array([0.02, 0.04, 0.06, 1 / 14, 0.09, 0.12, 0.2, 0.3])
     hill = {"speed_density": "hill", "traction_half_density": 0.05, "traction_hill_power": 2.0}
-    vh = np.array([_straight_speed(r, hill) for r in grid])
+    vh = np.array([straight_speed(r, hill) for r in grid])
     opt, _ = hill_optimum()
     peak_h = float(grid[np.argmax(vh)])
     rises_falls = bool(vh[0] < vh.max() > vh[-1])

@@ -260,3 +260,33 @@ def checkpoint_blockade(quick: bool) -> Result:
     return chk.result(1.3, float(np.min(ratios)), 0.0, "x", f"smallest kill ratio anti-PD-1 / "
                       f"control over seeds {list(seeds)} after {hours:.0f} h; also fewer "
                       f"tumour cells (<= 0.75 x)", relation=">=")  # fmt: skip
+
+
+#: a CD8 T cell's nuclear cross-section, µm²: its migration stops at pores of 4 µm² (10 %),
+#: against 7 µm² for the carcinoma cells' 70 µm² (Wolf et al., J Cell Biol 2013: T cells 4 µm²,
+#: tumour cells 7 µm²)
+T_CELL_NUCLEUS_UM2 = 40.0
+
+
+@case("a lymphocyte passes pores that stop a carcinoma cell", "ecm",
+      "Wolf K et al. (2013) J Cell Biol 201:1069 (arrest at 10 % of the nuclear cross-section: "
+      "T cells 4 µm², tumour cells 7 µm²)")  # fmt: skip
+def lymphocyte_pores(quick: bool) -> Result:
+    """One cell walking straight in uniform matrix with pores of 6.25 µm² (ρ = 0.8).
+
+    A carcinoma cell (nuclear cross-section 70 µm², the ecm default) is stopped (pores below
+    7 µm²); a T cell (40 µm²: limit 4 µm²) moves at the linear law's (6.25 − 4)/(0.9 · 40) of
+    its free speed, exactly.
+    """
+    from invasim.verify.cases.ecm import A_UNIT, steric, straight_speed
+
+    rho = 0.8
+    pore = A_UNIT / rho
+    chk = Checks()
+    tumour = straight_speed(rho)
+    chk.that(f"the carcinoma cell is stopped (speed {tumour:.3g} µm/min)", tumour == 0.0)
+    lymph = straight_speed(rho, ecm_cell={"nuclear_cross_section_um2": T_CELL_NUCLEUS_UM2})
+    expected = float(steric(pore, T_CELL_NUCLEUS_UM2))
+    return chk.result(expected, lymph, 1e-9, "µm/min",
+                      f"T cell speed in pores of {pore:g} µm² (free speed 1 µm/min): the "
+                      f"linear law between 0.1 and 1 × its nuclear cross-section")  # fmt: skip
