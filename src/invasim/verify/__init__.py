@@ -68,6 +68,7 @@ CASE_MODULES: list[str] = [
     "therapies",
     "kuznetsov_agents",
     "stroma",
+    "inflammation",
     "evolution",
     "pathology",
     "tissue_supply",
