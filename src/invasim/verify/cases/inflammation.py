@@ -83,10 +83,15 @@ def scenario_data(arm: str) -> dict:
     return data
 
 
+def _stroma_tissue(s: Snapshot) -> bool:
+    """The readouts below apply to the stroma-invasion tissue: 2-D, a BM field, type 'tumor'."""
+    return s.dim == 2 and "tumor" in s.type_names and "basement_membrane" in s.fields
+
+
 @readout("depth_below_bm0_um", "µm", "deepest live carcinoma cell (type 'tumor') below "
          "y = 260 µm, the basement membrane's original lower face in the stroma-invasion and "
          "inflammation scenarios (defined when the membrane is cut away)",
-         lambda s: s.dim == 2 and "tumor" in s.type_names)  # fmt: skip
+         _stroma_tissue)  # fmt: skip
 def depth_below_bm(snap: Snapshot) -> float:
     """Deepest live carcinoma cell below the BM's original lower face, µm (0 if none)."""
     live = tumour_mask(snap, ["tumor"])
@@ -98,7 +103,7 @@ def depth_below_bm(snap: Snapshot) -> float:
 
 @readout("tumor_below_bm0", "cells", "live carcinoma cells (type 'tumor') whose centre is below "
          "y = 260 µm, the basement membrane's original lower face (as depth_below_bm0_um)",
-         lambda s: s.dim == 2 and "tumor" in s.type_names)  # fmt: skip
+         _stroma_tissue)  # fmt: skip
 def tumor_below_bm(snap: Snapshot) -> float:
     """Live carcinoma cells below the BM's original lower face."""
     live = tumour_mask(snap, ["tumor"])
