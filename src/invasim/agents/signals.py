@@ -27,20 +27,18 @@ from invasim.rules.evaluate import apply_rules
 
 
 def signal_matrix(state: Any, rule_set: Any, providers: dict[str, Any], t_min: float,
-                  blockade=None, compact: bool = False):  # fmt: skip
-    """``[n, n_signals]`` the signals the rules read, per cell (other columns 0).
+                  blockade=None):  # fmt: skip
+    """``[n, n_used]`` the signals the rules read, per cell (``compiled.used_signals`` order).
 
     ``blockade(state, field)``: a ``[n]`` factor on a field's value and gradient (drugs that
-    block its sensing), or None. ``compact``: only the read signals' columns, in the order of
-    ``rule_set.compiled.used_signals`` (``[n, n_used]``).
+    block its sensing), or None.
     """
     d = rule_set.dictionary
     c = state.cells
     used = rule_set.compiled.used_signals
-    out = np.zeros((c.n, len(used) if compact else d.n_signals))
-    for j, col in enumerate(used):
-        entry = d.signals[int(col)]
-        col = j if compact else col
+    out = np.zeros((c.n, len(used)))
+    for col, dict_col in enumerate(used):
+        entry = d.signals[int(dict_col)]
         kind = entry.template
         if kind == "{substrate}":
             out[:, col] = state.field_at_cells(entry.target)
@@ -97,7 +95,7 @@ def rules_layer(rule_set: Any, dict_columns: list[int], processes: list[Any], bl
         if not used:
             return
         c = state.cells
-        signals = signal_matrix(state, rule_set, providers, t_min, blockade, compact=True)
+        signals = signal_matrix(state, rule_set, providers, t_min, blockade)
         ctype = np.ascontiguousarray(c.type, dtype=np.int64)
         out = base_c[ctype]
         wanted = set(columns)
