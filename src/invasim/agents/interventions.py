@@ -57,7 +57,6 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from invasim.biology.traits import seed_traits
 from invasim.core import initial as placement
 from invasim.core.mesh import Mesh
 
@@ -528,15 +527,9 @@ def apply_events(interventions: list, state: Any, params: Any, t_min: float) -> 
                 pos = placement.layer(dim, iv.spacing_um, r.lo_um, r.hi_um)
             inside = np.all((pos[:, :dim] >= 0) & (pos[:, :dim] <= state.extent), axis=1)
             pos = pos[inside]
-            t = state.type_names.index(iv.cell_type)
-            vol = params.cell_types[iv.cell_type].volume.volume_um3
-            rows = c.add(pos.shape[0], position=pos,
-                         type=np.full(pos.shape[0], t, dtype=np.int32),
-                         volume=np.full(pos.shape[0], vol))  # fmt: skip
-            specs = params.trait_specs()
-            if specs:  # their traits from the declared initial values, keyed by their ids
-                seed_traits(c, specs, state.seed, rows=np.arange(rows.start, rows.stop))
-            state.pressure = np.concatenate([state.pressure, np.zeros(pos.shape[0])])
+            state.add_cells(pos, state.type_names.index(iv.cell_type),
+                            params.cell_types[iv.cell_type].volume.volume_um3,
+                            params.trait_specs())  # fmt: skip
             changed = changed or pos.shape[0] > 0
         elif isinstance(iv, Bolus):
             u = state.fields[iv.field]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from invasim.biology.traits import seed_traits
 from invasim.core.cells import Cells
 from invasim.core.mesh import Mesh
 from invasim.physics.exchange import sample_gradients, sample_values, voxel_of
@@ -120,6 +121,39 @@ class AgentState:
     def gradient_at_cells(self, name: str) -> np.ndarray:
         """``[n, 3]`` the gradient of field ``name`` at each cell's voxel (unit/µm)."""
         return sample_gradients(self.fields[name], self.mesh, self.voxels())
+
+    def extend_rows(self, k: int, copy_rows=None, values=None) -> None:
+        """Keep the per-row arrays aligned after ``k`` cells were appended (``cells.add``).
+
+        The new rows' ``pressure`` and behaviour values are those of ``copy_rows`` (daughters
+        copy their mothers), else pressure 0 and ``values`` (``[columns, k]``; None: left for
+        the next fill, which refills a matrix whose rows do not match).
+        """
+        n = self.cells.n
+        if self.pressure.shape[0] + k == n:
+            new = self.pressure[copy_rows] if copy_rows is not None else np.zeros(k)
+            self.pressure = np.concatenate([self.pressure, new])
+        beh = self.behaviours
+        old = getattr(beh, "values", None)
+        if old is not None and old.ndim == 2 and old.shape[1] + k == n:
+            new = old[:, copy_rows] if copy_rows is not None else values
+            if new is not None:
+                beh.values = np.concatenate([old, new], axis=1)
+
+    def add_cells(self, position: np.ndarray, cell_type: int, volume: float, specs=(),
+                  values=None) -> slice:  # fmt: skip
+        """Append cells of type ``cell_type`` at ``position`` (``[m, dim]``), ``volume`` µm³.
+
+        Their declared traits (``specs``) take their initial values, keyed by their ids; the
+        per-row arrays follow (:meth:`extend_rows` with ``values``). Returns their rows.
+        """
+        m = position.shape[0]
+        rows = self.cells.add(m, position=position, type=np.full(m, cell_type, dtype=np.int32),
+                              volume=np.full(m, volume))  # fmt: skip
+        if specs:
+            seed_traits(self.cells, specs, self.seed, rows=np.arange(rows.start, rows.stop))
+        self.extend_rows(m, values=values)
+        return rows
 
     def remove(self, mask: np.ndarray) -> None:
         """Remove the cells where ``mask`` (``[n]`` bool) holds.

@@ -263,14 +263,9 @@ class DivisionProcess(Process):
             asymmetric_kernel(c.type, c.id, b_rows, np.ascontiguousarray(probs),
                               np.int64(state.seed), np.int64(state.pheno_step), new)  # fmt: skip
             change_types(c, b_rows, new, self.same_cycle)
-        if state.pressure.shape[0] + rows.size == state.cells.n:
-            state.pressure = np.concatenate([state.pressure, state.pressure[rows]])
-        beh = state.behaviours
-        values = getattr(beh, "values", None)
-        if values is not None and values.ndim == 2 and values.shape[1] + rows.size == state.cells.n:
-            # daughters B start with their mother's behaviours (PhysiCell copies the phenotype):
-            # the processes after division in this step (transformation ...) read them
-            beh.values = np.concatenate([values, values[:, rows]], axis=1)
+        # daughters B start with their mother's pressure and behaviours (PhysiCell copies the
+        # phenotype): the processes after division in this step (transformation ...) read them
+        state.extend_rows(rows.size, copy_rows=rows)
         state.dividing = np.zeros(0, dtype=np.int64)
 
     def _free_space(self, state, rows: np.ndarray):

@@ -33,9 +33,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from invasim.agents.process import ORDER, Process, register_process
-from invasim.biology.traits import seed_traits
 from invasim.core.mesh import Mesh
-from invasim.core.rng import uniform, uniforms
+from invasim.core.rng import normal, uniform, uniforms
 
 STREAM_RECRUIT = 42
 RECRUITED = "recruited_total"
@@ -198,10 +197,11 @@ class RecruitmentProcess(Process):
             c = state.cells
             t = self.types[k]
             seed, step = np.int64(state.seed), np.int64(state.pheno_step)
+            mean = self.rate(state, k) * dt
             u = uniform(seed, step, np.int64(k), STREAM_RECRUIT, 0)
-            z = math.sqrt(-2.0 * math.log(uniform(seed, step, np.int64(k), STREAM_RECRUIT, 1))) \
-                * math.cos(2.0 * math.pi * uniform(seed, step, np.int64(k), STREAM_RECRUIT, 2))
-            m = poisson(self.rate(state, k) * dt, u, z)
+            z = normal(seed, step, np.int64(k), STREAM_RECRUIT, 1) \
+                if mean > POISSON_NORMAL_ABOVE else 0.0
+            m = poisson(mean, u, z)
             if s.max_cells is not None:
                 live = int(np.count_nonzero((c.type[: c.n] == t) & (c.dead[: c.n] == 0)))
                 m = min(m, max(s.max_cells - live, 0))
@@ -211,28 +211,15 @@ class RecruitmentProcess(Process):
                              STREAM_RECRUIT, 3 + np.arange(3 * m)).reshape(m, 3)  # fmt: skip
             radius = (3.0 * self.volumes[k] / (4.0 * math.pi)) ** (1.0 / 3.0)
             pos = face_points(self.faces[k], state.extent, radius, draws)
-            rows = c.add(m, position=pos[:, : state.mesh.dim],
-                         type=np.full(m, t, dtype=np.int32),
-                         volume=np.full(m, self.volumes[k]))  # fmt: skip
-            if self.specs:
-                seed_traits(c, self.specs, state.seed, rows=np.arange(rows.start, rows.stop))
-            self._extend_rows(state, t, m)
+            # the new cells' behaviours: their type's, until the next fill
+            values = getattr(state.behaviours, "values", None)
+            base = (np.repeat(state.behaviours.base[t][:, None], m, axis=1)
+                    if values is not None and values.ndim == 2 else None)  # fmt: skip
+            state.add_cells(pos[:, : state.mesh.dim], t, self.volumes[k], self.specs, base)
             total += m
         if total:
             state.counters[RECRUITED] = state.counters.get(RECRUITED, 0.0) + total
             state.moved()
-
-    @staticmethod
-    def _extend_rows(state, t: int, m: int) -> None:
-        """The per-row arrays follow the new cells: pressure 0, the type's behaviours."""
-        n = state.cells.n
-        if state.pressure.shape[0] + m == n:
-            state.pressure = np.concatenate([state.pressure, np.zeros(m)])
-        beh = state.behaviours
-        values = getattr(beh, "values", None)
-        if values is not None and values.ndim == 2 and values.shape[1] + m == n:
-            new = np.repeat(beh.base[t][:, None], m, axis=1)
-            beh.values = np.ascontiguousarray(np.concatenate([values, new], axis=1))
 
     def metrics(self, state) -> dict[str, float]:
         """Cells recruited so far."""
