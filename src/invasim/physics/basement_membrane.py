@@ -130,16 +130,19 @@ def sweep_axis(p, a, d, bm, h, inv_ref, passable, impassable):
 
 
 @njit(inline="always", **_JIT)
-def _barrier_one(i, position, velocity, velocity_prev, dt, ab2, dim, bm, h, inv_ref, passable,
-                 impassable, removed):  # fmt: skip
-    px, py, pz = position[i, 0], position[i, 1], position[i, 2]  # no array: every cell, step
+def _barrier_cell(px, py, pz, v0, v1, v2, q0, q1, q2, dt, ab2, dim, bm, h, inv_ref, passable,
+                  impassable):  # fmt: skip
+    """One cell's clipped velocity ``(v0, v1, v2)`` and removed speed, on scalars."""
+    x = (px, py, pz)
     total = 0.0
     for a in range(dim):
-        v = velocity[i, a]
-        w = 1.5 * v - 0.5 * velocity_prev[i, a] if ab2 else v
+        v = v0 if a == 0 else (v1 if a == 1 else v2)
+        q = q0 if a == 0 else (q1 if a == 1 else q2)
+        w = 1.5 * v - 0.5 * q if ab2 else v
         if w == 0.0:
             continue
         pa, cut = _sweep(px, py, pz, a, dt * w, bm, h, inv_ref, passable, impassable)
+        start = x[a]
         if a == 0:
             px = pa
         elif a == 1:
@@ -147,26 +150,38 @@ def _barrier_one(i, position, velocity, velocity_prev, dt, ab2, dim, bm, h, inv_
         else:
             pz = pa
         if cut > 0.0:
-            w_new = (pa - position[i, a]) / dt
-            velocity[i, a] = (w_new + 0.5 * velocity_prev[i, a]) / 1.5 if ab2 else w_new
+            w_new = (pa - start) / dt
+            v = (w_new + 0.5 * q) / 1.5 if ab2 else w_new
+            if a == 0:
+                v0 = v
+            elif a == 1:
+                v1 = v
+            else:
+                v2 = v
             total += cut / dt
-    removed[i] = total
+    return v0, v1, v2, total
 
 
+# The two loops are the same body (the cell's work in the scalar helper above); a helper
+# taking the arrays (inline="always") ran several times slower, as motility's did.
 @njit(parallel=True, **_JIT)
 def _barrier_par(position, velocity, velocity_prev, dt, ab2, dim, bm, h, inv_ref, passable,
                  impassable, removed):  # fmt: skip
     for i in prange(position.shape[0]):
-        _barrier_one(i, position, velocity, velocity_prev, dt, ab2, dim, bm, h, inv_ref,
-                     passable, impassable, removed)  # fmt: skip
+        velocity[i, 0], velocity[i, 1], velocity[i, 2], removed[i] = _barrier_cell(
+            position[i, 0], position[i, 1], position[i, 2], velocity[i, 0], velocity[i, 1],
+            velocity[i, 2], velocity_prev[i, 0], velocity_prev[i, 1], velocity_prev[i, 2], dt,
+            ab2, dim, bm, h, inv_ref, passable, impassable)  # fmt: skip
 
 
 @njit(**_JIT)
 def _barrier_ser(position, velocity, velocity_prev, dt, ab2, dim, bm, h, inv_ref, passable,
                  impassable, removed):  # fmt: skip
     for i in range(position.shape[0]):
-        _barrier_one(i, position, velocity, velocity_prev, dt, ab2, dim, bm, h, inv_ref,
-                     passable, impassable, removed)  # fmt: skip
+        velocity[i, 0], velocity[i, 1], velocity[i, 2], removed[i] = _barrier_cell(
+            position[i, 0], position[i, 1], position[i, 2], velocity[i, 0], velocity[i, 1],
+            velocity[i, 2], velocity_prev[i, 0], velocity_prev[i, 1], velocity_prev[i, 2], dt,
+            ab2, dim, bm, h, inv_ref, passable, impassable)  # fmt: skip
 
 
 def barrier_velocities(

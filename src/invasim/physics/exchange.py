@@ -30,7 +30,10 @@ Contract:
       (:meth:`SecretionUptake.bind`; split into :meth:`~SecretionUptake.bind_rates` when
       volumes or rates change and the cheap :meth:`~SecretionUptake.bind_positions` when only
       positions do, e.g. every mechanics step of a phenotype step; other fields of the same
-      cells share one binning, ``like=``); each diffusion step
+      cells share one binning, ``like=``, or :func:`bind_positions_shared`: one binning and
+      one pass over the bins for several fields, from per-cell products, optionally over the
+      rows of the cells that exchange them, the same bits as binding each field over all the
+      cells, whose others add exact zeros); each diffusion step
       then costs O(occupied voxels) (the per-voxel affine map ``u ← c1 u + c0`` is computed once
       per bind and ``dt``), parallel over voxels, each touching only its own cells.
     * Sampling: :func:`sample_values` (the value of the cell's voxel) and
@@ -40,6 +43,7 @@ Contract:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numba
@@ -52,6 +56,8 @@ SCHEMES = ("implicit", "exact")
 #: occupied voxels from which the per-step update runs in parallel
 PARALLEL_MIN_VOXELS = 4096
 _JIT = {"cache": True, "fastmath": False}
+#: bind_rates stamps (unique): bind_positions_shared's stacked products are valid for one set
+_RATES_VERSIONS = itertools.count(1)
 
 
 @njit(inline="always", **_JIT)
@@ -132,13 +138,15 @@ def bin_kernel(voxel, n_voxels):
 
 
 @njit(**_JIT)
-def _rebin_kernel(position, n, nx, ny, nz, h, count, voxel, order, occupied, start):
+def _rebin_kernel(position, rows, use_rows, n, nx, ny, nz, h, count, voxel, order, occupied,
+                  start):  # fmt: skip
     """:func:`voxel_kernel` then :func:`bin_kernel` into caller buffers; returns ``m``.
 
+    Cell ``c`` is row ``rows[c]`` of ``position`` if ``use_rows``, else row ``c``.
     ``count`` (``[n_voxels + 1]``) must be all zero on entry and is left all zero.
     """
     for c in range(n):
-        voxel[c] = _voxel_index(position, c, nx, ny, nz, h)
+        voxel[c] = _voxel_index(position, rows[c] if use_rows else c, nx, ny, nz, h)
     return _sort_by_voxel(voxel, n, count, order, occupied, start)
 
 
@@ -167,6 +175,45 @@ def _coef_par(order, start, ratio, secretion, target, uptake, export, inv_vv, A,
 def _coef_ser(order, start, ratio, secretion, target, uptake, export, inv_vv, A, B, E):
     for b in range(A.shape[0]):
         _coef_one(b, order, start, ratio, secretion, target, uptake, export, inv_vv, A, B, E)
+
+
+@njit(inline="always", **_JIT)
+def _coef_many_one(b, order, start, P, A, B, E):
+    for f in range(P.shape[1]):
+        a_ = 0.0
+        b_ = 0.0
+        e_ = 0.0
+        for p in range(start[b], start[b + 1]):
+            c = order[p]
+            a_ += P[c, f, 0]
+            b_ += P[c, f, 1]
+            e_ += P[c, f, 2]
+        A[f, b] = a_
+        B[f, b] = b_
+        E[f, b] = e_
+
+
+@njit(parallel=True, **_JIT)
+def _coef_many_par(order, start, P, A, B, E):
+    for b in prange(A.shape[1]):
+        _coef_many_one(b, order, start, P, A, B, E)
+
+
+@njit(**_JIT)
+def _coef_many_ser(order, start, P, A, B, E):
+    for b in range(A.shape[1]):
+        _coef_many_one(b, order, start, P, A, B, E)
+
+
+@njit(**_JIT)
+def _implicit_factors(A, B, E, dt, c1, c0, m1, m0):
+    """:func:`step_factors` of the implicit scheme in one pass (the same arithmetic)."""
+    for b in range(A.shape[0]):
+        q = 1.0 / (1.0 + B[b] * dt)
+        c1[b] = q
+        c0[b] = dt * (A[b] + E[b]) * q
+        m1[b] = dt * q
+        m0[b] = dt * c0[b]
 
 
 @njit(inline="always", **_JIT)
@@ -248,11 +295,11 @@ def step_factors(
     A: np.ndarray, B: np.ndarray, E: np.ndarray, dt: float, exact: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-voxel affine maps of one step: ``u1 = c1 u0 + c0`` and ``∫u dt = m1 u0 + m0``."""
-    src = A + E
-    pos = B > 0.0
-    Bs = np.where(pos, B, 1.0)
-    x = B * dt
     if exact:
+        src = A + E
+        pos = B > 0.0
+        Bs = np.where(pos, B, 1.0)
+        x = B * dt
         c1 = np.exp(-x)
         m1 = np.where(pos, -np.expm1(-x) / Bs, dt)
         c0 = np.where(pos, src * m1, dt * src)
@@ -260,11 +307,10 @@ def step_factors(
         xs = np.where(x > 1e-3, x, 1.0)
         g = np.where(x > 1e-3, (xs + np.expm1(-xs)) / (xs * xs), 0.5 - x / 6.0 + x * x / 24.0)
         m0 = src * dt * dt * g
-    else:
-        c1 = 1.0 / (1.0 + x)
-        c0 = dt * src * c1
-        m1 = dt * c1
-        m0 = dt * c0
+        return c1, c0, m1, m0
+    m = A.shape[0]
+    c1, c0, m1, m0 = np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    _implicit_factors(A, B, E, float(dt), c1, c0, m1, m0)
     return c1, c0, m1, m0
 
 
@@ -352,6 +398,22 @@ class SecretionUptake:
         self._ratio = self.volume / self.voxel_volume
         self._positions_bound = False
         self._gain = self._loss = None  # per-cell coefficients of take_exchanged, when asked
+        self._products = None  # per-cell terms of A, B, E (bind_positions_shared), when asked
+        self._rates_version = next(_RATES_VERSIONS)  # unique over all exchangers
+
+    def products(self) -> np.ndarray:
+        """``[n, 3]``: each cell's terms of the voxel sums ``A``, ``B``, ``E`` (module doc).
+
+        ``s T V_c/V_v``, ``(s + q) V_c/V_v`` and ``e/V_v``, the same products the per-field
+        kernel forms, so sums of them are bit for bit the same. Made once per bind_rates.
+        """
+        if self._products is None:
+            self._products = np.stack([
+                self.secretion * self.target * self._ratio,
+                (self.secretion + self.uptake) * self._ratio,
+                self.export * (1.0 / self.voxel_volume),
+            ], axis=1)  # fmt: skip
+        return self._products
 
     def bind_positions(self, position: np.ndarray, like: SecretionUptake | None = None) -> None:
         """Bin the cells (rates as last bound) by voxel and precompute the voxel coefficients.
@@ -370,8 +432,7 @@ class SecretionUptake:
         if like is not None:
             if like.mesh != self.mesh or like.n != self.n or not like._positions_bound:
                 raise ValueError("like must be bound to the same cells on the same mesh")
-            self.voxel, self.order = like.voxel, like.order
-            self.occupied, self.start = like.occupied, like.start
+            self._adopt(like)
             m = self.occupied.shape[0]
         else:
             m = self._rebin(position)
@@ -379,6 +440,10 @@ class SecretionUptake:
         kernel = _coef_par if self._parallel(m) else _coef_ser
         kernel(self.order, self.start, self._ratio, self.secretion, self.target, self.uptake,
                self.export, 1.0 / self.voxel_volume, self.A, self.B, self.E)  # fmt: skip
+        self._positions_done()
+
+    def _positions_done(self) -> None:
+        """Reset what depends on the binning (the coefficients ``A``, ``B``, ``E`` are set)."""
         self._factors_dt = None
         self._positions_bound = True
         # take_exchanged's state, made when asked: per bin the sum of u before each of the
@@ -388,14 +453,25 @@ class SecretionUptake:
         self._cell_bin = None  # each cell's bin
         self._elapsed = 0.0
 
-    def _rebin(self, position: np.ndarray) -> int:
-        """Bin the cells at ``position`` into this exchanger's buffers; returns ``m``."""
+    def _adopt(self, lead: SecretionUptake) -> None:
+        """Share ``lead``'s binning (same mesh, same cells, bound first)."""
+        self.voxel, self.order = lead.voxel, lead.order
+        self.occupied, self.start = lead.occupied, lead.start
+
+    def _rebin(self, position: np.ndarray, rows: np.ndarray | None = None) -> int:
+        """Bin the cells at ``position`` (its ``rows``) into this exchanger's buffers.
+
+        Returns ``m``, the number of occupied voxels.
+        """
         n = self.n
         position = np.asarray(position, dtype=np.float64)
-        if position.ndim != 2 or position.shape[0] != n or not 1 <= position.shape[1] <= 3:
-            raise ValueError(f"positions must be [{n}, 3] (as bound), got {position.shape}")
+        expect = n if rows is None else position.shape[0]
+        if rows is not None and (rows.shape != (n,) or rows.dtype != np.int64):
+            raise ValueError(f"rows must be int64 [{n}] (as bound), got {rows.shape} {rows.dtype}")
+        if position.ndim != 2 or position.shape[0] != expect or not 1 <= position.shape[1] <= 3:
+            raise ValueError(f"positions must be [{expect}, 3], got {position.shape}")
         if position.shape[1] < 3:
-            position = np.concatenate([position, np.zeros((n, 3 - position.shape[1]))], axis=1)
+            position = np.concatenate([position, np.zeros((expect, 3 - position.shape[1]))], axis=1)
         mesh = self.mesh
         if self._voxel.shape[0] < n:
             cap = max(n, 2 * self._voxel.shape[0])
@@ -403,8 +479,10 @@ class SecretionUptake:
             self._order = np.empty(cap, dtype=np.int64)
             self._occupied = np.empty(cap, dtype=np.int64)
             self._start = np.empty(cap + 1, dtype=np.int64)
+        use_rows = rows is not None
         m = _rebin_kernel(
-            np.ascontiguousarray(position), n, mesh.nx, mesh.ny, mesh.nz,
+            np.ascontiguousarray(position), rows if use_rows else self._order[:0], use_rows,
+            n, mesh.nx, mesh.ny, mesh.nz,
             float(mesh.h), self._count, self._voxel, self._order, self._occupied, self._start,
         )  # fmt: skip
         self.voxel = self._voxel[:n]
@@ -501,6 +579,44 @@ class SecretionUptake:
     def _check_nothing_pending(self) -> None:
         if getattr(self, "_elapsed", 0.0) != 0.0:
             raise RuntimeError("step_accumulate was not followed by take_exchanged before a bind")
+
+
+def bind_positions_shared(exchangers: list[SecretionUptake], position: np.ndarray,
+                          rows: np.ndarray | None = None) -> None:  # fmt: skip
+    """:meth:`SecretionUptake.bind_positions` of several fields of the same cells at once.
+
+    The exchangers (same mesh, each bound by :meth:`~SecretionUptake.bind_rates` to the same
+    ``n`` cells, e.g. the rows of the cells that exchange these fields) share one binning, and
+    one pass over the bins sums every field's ``A``, ``B``, ``E`` from the cells' products
+    (:meth:`~SecretionUptake.products`, stacked once per bind_rates of any of them). The
+    results are bit for bit those of binding each one (the same products summed in the same
+    order), for a fraction of the memory traffic when there are several fields.
+
+    Args:
+        exchangers: one or more :class:`SecretionUptake`.
+        position: ``[n, 3]`` cell centres, µm (the rows of the last bind_rates), or, with
+            ``rows``, the centres of all cells of which ``rows`` (int64 ``[n]``) were bound.
+    """
+    lead = exchangers[0]
+    for e in exchangers:
+        e._check_nothing_pending()
+        if e.mesh != lead.mesh or e.n != lead.n:
+            raise ValueError("shared binding needs the same cells on the same mesh")
+    m = lead._rebin(position, rows)
+    for e in exchangers[1:]:
+        e._adopt(lead)
+    key = tuple(e._rates_version for e in exchangers)
+    if getattr(lead, "_shared_key", None) != key:
+        lead._shared_key = key
+        lead._shared_products = np.ascontiguousarray(
+            np.stack([e.products() for e in exchangers], axis=1))  # [n, K, 3]
+    k = len(exchangers)
+    A, B, E = np.empty((k, m)), np.empty((k, m)), np.empty((k, m))
+    kernel = _coef_many_par if lead._parallel(m) else _coef_many_ser
+    kernel(lead.order, lead.start, lead._shared_products, A, B, E)
+    for f, e in enumerate(exchangers):
+        e.A, e.B, e.E = A[f], B[f], E[f]
+        e._positions_done()
 
 
 @njit(**_JIT)

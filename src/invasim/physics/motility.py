@@ -77,67 +77,81 @@ class MotilityParams:
 
 
 @njit(inline="always", **_JIT)
-def _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bias_dir,
-                has_bias, seed, step, dt, dim, pc_norm):  # fmt: skip
-    v = speed[i]
-    if dead[i] != 0 or not v > 0.0:
-        return
-    dx = direction[i, 0]
-    dy = direction[i, 1]
-    dz = direction[i, 2]
-    p = persistence[i]
+def _reorient(dx, dy, dz, p, b, gx, gy, gz, has_bias, seed, step, cid, dt, dim, pc_norm):
+    """A moving cell's direction after one step (module contract), on scalars."""
     redraw = dx * dx + dy * dy + dz * dz == 0.0 or not p > 0.0
     if not redraw:
-        redraw = uniform(seed, step, cid[i], STREAM_MOTILITY, 0) < -math.expm1(-dt / p)
-    if redraw:
-        phi = 2.0 * math.pi * uniform(seed, step, cid[i], STREAM_MOTILITY, 1)
-        if dim == 3:
-            z = 2.0 * uniform(seed, step, cid[i], STREAM_MOTILITY, 2) - 1.0
-            s = math.sqrt(max(0.0, 1.0 - z * z))
-            dx, dy, dz = s * math.cos(phi), s * math.sin(phi), z
-        else:
-            dx, dy, dz = math.cos(phi), math.sin(phi), 0.0
-        b = bias[i]
-        if has_bias and b > 0.0:
-            gx = bias_dir[i, 0]
-            gy = bias_dir[i, 1]
-            gz = bias_dir[i, 2] if dim == 3 else 0.0
-            g = math.sqrt(gx * gx + gy * gy + gz * gz)
-            if pc_norm:  # PhysiCell's normalize(): a tiny gradient gives a tiny bias vector
-                g = math.sqrt(1e-32 + gx * gx + gy * gy + gz * gz)
-                if g <= 1e-16:
-                    g = 0.0
-            if g > 0.0:
-                dx = (1.0 - b) * dx + b * gx / g
-                dy = (1.0 - b) * dy + b * gy / g
-                dz = (1.0 - b) * dz + b * gz / g
-                norm = math.sqrt(dx * dx + dy * dy + dz * dz)
-                if norm > 0.0:
-                    dx, dy, dz = dx / norm, dy / norm, dz / norm
-                else:  # b = 1/2 and r = -g/|g| exactly: follow the bias
-                    dx, dy, dz = gx / g, gy / g, gz / g
-        direction[i, 0] = dx
-        direction[i, 1] = dy
-        direction[i, 2] = dz
-    velocity[i, 0] += v * dx
-    velocity[i, 1] += v * dy
-    velocity[i, 2] += v * dz
+        redraw = uniform(seed, step, cid, STREAM_MOTILITY, 0) < -math.expm1(-dt / p)
+    if not redraw:
+        return dx, dy, dz
+    phi = 2.0 * math.pi * uniform(seed, step, cid, STREAM_MOTILITY, 1)
+    if dim == 3:
+        z = 2.0 * uniform(seed, step, cid, STREAM_MOTILITY, 2) - 1.0
+        s = math.sqrt(max(0.0, 1.0 - z * z))
+        dx, dy, dz = s * math.cos(phi), s * math.sin(phi), z
+    else:
+        dx, dy, dz = math.cos(phi), math.sin(phi), 0.0
+    if has_bias and b > 0.0:
+        if dim != 3:
+            gz = 0.0
+        g = math.sqrt(gx * gx + gy * gy + gz * gz)
+        if pc_norm:  # PhysiCell's normalize(): a tiny gradient gives a tiny bias vector
+            g = math.sqrt(1e-32 + gx * gx + gy * gy + gz * gz)
+            if g <= 1e-16:
+                g = 0.0
+        if g > 0.0:
+            dx = (1.0 - b) * dx + b * gx / g
+            dy = (1.0 - b) * dy + b * gy / g
+            dz = (1.0 - b) * dz + b * gz / g
+            norm = math.sqrt(dx * dx + dy * dy + dz * dz)
+            if norm > 0.0:
+                dx, dy, dz = dx / norm, dy / norm, dz / norm
+            else:  # b = 1/2 and r = -g/|g| exactly: follow the bias
+                dx, dy, dz = gx / g, gy / g, gz / g
+    return dx, dy, dz
 
 
+# The two loops below are the same body (prange runs serially in the second), the per-cell
+# work in the scalar helper above. A shared helper taking the arrays instead (inline="always"
+# or not) ran 10x slower: 13.9 vs 1.35 ms per step for 50,000 moving cells on one thread.
 @njit(parallel=True, **_JIT)
 def _motile_par(direction, velocity, dead, cid, speed, persistence, bias, bias_dir, has_bias,
                 seed, step, dt, dim, pc_norm):  # fmt: skip
+    hb = 1 if has_bias else 0  # bias_dir is [1, 3] without a bias
     for i in prange(velocity.shape[0]):
-        _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bias_dir,
-                    has_bias, seed, step, dt, dim, pc_norm)  # fmt: skip
+        v = speed[i]
+        if dead[i] != 0 or not v > 0.0:
+            continue
+        j = i * hb
+        dx, dy, dz = _reorient(direction[i, 0], direction[i, 1], direction[i, 2],
+                               persistence[i], bias[i], bias_dir[j, 0], bias_dir[j, 1],
+                               bias_dir[j, 2], has_bias, seed, step, cid[i], dt, dim, pc_norm)
+        direction[i, 0] = dx
+        direction[i, 1] = dy
+        direction[i, 2] = dz
+        velocity[i, 0] += v * dx
+        velocity[i, 1] += v * dy
+        velocity[i, 2] += v * dz
 
 
 @njit(**_JIT)
 def _motile_ser(direction, velocity, dead, cid, speed, persistence, bias, bias_dir, has_bias,
                 seed, step, dt, dim, pc_norm):  # fmt: skip
+    hb = 1 if has_bias else 0  # bias_dir is [1, 3] without a bias
     for i in range(velocity.shape[0]):
-        _motile_one(i, direction, velocity, dead, cid, speed, persistence, bias, bias_dir,
-                    has_bias, seed, step, dt, dim, pc_norm)  # fmt: skip
+        v = speed[i]
+        if dead[i] != 0 or not v > 0.0:
+            continue
+        j = i * hb
+        dx, dy, dz = _reorient(direction[i, 0], direction[i, 1], direction[i, 2],
+                               persistence[i], bias[i], bias_dir[j, 0], bias_dir[j, 1],
+                               bias_dir[j, 2], has_bias, seed, step, cid[i], dt, dim, pc_norm)
+        direction[i, 0] = dx
+        direction[i, 1] = dy
+        direction[i, 2] = dz
+        velocity[i, 0] += v * dx
+        velocity[i, 1] += v * dy
+        velocity[i, 2] += v * dz
 
 
 def motility_kernel(

@@ -150,6 +150,7 @@ class MotilityProcess(Process):
         pc_norm = self.table is not None and self.table.bias_normalisation == "physicell"
         self.motility = Motility(MotilityParams(0.0, 1.0, 0.0, n_types=state.n_types),
                                  physicell_normalise=pc_norm)  # fmt: skip
+        self._g, self._g_rows = np.zeros((0, 3)), None  # _bias_directions' buffer
         if self.active:
             direction_view(state.cells)  # adds the direction columns (bookkeeping, not traits)
 
@@ -178,8 +179,15 @@ class MotilityProcess(Process):
         if self.oxygen_only:
             return state.gradient_at_cells(OXYGEN)
         beh = state.behaviours
-        g = np.zeros((state.cells.n, 3))
+        n = state.cells.n
+        # one buffer, kept zero but for the rows written last time (few: the biased cells)
+        if self._g.shape[0] < n:
+            self._g, self._g_rows = np.zeros((max(1024, 2 * n), 3)), None
+        if self._g_rows is not None:
+            self._g[self._g_rows] = 0.0
+        g = self._g[:n]
         rows = np.flatnonzero(beh.column("migration bias") != 0.0)
+        self._g_rows = rows
         if not rows.size:
             return g
         voxels = state.voxels()[rows]

@@ -19,8 +19,12 @@ Contract:
       it, PhysiCell's order, which the import of a PhysiCell project uses). Cells are bound to
       their voxels at the start of each mechanics step, after the last move (volumes and rates
       at the first mechanics step of a phenotype step: they change only in the phenotype
-      step). The fields share one binning of the cells; a field that no cell exchanges (all
-      its rates 0, e.g. a cleavage product) is skipped until the next rebind of the rates; a
+      step). Fields exchanged by the same cells share one binning and one pass
+      (:func:`~invasim.physics.exchange.bind_positions_shared`); a field that only some cells
+      exchange (a chemokine made by the tumour cells alone) is bound to those rows only (the
+      same bits: the others would add exact zeros), unless its amounts are tracked; a field
+      that no cell exchanges (all its rates 0, e.g. a cleavage product) is skipped until the
+      next rebind of the rates; a
       field on its own ``dt_min`` exchanges on its clock (``k`` diffusion steps at once, at
       the last of them, as the diffusion process steps it).
     * Internalised substrates (PhysiCell's ``track_internalized_substrates_in_each_agent``,
@@ -56,13 +60,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.cells import APOPTOTIC
 from invasim.errors import ConfigError
-from invasim.physics.exchange import SecretionUptake
+from invasim.physics.exchange import SecretionUptake, bind_positions_shared
 from invasim.processes.diffusion import diffusing_fields, due, field_substeps
 
 OXYGEN = "oxygen"
 #: the signal template of the internalised amounts
 INTRACELLULAR = "intracellular {substrate}"
 
+
+
+def _rows(a: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``a`` itself, or its ``rows`` (a copy)."""
+    return a if rows is None else a[rows]
 
 class SecretionParams(BaseModel):
     """``[params.secretion]``: the per-voxel update."""
@@ -310,6 +319,8 @@ class SecretionProcess(Process):
         self.names = list(fields)
         self.every = {s: field_substeps(f, state.dt_diff) for s, f in fields.items()}
         self.active: list[str] = []  # the fields some cell exchanges (set at each rate bind)
+        #: (rows or None for all, field names): the fields bound together (set at each rate bind)
+        self.groups: list[tuple[np.ndarray | None, list[str]]] = []
         self.exchange = {s: SecretionUptake(state.mesh, self.table.scheme) for s in self.names}
         self.tracked = tracked_fields(self.params)
         if self.tracked:
@@ -327,25 +338,41 @@ class SecretionProcess(Process):
             ensure_internalized_columns(c, self.tracked)  # e.g. cells restored or replaced
             # views of the live rows, valid until the rows change (after the diffusion steps)
             self._amounts = {s: c.internal(internalized_column(s)) for s in self.tracked}
-        lead = None  # the first bound field: the others share its binning
         if not first:
-            for s in self.active:
-                self.exchange[s].bind_positions(c.position, like=lead)
-                lead = lead or self.exchange[s]
+            for rows, names in self.groups:
+                bind_positions_shared([self.exchange[s] for s in names], c.position, rows)
             return
         beh = state.behaviours
         self.active = []
+        # fields exchanged by the same cells share one binning and one pass (a group); a
+        # field exchanged by some cells only is bound to those rows (a subset's sums are the
+        # same numbers: the other cells add exact zeros), unless its amounts are tracked
+        groups: dict[bytes | None, tuple[np.ndarray, list[str]]] = {}
+        rates = {}
         for s in self.names:
             sec = beh.column(f"{s} secretion")
             tgt = beh.column(f"{s} secretion target")
             upt = beh.column(f"{s} uptake")
             exp = beh.column(f"{s} export") if self.exports else None
-            if not (sec.any() or upt.any() or (exp is not None and exp.any())):
+            mask = (sec != 0.0) | (upt != 0.0)
+            if exp is not None:
+                mask |= exp != 0.0
+            if not mask.any():
                 continue  # no cell exchanges it: nothing to bind or step
             self.active.append(s)
-            self.exchange[s].bind(c.position, c.volume, sec, tgt, upt,
-                                  exp if exp is not None else 0.0, like=lead)  # fmt: skip
-            lead = lead or self.exchange[s]
+            rates[s] = (sec, tgt, upt, exp)
+            key = None if (s in self.tracked or mask.all()) else np.packbits(mask).tobytes()
+            groups.setdefault(key, (mask, []))[1].append(s)
+        self.groups = []
+        for key, (mask, names) in groups.items():
+            rows = None if key is None else np.flatnonzero(mask)
+            for s in names:
+                sec, tgt, upt, exp = rates[s]
+                exp = _rows(exp, rows) if exp is not None else 0.0
+                self.exchange[s].bind_rates(_rows(c.volume, rows), _rows(sec, rows),
+                                            _rows(tgt, rows), _rows(upt, rows), exp)  # fmt: skip
+            bind_positions_shared([self.exchange[s] for s in names], c.position, rows)
+            self.groups.append((rows, names))
 
     def step(self, state, dt: float) -> None:
         """Sources and sinks over one diffusion step."""
