@@ -246,7 +246,8 @@ def test_a_half_effect_drug_halves_the_behaviour():
     [
         ({"kind": "drug", "drug": "aspirin", "effect": 0.5}, "'aspirin' is unknown"),
         ({"kind": "drug", "drug": "rock_inhibitor", "effect": 1.5}, "effect"),
-        ({"kind": "drug", "drug": "rock_inhibitor", "effect": 0.5}, "rock activity, which no"),
+        ({"kind": "drug", "drug": "rock_inhibitor", "effect": 0.5},
+         "rock activity, matrix pushing, which no"),
         ({"kind": "drug", "drug": "mmp_inhibitor", "effect": 0.5, "targets": ["flying"]},
          "'flying', which the listed"),
         ({"kind": "drug", "drug": "mmp_inhibitor", "effect": 0.5, "enzyme_fields": ["mmp2"]},

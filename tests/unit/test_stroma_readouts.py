@@ -110,6 +110,28 @@ def test_front_band_and_far_stroma_means():
     assert np.array_equal(far, stroma & (dist > 100.0))
 
 
+def test_stiffness_and_crosslink_front_and_far():
+    mesh = Mesh.from_extent([300.0, 100.0], 10.0)
+    stiff = np.full(mesh.array_shape, 0.2)
+    cross = np.zeros(mesh.array_shape)
+    # the same four front voxels as above (row y = 55, x = 135..165), and one above the BM
+    # (y = 85, matrix-free: not stroma, so not counted)
+    for i, (e, c) in zip((13, 14, 15, 16), ((0.4, 1.0), (0.4, 1.0), (0.1, 0.5), (0.5, 0.5)),
+                         strict=True):  # fmt: skip
+        stiff[0, 5, i], cross[0, 5, i] = e, c
+    stiff[0, 8, 15] = 0.0
+    s = _snapshot([(TUM, 150, 80, 0)])
+    s.fields["stiffness"], s.fields["crosslink"] = stiff, cross
+    names = ["stiffness_front", "stiffness_far", "crosslink_front", "crosslink_far"]
+    assert set(names) <= set(rd.available(s))
+    out = rd.compute(s, names)
+    assert out["stiffness_front"] == pytest.approx(0.35)
+    assert out["stiffness_far"] == pytest.approx(0.2)
+    assert out["crosslink_front"] == pytest.approx(0.75)
+    assert out["crosslink_far"] == 0.0
+    assert "stiffness_front" not in rd.available(_snapshot([(TUM, 150, 80, 0)]))
+
+
 def test_pore_limit_density_is_wolfs_ten_percent():
     assert st.pore_limit_density() == pytest.approx(5.0 / 7.0)
     assert st.pore_limit_density(5.0, 40.0) == pytest.approx(1.25)

@@ -2,8 +2,7 @@
 
 Each run is the stroma-invasion scenario (3 days) or an arm of it; the three cases share their
 runs (cached per arm and seed in the process, so the full form reuses the quick one's). Quick:
-seed 1, three runs (77 s CPU, 105 s wall on the loaded project machine). Full: seeds 1-3, nine
-runs (about 4.5 min CPU on one core; 9 min wall on the loaded machine).
+seed 1, four runs (arms with, none, quarter, no-lox). Full: seeds 1-3, twelve runs.
 """
 
 from __future__ import annotations
@@ -12,7 +11,8 @@ import pytest
 
 from invasim.verify.cases import stroma as cases
 
-ALL = (cases.strand_tips_fibroblast, cases.alone_vs_with_cafs, cases.more_cafs_deeper)
+ALL = (cases.strand_tips_fibroblast, cases.alone_vs_with_cafs, cases.more_cafs_deeper,
+       cases.lox_stiffens_front)
 
 
 @pytest.mark.slow

@@ -17,7 +17,8 @@ Contract:
         (broad-spectrum hydroxamate such as batimastat/marimastat: membrane-type MMP activity,
         ``pericellular proteolysis``, and the catalytic activity of the secreted-MMP fields
         named in ``enzyme_fields``, default ``["mmp"]``: their degradation reactions run at
-        ``1 - effect`` of their rate), ``rock_inhibitor`` (Y-27632: ``rock activity``) and
+        ``1 - effect`` of their rate), ``rock_inhibitor`` (Y-27632: ``rock activity`` and
+        ``matrix pushing``, the force-mediated matrix displacement) and
         ``anti_pd1`` (nivolumab, pembrolizumab: ``pd-1 expression``, the free PD-1 of the
         killer cells of the cytotoxicity process). Signal blockers act on what the cells sense
         instead: ``tgfb_blockade`` (default field ``tgfb``) and ``csf1r_inhibitor``
@@ -150,10 +151,11 @@ DRUGS: dict[str, dict[str, Any]] = {
         "secreted MMP activity",
     },
     "rock_inhibitor": {
-        "targets": ("rock activity",),
+        "targets": ("rock activity", "matrix pushing"),
         "enzymes": False,
         "signals": (),
-        "what": "ROCK inhibitor (Y-27632): Rho kinase activity",
+        "what": "ROCK inhibitor (Y-27632): Rho kinase activity and the actomyosin force that "
+        "pushes matrix aside",
     },
     "anti_pd1": {
         "targets": ("pd-1 expression",),

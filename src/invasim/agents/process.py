@@ -63,6 +63,7 @@ ORDER = {
         "death": 120, "cycle": 130, "division": 140, "transformation": 150, "recruitment": 160,
         "rho_gtpase": 60,
         "matrix_degradation": 200, "proteolysis": 210, "ecm_remodelling": 220,
+        "matrix_displacement": 215, "crosslinking": 225,
         "basement_membrane_breach": 230,
     },  # fmt: skip
 }

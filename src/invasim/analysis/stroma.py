@@ -41,6 +41,12 @@ Contract:
       ``A₁ = 5 µm²`` and ``A_n = 70 µm²``, ``ρ* = 0.714``. It says how much of the stroma at
       the front a carcinoma cell without proteases could move into (1: all of it). NaN without
       a front band.
+    * ``stiffness_front`` / ``stiffness_far`` (kPa) and ``crosslink_front`` /
+      ``crosslink_far`` (0..1): the mean of the ``stiffness`` and ``crosslink`` fields (the
+      crosslinking process: LOX cross-link fraction and the matrix's Young's modulus) over
+      the same front band and far stroma. Unlike the ``<field>_at_front`` family (a band
+      around the main tumour mass, on both sides of the membrane) they count stroma voxels
+      only, so matrix-free voxels above the membrane do not dilute them.
     * The readouts apply when the snapshot has the fields they read (``basement_membrane``,
       ``ecm``, ``anisotropy``) and the cell types they count, so a run's metric columns do
       not change when its tumour appears or dies out.
@@ -71,6 +77,8 @@ FIBROBLAST_PREFIXES = ("fibroblast",)
 CAF_PREFIXES = ("caf",)
 #: matrix fields read here: density (1 = dense collagen I) and fibre anisotropy (0..1)
 ECM_FIELD, ANISOTROPY_FIELD = "ecm", "anisotropy"
+#: fields of the crosslinking process: Young's modulus (kPa) and cross-link fraction (0..1)
+STIFFNESS_FIELD, CROSSLINK_FIELD = "stiffness", "crosslink"
 #: half-width of the front band around the live tumour cells, µm (about two cell diameters)
 FRONT_BAND_UM = 30.0
 #: far stroma: farther than this from every live tumour cell, µm
@@ -289,6 +297,34 @@ def ecm_alignment_far(s: Snapshot) -> float:
 def front_permissive_fraction(s: Snapshot) -> float:
     """Share of the front band a protease-free carcinoma cell can enter."""
     return front_permissive(s)
+
+
+@readout("stiffness_front", "kPa", "mean matrix stiffness in the stroma within 30 µm of a live "
+         "tumour cell (the invasive front band)", _with(STIFFNESS_FIELD))
+def stiffness_front(s: Snapshot) -> float:
+    """Mean matrix stiffness at the front."""
+    return _mean_over(s, STIFFNESS_FIELD, stroma_bands(s)[0])
+
+
+@readout("stiffness_far", "kPa", "mean matrix stiffness in the stroma farther than 100 µm from "
+         "every live tumour cell", _with(STIFFNESS_FIELD))
+def stiffness_far(s: Snapshot) -> float:
+    """Mean matrix stiffness far from the tumour."""
+    return _mean_over(s, STIFFNESS_FIELD, stroma_bands(s)[1])
+
+
+@readout("crosslink_front", "", "mean collagen cross-link fraction (0 to 1) in the stroma within "
+         "30 µm of a live tumour cell", _with(CROSSLINK_FIELD))
+def crosslink_front(s: Snapshot) -> float:
+    """Mean cross-link fraction at the front."""
+    return _mean_over(s, CROSSLINK_FIELD, stroma_bands(s)[0])
+
+
+@readout("crosslink_far", "", "mean collagen cross-link fraction in the stroma farther than "
+         "100 µm from every live tumour cell", _with(CROSSLINK_FIELD))
+def crosslink_far(s: Snapshot) -> float:
+    """Mean cross-link fraction far from the tumour."""
+    return _mean_over(s, CROSSLINK_FIELD, stroma_bands(s)[1])
 
 
 __all__ = [

@@ -19,6 +19,9 @@ Contract:
       product at ``stoichiometry`` (``matrix + product`` conserved to round-off with
       stoichiometry 1, as :func:`invasim.agents.fields.cleave`). With ``D = 0`` the update
       is ``m ← m exp(−s K dt)`` computed as :func:`~invasim.agents.fields.cleave` does.
+    * :func:`react_resisted`: the same with a per-voxel resistance (cross-linked collagen
+      resists MMPs): ``s → s (1 − r c_v)``, ``c_v`` a field in [0, 1] (the cross-link
+      fraction), ``r`` its strength; :func:`react` is it without one (the same bits).
     * Kernels are pure (arrays in, arrays changed in place, sums returned).
 """
 
@@ -100,6 +103,17 @@ def react(m, product, acc_k, acc_d, touched, nt, susceptibility, deposit, dt, up
           stoichiometry):  # pragma: no cover  # fmt: skip
     """Degrade (and deposit into) ``m`` at the touched voxels over ``dt``, in place.
 
+    :func:`react_resisted` without a resistance (the same arithmetic, bit for bit).
+    """
+    return react_resisted(m, product, acc_k, acc_d, touched, nt, susceptibility, deposit, dt,
+                          upper, stoichiometry, np.zeros(0), 0.0)  # fmt: skip
+
+
+@njit(cache=True)
+def react_resisted(m, product, acc_k, acc_d, touched, nt, susceptibility, deposit, dt, upper,
+                   stoichiometry, resist, strength):  # pragma: no cover  # fmt: skip
+    """Degrade (and deposit into) ``m`` at the touched voxels over ``dt``, in place.
+
     Args:
         m: ``[n_voxels]`` float64 the matrix (flat), its unit; changed in place.
         product: ``[n_voxels]`` float64 receiving ``stoichiometry`` × the amount degraded
@@ -111,16 +125,23 @@ def react(m, product, acc_k, acc_d, touched, nt, susceptibility, deposit, dt, up
         dt: the step, min.
         upper: the deposition cap, field unit (``inf``: none).
         stoichiometry: product per unit of matrix degraded.
+        resist: ``[n_voxels]`` float64 the resisting field ``c`` (flat; e.g. the cross-link
+            fraction), or an empty array: no resistance. With one, the susceptibility at
+            voxel ``v`` is ``s (1 − r c_v)``, ``c_v`` clipped to [0, 1].
+        strength: ``r`` in [0, 1].
 
     Returns:
         ``(degraded, deposited)``: sums over the voxels, field unit (× ``h³`` for amounts).
     """
     has_p = product.shape[0] > 0
+    has_r = resist.shape[0] > 0
     degraded = 0.0
     deposited = 0.0
     for j in range(nt):
         v = touched[j]
         K = susceptibility * acc_k[v]
+        if has_r:
+            K *= 1.0 - strength * min(max(resist[v], 0.0), 1.0)
         D = acc_d[v] if deposit else 0.0
         if not (K > 0.0 or D > 0.0):
             continue

@@ -30,6 +30,8 @@ recruitment    phenotype  cells (immune cells) enter the window through its face
 matrix_deg...   phenotype  an enzyme field degrades a matrix field (example process)
 basement_me... phenotype  basement_membrane_breach: pressure tears a weak BM; breach metrics
 proteolysis    phenotype  cells degrade matrix at their position (MT1-MMP), deposit laminin-5
+crosslinking   phenotype  cells cross-link matrix (LOX, pericellular or secreted); stiffness
+matrix_disp... phenotype  matrix_displacement: cells push matrix aside by force (tracks)
 =============  =========  ==============================================================
 """
 
@@ -40,6 +42,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     attack,
     basement_membrane,
     contacts,
+    crosslinking,
     custom_data,
     cycle,
     cytotoxicity,
@@ -50,6 +53,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     ecm,
     fusion,
     matrix_degradation,
+    matrix_displacement,
     mechanics,
     motility,
     phagocytosis,

@@ -16,6 +16,10 @@ Contract:
       names the enzyme (its ``enzyme_fields``, default ``["mmp"]``) multiplies ``k`` by
       ``1 − effect`` in the phenotype steps it is on
       (:func:`~invasim.agents.interventions.enzyme_activity`); no drug: ``k`` unchanged.
+    * An optional ``resistance = { field = "crosslink", strength = r }`` on a reaction makes
+      the matrix resist it voxel by voxel: ``k → k (1 − r c_v)``, ``c`` the named field
+      clipped to [0, 1] (cross-linked collagen resists MMPs; the crosslinking process makes
+      ``c``). Absent: the results are those without it, bit for bit.
     * Clock: phenotype, after the cell-life processes (the enzyme is that of the step's end).
 """
 
@@ -23,12 +27,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from invasim.agents.fields import cleave, degrade
 from invasim.agents.interventions import enzyme_activity
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
+from invasim.processes.proteolysis import Resistance, resistance_problems
 
 
 class Reaction(BaseModel):
@@ -48,6 +54,10 @@ class Reaction(BaseModel):
     source: str = Field(
         "", description="where the rate comes from (a paper, a derivation); documentation only"
     )
+    resistance: Resistance | None = Field(
+        None, description="optional: { field = 'crosslink', strength = r } multiplies k by "
+        "1 − r c in each voxel (c the field, clipped to [0, 1]); None: unchanged",
+    )  # fmt: skip
 
 
 class MatrixDegradationParams(BaseModel):
@@ -80,6 +90,10 @@ class MatrixDegradation(Process):
                         f"params.matrix_degradation.reactions[{i}].{key} = {name!r} is not a "
                         f"field; fields: {', '.join(params.fields)}"
                     )
+            if r.resistance is not None:
+                problems += resistance_problems(
+                    params, f"params.matrix_degradation.reactions[{i}].resistance", r.resistance
+                )
         return problems
 
     def step(self, state, dt: float) -> None:
@@ -90,7 +104,11 @@ class MatrixDegradation(Process):
             k = r.rate_per_unit_per_min
             if drugs:
                 k *= enzyme_activity(drugs, r.enzyme, state.step_start)
+            enzyme = f[r.enzyme]
+            if r.resistance is not None:  # the effective enzyme e (1 − r c), per voxel
+                c = np.clip(f[r.resistance.field], 0.0, 1.0)
+                enzyme = enzyme * (1.0 - r.resistance.strength * c)
             if r.product is None:
-                degrade(f[r.matrix], f[r.enzyme], k, dt)
+                degrade(f[r.matrix], enzyme, k, dt)
             else:
-                cleave(f[r.matrix], f[r.enzyme], f[r.product], k, dt, r.stoichiometry)
+                cleave(f[r.matrix], enzyme, f[r.product], k, dt, r.stoichiometry)

@@ -21,6 +21,11 @@ Contract:
         (``matrix + product`` conserved to round-off with stoichiometry 1, as
         :func:`~invasim.agents.fields.cleave`); the product may be a diffusing field (it then
         diffuses and decays on the diffusion clock).
+      - an optional resistance per matrix: ``resistance = { ecm = { field = "crosslink",
+        strength = r } }`` replaces ``s_m`` by ``s_m (1 − r c_v)`` in each voxel ``v``, ``c``
+        the named field clipped to [0, 1] (cross-linked collagen resists MMPs; the
+        crosslinking process makes ``c``). Absent: the results are those without it, bit for
+        bit.
       - deposition into ``deposit_field``: ``dm/dt = D``, ``D = Σ_i r_i V_i / h³`` (minus
         ``s_m K m`` if it is degraded too, solved together), ``r_i`` the behaviour ``matrix
         deposition`` (the field's unit per min: the rate at which a cell raises the density
@@ -30,9 +35,10 @@ Contract:
 
     * Deterministic and independent of the thread count: the weights are summed per voxel in
       row order by a serial kernel, then each touched voxel is updated once.
-    * ``[params.proteolysis]``: ``matrices``, ``products``, ``deposit_field``. Cell type
-      sub-table ``[params.cell_types.<type>.proteolysis]``: ``rate_per_min`` and
-      ``deposition_per_min`` (both 0 by default: a type does nothing unless told). Rules,
+    * ``[params.proteolysis]``: ``matrices``, ``products``, ``deposit_field``,
+      ``resistance``. Cell type sub-table ``[params.cell_types.<type>.proteolysis]``:
+      ``rate_per_min`` and ``deposition_per_min`` (both 0 by default: a type does nothing
+      unless told). Rules,
       traits, internal models (a Rac/Rho migration mode) and interventions (an MMP
       inhibitor) set the two behaviours per cell.
     * Metrics: ``proteolysis_degraded_<matrix>`` and ``proteolysis_deposited_<field>``, the
@@ -83,6 +89,29 @@ class Product(BaseModel):
     )  # fmt: skip
 
 
+class Resistance(BaseModel):
+    """A field that makes a matrix resist degradation (cross-linked collagen resists MMPs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="the resisting field c, in [0, 1] (e.g. 'crosslink', the "
+                       "cross-link fraction of the crosslinking process)")
+    strength: float = Field(
+        ge=0, le=1, allow_inf_nan=False,
+        description="r [1]: the susceptibility is multiplied by 1 − r c (c clipped to [0, 1]); "
+        "1: a fully cross-linked matrix is not degraded. Cross-linked collagen fibrils resist "
+        "collagenase (Vater et al. 1979 Biochem J 181:639); no default: state it",
+    )  # fmt: skip
+
+
+def resistance_problems(params: Any, key: str, res: Resistance) -> list[str]:
+    """The resisting field exists (any kind)."""
+    if res.field not in params.fields:
+        return [f"{key}.field = {res.field!r} is not a field; fields: "
+                f"{', '.join(params.fields)}"]  # fmt: skip
+    return []
+
+
 class ProteolysisParams(BaseModel):
     """``[params.proteolysis]``: what the cells degrade and deposit."""
 
@@ -103,6 +132,12 @@ class ProteolysisParams(BaseModel):
     deposit_field: str | None = Field(
         None, description="the matrix field the cells deposit into ('matrix deposition'); "
         "None: no deposition",
+    )  # fmt: skip
+    resistance: dict[str, Resistance] = Field(
+        default_factory=dict,
+        description="per degraded matrix, an optional resistance: { ecm = { field = "
+        "'crosslink', strength = 0.5 } } multiplies the matrix's susceptibility by "
+        "1 − strength × crosslink in each voxel; absent: unchanged",
     )  # fmt: skip
 
     @model_validator(mode="after")
@@ -202,6 +237,11 @@ class Proteolysis(Process):
                            "product must be another field")  # fmt: skip
         if t.deposit_field is not None:
             out += _matrix_problems(params, f"{key}.deposit_field", t.deposit_field)
+        for m, res in t.resistance.items():
+            if m not in t.matrices:
+                out.append(f"{key}.resistance names {m!r}, which is not in {key}.matrices "
+                           f"({', '.join(t.matrices) or 'none'})")  # fmt: skip
+            out += resistance_problems(params, f"{key}.resistance.{m}", res)
         return out
 
     @classmethod
@@ -237,12 +277,16 @@ class Proteolysis(Process):
             p = fields[prod.field].reshape(-1) if prod is not None else kern.empty()
             deposit = name == t.deposit_field
             upper = self.params.fields[name].upper
-            degraded, deposited = kern.react(
-                fields[name].reshape(-1), p, acc_k, acc_d, touched, nt,
-                float(t.matrices.get(name, 0.0)), deposit, float(dt),
-                math.inf if upper is None else float(upper),
-                1.0 if prod is None else float(prod.stoichiometry),
-            )  # fmt: skip
+            args = (fields[name].reshape(-1), p, acc_k, acc_d, touched, nt,
+                    float(t.matrices.get(name, 0.0)), deposit, float(dt),
+                    math.inf if upper is None else float(upper),
+                    1.0 if prod is None else float(prod.stoichiometry))  # fmt: skip
+            res = t.resistance.get(name)
+            if res is None:
+                degraded, deposited = kern.react(*args)
+            else:
+                resist = np.ascontiguousarray(fields[res.field]).reshape(-1)
+                degraded, deposited = kern.react_resisted(*args, resist, float(res.strength))
             if name in t.matrices:
                 key = f"proteolysis_degraded_{name}"
                 counters[key] = counters.get(key, 0.0) + degraded * h3

@@ -10,7 +10,9 @@ Contract:
       - ``none``: the same fibroblasts, unable to activate (an intervention sets their
         ``transform to caf`` to 0 from t = 0), as the study ``caf-invasion``'s ``no-cafs`` arm;
       - ``quarter``: activation at a quarter of the rate (``scale`` 0.25 on ``transform to
-        caf``): fewer CAFs at every time.
+        caf``): fewer CAFs at every time;
+      - ``no-lox``: CAFs that secrete no lysyl oxidase (``lox secretion`` set to 0 for the
+        CAFs from t = 0): no cross-links; the stiffness is that of the density alone.
     * Full form: seeds 1, 2, 3; quick form (``invasim verify``): seed 1. Each run is the
       shipped scenario (3 days, ~30-40 s on one core).
     * Runs are cached per (arm, seed) within a process, so the three cases (and both forms)
@@ -26,6 +28,7 @@ import tempfile
 import numpy as np
 
 import invasim.analysis.stroma as st
+import invasim.processes.crosslinking  # noqa: F401  (registers the process the scenario lists)
 from invasim.analysis import readouts as rd
 from invasim.analysis.snapshot import Snapshot
 from invasim.config import load_scenario
@@ -38,6 +41,9 @@ MECHANISM = "stroma: fibroblast activation, CAF-led invasion"
 SOURCE_GAGGIOLI = ("Gaggioli et al. 2007 Nat Cell Biol 9:1392: the leading cell of an invading "
                    "strand is a fibroblast; carcinoma cells that cannot invade alone invade in "
                    "fibroblast tracks")  # fmt: skip
+SOURCE_LEVENTAL = ("Levental et al. 2009 Cell 139:891: LOX cross-linking by the stroma stiffens "
+                   "the matrix around a tumour (Paszek et al. 2005: tumour stroma stiffer than "
+                   "normal); LOX inhibition softens it")  # fmt: skip
 SOURCE_LABERNADIE = ("Gaggioli et al. 2007; Labernadie et al. 2017 Nat Cell Biol 19:224: "
                      "fibroblasts drive carcinoma invasion")  # fmt: skip
 #: the shipped end time, min (3 days)
@@ -51,9 +57,14 @@ ARMS = {
               "from_min": 0.0, "label": "no fibroblast activation"}],
     "quarter": [{"kind": "scale", "behaviour": ACTIVATION, "value": 0.25,
                  "cell_type": "fibroblast", "from_min": 0.0, "label": "activation x 0.25"}],
+    "no-lox": [{"kind": "set", "behaviour": "lox secretion", "value": 0.0,
+                "cell_type": "caf", "from_min": 0.0, "label": "no CAF lysyl oxidase"}],
 }  # fmt: skip
 READOUTS = ["invasion_depth_um", "n_invading_strands", "frac_strand_tips_fibroblast",
-            "caf_fraction"]  # fmt: skip
+            "caf_fraction", "stiffness_front", "stiffness_far", "crosslink_front",
+            "crosslink_far"]  # fmt: skip
+#: LOX must stiffen the front by at least this factor over the same front without LOX
+STIFFENING_MARGIN = 1.3
 
 
 def seeds(quick: bool) -> tuple[int, ...]:
@@ -166,3 +177,39 @@ def more_cafs_deeper(quick: bool) -> Result:
               f"{[round(b['caf_fraction'], 2) for b in low]}")  # fmt: skip
     return checks.result(DEPTH_MARGIN_UM, float(np.mean(d_depth)), unit="µm", detail=detail,
                          relation=">")  # fmt: skip
+
+
+@case("lox from cafs stiffens the matrix at the invasive front", MECHANISM, SOURCE_LEVENTAL)
+def lox_stiffens_front(quick: bool) -> Result:
+    """Stroma stiffness at the front with CAF lysyl oxidase against the same front without.
+
+    Expected (Levental et al. 2009; Paszek et al. 2005): CAF LOX cross-links the stroma where
+    CAFs gather, at the invasive front, and stiffens it; LOX inhibition softens it. Headline:
+    the smallest paired ratio over the seeds of ``stiffness_front`` with LOX to
+    ``stiffness_front`` without (the ``no-lox`` arm), which must exceed
+    :data:`STIFFENING_MARGIN` (1.3) in every seed. Checks: the front is more cross-linked than
+    the far stroma in every seed (LOX is made where CAFs gather), and nothing is cross-linked
+    without LOX. Not asserted (reported in the detail): the front's mean stiffness against
+    the far stroma's: the CAFs' MT1-MMP tracks leave the front band at about 40 % of the far
+    stroma's density, and E ∝ ρ^2.2 makes it softer than the far stroma even when fully
+    cross-linked (at most 1 + g = 2.5 fold). Runs are deterministic per seed; the margin
+    (30 %) is well above the arm-to-arm change of the front band's stiffness without any
+    cross-linking (a few %, from the different strands).
+    """
+    with_ = [measure("with", s) for s in seeds(quick)]
+    none = [measure("no-lox", s) for s in seeds(quick)]
+    ratios = [a["stiffness_front"] / b["stiffness_front"] for a, b in zip(with_, none,
+                                                                         strict=True)]
+    checks = Checks()
+    checks.bound("smallest front - far cross-link fraction with LOX",
+                 min(a["crosslink_front"] - a["crosslink_far"] for a in with_), ">", 0.0)
+    checks.bound("largest cross-link fraction at the front without LOX",
+                 max(b["crosslink_front"] for b in none), "<=", 0.0)
+    detail = (f"seeds {list(seeds(quick))}, t = 3 d: stiffness at the front with LOX "
+              f"{[round(a['stiffness_front'], 3) for a in with_]} kPa, without "
+              f"{[round(b['stiffness_front'], 3) for b in none]} kPa, far stroma with LOX "
+              f"{[round(a['stiffness_far'], 3) for a in with_]} kPa; cross-link fraction "
+              f"front {[round(a['crosslink_front'], 2) for a in with_]}, far "
+              f"{[round(a['crosslink_far'], 2) for a in with_]}; margin "
+              f"x {STIFFENING_MARGIN:g} in every seed")  # fmt: skip
+    return checks.result(STIFFENING_MARGIN, min(ratios), unit="", detail=detail, relation=">")
