@@ -12,7 +12,7 @@ def _load_builtin() -> None:
     import importlib
 
     for mod in ("fisher_kpp", "gatenby_gawlinski", "anderson_chaplain", "agents", "ishigami",
-                "kuznetsov"):
+                "kuznetsov", "iwata"):
         importlib.import_module(f"invasim.models.{mod}")
 
 

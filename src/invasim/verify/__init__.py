@@ -68,10 +68,14 @@ CASE_MODULES: list[str] = [
     "therapies",
     "kuznetsov_agents",
     "stroma",
+    "crosslinking",
+    "matrix_displacement",
     "inflammation",
     "evolution",
     "pathology",
     "tissue_supply",
+    # the metastatic cascade (issue 13)
+    "iwata",
 ]
 #: environment variable naming extra case modules (full import names, comma-separated)
 EXTRA_MODULES_ENV = "INVASIM_VERIFY_MODULES"
