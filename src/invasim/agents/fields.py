@@ -185,6 +185,21 @@ def _parse(value: Any, context: dict | None = None) -> FieldKind:
     return validate_table(_MODELS[kind], value, context)
 
 
+def matrix_field_problems(params: Any, key: str, name: str) -> list[str]:
+    """Problems of a key that must name a matrix field: one line, or none.
+
+    For a process's ``check``: ``key`` is the config key, ``name`` its value, looked up in
+    ``params.fields``.
+    """
+    fields = params.fields
+    if name not in fields:
+        return [f"{key} = {name!r} is not a field; fields: {', '.join(fields) or 'none'}"]
+    if fields[name].kind != "matrix":
+        return [f"{key} = {name!r} is a {fields[name].kind} field; it must be a matrix field "
+                "(kind = 'matrix')"]  # fmt: skip
+    return []
+
+
 def parse_fields(
     data: Mapping[str, Any], key: str = "fields", context: dict | None = None
 ) -> dict[str, FieldKind]:

@@ -263,34 +263,6 @@ def frac_strand_tips_fibroblast(s: Snapshot) -> float:
     return led / n if n else math.nan
 
 
-@readout("ecm_density_front", "1", "mean ecm density in the stroma within 30 µm of a live "
-         "tumour cell (the invasive front band)", _with(ECM_FIELD))
-def ecm_density_front(s: Snapshot) -> float:
-    """Mean matrix density at the front."""
-    return _mean_over(s, ECM_FIELD, stroma_bands(s)[0])
-
-
-@readout("ecm_density_far", "1", "mean ecm density in the stroma farther than 100 µm from "
-         "every live tumour cell", _with(ECM_FIELD))
-def ecm_density_far(s: Snapshot) -> float:
-    """Mean matrix density far from the tumour."""
-    return _mean_over(s, ECM_FIELD, stroma_bands(s)[1])
-
-
-@readout("ecm_alignment_front", "", "mean fibre anisotropy (0 isotropic, 1 aligned) in the "
-         "stroma within 30 µm of a live tumour cell", _with(ANISOTROPY_FIELD))
-def ecm_alignment_front(s: Snapshot) -> float:
-    """Mean fibre anisotropy at the front."""
-    return _mean_over(s, ANISOTROPY_FIELD, stroma_bands(s)[0])
-
-
-@readout("ecm_alignment_far", "", "mean fibre anisotropy in the stroma farther than 100 µm "
-         "from every live tumour cell", _with(ANISOTROPY_FIELD))
-def ecm_alignment_far(s: Snapshot) -> float:
-    """Mean fibre anisotropy far from the tumour."""
-    return _mean_over(s, ANISOTROPY_FIELD, stroma_bands(s)[1])
-
-
 @readout("front_permissive_fraction", "", "tumour-permissive stroma: share of the front band's "
          "voxels with ecm density below the carcinoma pore limit 0.714 (Wolf 2013)",
          _with(ECM_FIELD))
@@ -299,32 +271,31 @@ def front_permissive_fraction(s: Snapshot) -> float:
     return front_permissive(s)
 
 
-@readout("stiffness_front", "kPa", "mean matrix stiffness in the stroma within 30 µm of a live "
-         "tumour cell (the invasive front band)", _with(STIFFNESS_FIELD))
-def stiffness_front(s: Snapshot) -> float:
-    """Mean matrix stiffness at the front."""
-    return _mean_over(s, STIFFNESS_FIELD, stroma_bands(s)[0])
+#: the stroma band readouts: ``<prefix>_front`` (the mean of the field over the stroma within
+#: FRONT_BAND_UM of a live tumour cell) and ``<prefix>_far`` (farther than FAR_STROMA_UM from all)
+BAND_READOUTS = (
+    # prefix, field, unit, what the field is
+    ("ecm_density", ECM_FIELD, "1", "ecm density"),
+    ("ecm_alignment", ANISOTROPY_FIELD, "", "fibre anisotropy (0 isotropic, 1 aligned)"),
+    ("stiffness", STIFFNESS_FIELD, "kPa", "matrix stiffness"),
+    ("crosslink", CROSSLINK_FIELD, "", "collagen cross-link fraction (0 to 1)"),
+)
 
 
-@readout("stiffness_far", "kPa", "mean matrix stiffness in the stroma farther than 100 µm from "
-         "every live tumour cell", _with(STIFFNESS_FIELD))
-def stiffness_far(s: Snapshot) -> float:
-    """Mean matrix stiffness far from the tumour."""
-    return _mean_over(s, STIFFNESS_FIELD, stroma_bands(s)[1])
+def _band_readout(field: str, band: int):
+    def compute(s: Snapshot) -> float:
+        return _mean_over(s, field, stroma_bands(s)[band])
+
+    return compute
 
 
-@readout("crosslink_front", "", "mean collagen cross-link fraction (0 to 1) in the stroma within "
-         "30 µm of a live tumour cell", _with(CROSSLINK_FIELD))
-def crosslink_front(s: Snapshot) -> float:
-    """Mean cross-link fraction at the front."""
-    return _mean_over(s, CROSSLINK_FIELD, stroma_bands(s)[0])
-
-
-@readout("crosslink_far", "", "mean collagen cross-link fraction in the stroma farther than "
-         "100 µm from every live tumour cell", _with(CROSSLINK_FIELD))
-def crosslink_far(s: Snapshot) -> float:
-    """Mean cross-link fraction far from the tumour."""
-    return _mean_over(s, CROSSLINK_FIELD, stroma_bands(s)[1])
+for _prefix, _field, _unit, _what in BAND_READOUTS:
+    readout(f"{_prefix}_front", _unit, f"mean {_what} in the stroma within {FRONT_BAND_UM:g} µm "
+            f"of a live tumour cell (the invasive front band)", _with(_field))(
+        _band_readout(_field, 0))  # fmt: skip
+    readout(f"{_prefix}_far", _unit, f"mean {_what} in the stroma farther than "
+            f"{FAR_STROMA_UM:g} µm from every live tumour cell", _with(_field))(
+        _band_readout(_field, 1))  # fmt: skip
 
 
 __all__ = [

@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from invasim.agents.fields import matrix_field_problems
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
 from invasim.physics import crosslinking as kern
@@ -150,16 +151,6 @@ class CrosslinkingCell(BaseModel):
     )  # fmt: skip
 
 
-def _matrix(params: Any, key: str, name: str) -> list[str]:
-    fields = params.fields
-    if name not in fields:
-        return [f"{key} = {name!r} is not a field; fields: {', '.join(fields) or 'none'}"]
-    if fields[name].kind != "matrix":
-        return [f"{key} = {name!r} is a {fields[name].kind} field; it must be a matrix field "
-                "(kind = 'matrix')"]  # fmt: skip
-    return []
-
-
 @register_process
 class Crosslinking(Process):
     """Cells cross-link the matrix at their position; the process writes its stiffness."""
@@ -198,7 +189,7 @@ class Crosslinking(Process):
         """The three fields exist and are matrices; c lies in [0, 1]; E is not relaxed."""
         t = params.crosslinking
         key = "params.crosslinking"
-        out = _matrix(params, f"{key}.field", t.field)
+        out = matrix_field_problems(params, f"{key}.field", t.field)
         if not out:
             f = params.fields[t.field]
             lo, hi = f.allowed()
@@ -206,7 +197,7 @@ class Crosslinking(Process):
                 out.append(f"{key}.field = {t.field!r} has bounds [{lo:g}, {hi:g}]; a "
                            "cross-link fraction needs lower >= 0 and upper <= 1 (set "
                            "upper = 1.0)")  # fmt: skip
-        sk = _matrix(params, f"{key}.stiffness_field", t.stiffness_field)
+        sk = matrix_field_problems(params, f"{key}.stiffness_field", t.stiffness_field)
         if not sk:
             f = params.fields[t.stiffness_field]
             if f.relaxation_per_min != 0.0:
@@ -218,7 +209,7 @@ class Crosslinking(Process):
                           f"[{f.lower:g}, {f.upper}]; the stiffness is unbounded above and "
                           "0 without matrix: leave upper unset and lower <= 0")  # fmt: skip
         out += sk
-        out += _matrix(params, f"{key}.density_field", t.density_field)
+        out += matrix_field_problems(params, f"{key}.density_field", t.density_field)
         if t.enzyme is not None and t.enzyme not in params.fields:
             out.append(f"{key}.enzyme = {t.enzyme!r} is not a field; fields: "
                        f"{', '.join(params.fields)}")  # fmt: skip

@@ -56,6 +56,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from invasim.agents.fields import matrix_field_problems
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
 from invasim.physics import proteolysis as kern
@@ -166,16 +167,6 @@ class ProteolysisCell(BaseModel):
     )  # fmt: skip
 
 
-def _matrix_problems(params: Any, key: str, name: str) -> list[str]:
-    fields = params.fields
-    if name not in fields:
-        return [f"{key} = {name!r} is not a field; fields: {', '.join(fields) or 'none'}"]
-    if fields[name].kind != "matrix":
-        return [f"{key} = {name!r} is a {fields[name].kind} field; it must be a matrix field "
-                "(kind = 'matrix')"]  # fmt: skip
-    return []
-
-
 @register_process
 class Proteolysis(Process):
     """Cells degrade the matrices at their position and deposit one."""
@@ -219,7 +210,7 @@ class Proteolysis(Process):
         key = "params.proteolysis"
         out = []
         for m in t.matrices:
-            problems = _matrix_problems(params, f"{key}.matrices", m)
+            problems = matrix_field_problems(params, f"{key}.matrices", m)
             if not problems and params.fields[m].lower > 0:
                 problems = [f"{key}.matrices names {m!r}, whose lower = "
                             f"{params.fields[m].lower:g} > 0; degradation tends to 0, so a "
@@ -236,7 +227,7 @@ class Proteolysis(Process):
                 out.append(f"{key}.products.{m}.field = {prod.field!r} is itself degraded; a "
                            "product must be another field")  # fmt: skip
         if t.deposit_field is not None:
-            out += _matrix_problems(params, f"{key}.deposit_field", t.deposit_field)
+            out += matrix_field_problems(params, f"{key}.deposit_field", t.deposit_field)
         for m, res in t.resistance.items():
             if m not in t.matrices:
                 out.append(f"{key}.resistance names {m!r}, which is not in {key}.matrices "
