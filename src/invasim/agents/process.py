@@ -53,7 +53,7 @@ def whole_steps(a: float, b: float) -> int | None:
 
 #: the documented order of the built-in processes on each clock (lower runs first)
 ORDER = {
-    "diffusion": {"secretion": 10, "tissue_supply": 15, "diffusion": 20},
+    "diffusion": {"secretion": 10, "vessels": 14, "tissue_supply": 15, "diffusion": 20},
     "mechanics": {
         "mechanics": 10, "motility": 20, "ecm": 22, "attachments": 25, "basement_membrane": 27,
         "phagocytosis": 30, "attack": 40, "fusion": 50,
@@ -61,6 +61,7 @@ ORDER = {
     "phenotype": {
         "contacts": 10, "custom_data": 20, "volume": 110, "damage": 115, "cytotoxicity": 117,
         "death": 120, "cycle": 130, "division": 140, "transformation": 150, "recruitment": 160,
+        "vessel_recruitment": 161, "intravasation": 170,
         "rho_gtpase": 60,
         "matrix_degradation": 200, "proteolysis": 210, "ecm_remodelling": 220,
         "matrix_displacement": 215, "crosslinking": 225,
@@ -160,6 +161,23 @@ class Process:
     def metrics(self, state: AgentState) -> dict[str, float]:
         """Scalar readouts this process reports (added to metrics.csv)."""
         return {}
+
+    def tables(self, state: AgentState) -> dict[str, Any]:
+        """Tables this process keeps, written with each snapshot beside the cells table.
+
+        ``{name: pandas DataFrame}`` (e.g. an events table); none by default.
+        """
+        return {}
+
+    def checkpoint_arrays(self) -> dict[str, np.ndarray]:
+        """What this process keeps beyond the state, for a checkpoint (none by default).
+
+        Keys must start with ``<name>__`` (the process's name).
+        """
+        return {}
+
+    def restore_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Take back :meth:`checkpoint_arrays` (the keys of this process; may be empty)."""
 
 
 REGISTRY: dict[str, type[Process]] = {}

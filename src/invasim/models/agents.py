@@ -345,11 +345,18 @@ class AgentModel(Model):
         lineage = getattr(self.state, "lineage", None)
         if lineage is not None:
             out.update(lineage.to_arrays())
+        for q in self.processes:  # what processes keep beyond the state (e.g. event rows)
+            out.update(q.checkpoint_arrays())
         return out
 
     def restore_extra_state(self, arrays: dict[str, np.ndarray]) -> None:
         """Rebuild the cells (and the clone table) from :meth:`extra_state`."""
         arrays = dict(arrays)
+        names = {q.name for q in self.processes}
+        held = {k: arrays.pop(k) for k in list(arrays)
+                if "__" in k and k.split("__")[0] in names}  # fmt: skip
+        for q in self.processes:
+            q.restore_arrays({k: v for k, v in held.items() if k.startswith(f"{q.name}__")})
         clones = {k: arrays.pop(k) for k in list(arrays) if k.startswith(CLONES_PREFIX)}
         self.state.cells, self.state.pressure = AgentState.cells_from_arrays(arrays)
         self.state.counters = AgentState.counters_from_arrays(arrays)
@@ -363,15 +370,19 @@ class AgentModel(Model):
     def snapshot_tables(self) -> dict[str, pd.DataFrame]:
         """``{"cells": one row per cell}`` (:meth:`Cells.to_frame`, with the pressure).
 
-        With a clone table, also ``"clones"``: one row per clone (:meth:`Lineage.to_frame`).
+        With a clone table, also ``"clones"``: one row per clone (:meth:`Lineage.to_frame`);
+        and each process's own tables (:meth:`Process.tables`, e.g. the intravasation events).
         """
         frame = self.state.cells.to_frame()
         if self.state.pressure.shape[0] == len(frame):
             frame["pressure"] = self.state.pressure
+        out = {"cells": frame}
         lineage = getattr(self.state, "lineage", None)
         if lineage is not None:  # every clone founded so far (new_clone_on_mutation)
-            return {"cells": frame, CLONES_TABLE: lineage.to_frame()}
-        return {"cells": frame}
+            out[CLONES_TABLE] = lineage.to_frame()
+        for q in self.processes:
+            out.update(q.tables(self.state))
+        return out
 
     @property
     def cells(self) -> Cells:

@@ -32,6 +32,9 @@ basement_me... phenotype  basement_membrane_breach: pressure tears a weak BM; br
 proteolysis    phenotype  cells degrade matrix at their position (MT1-MMP), deposit laminin-5
 crosslinking   phenotype  cells cross-link matrix (LOX, pericellular or secreted); stiffness
 matrix_disp... phenotype  matrix_displacement: cells push matrix aside by force (tracks)
+vessels        diffusion  blood and lymph vessel segments; blood vessels hold oxygen
+vessel_recr... phenotype  vessel_recruitment: cells (immune cells) enter from the vessels
+intravasation  phenotype  tumour cells at a vessel enter it (mode, MMP, TAM, kind; clusters)
 =============  =========  ==============================================================
 """
 
@@ -52,6 +55,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     division,
     ecm,
     fusion,
+    intravasation,
     matrix_degradation,
     matrix_displacement,
     mechanics,
@@ -63,5 +67,6 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     secretion,
     tissue_supply,
     transformation,
+    vessels,
     volume,
 )

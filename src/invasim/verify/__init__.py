@@ -76,6 +76,7 @@ CASE_MODULES: list[str] = [
     "tissue_supply",
     # the metastatic cascade (issue 13)
     "iwata",
+    "intravasation",
 ]
 #: environment variable naming extra case modules (full import names, comma-separated)
 EXTRA_MODULES_ENV = "INVASIM_VERIFY_MODULES"
