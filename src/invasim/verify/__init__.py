@@ -77,6 +77,7 @@ CASE_MODULES: list[str] = [
     # the metastatic cascade (issue 13)
     "iwata",
     "intravasation",
+    "body",
 ]
 #: environment variable naming extra case modules (full import names, comma-separated)
 EXTRA_MODULES_ENV = "INVASIM_VERIFY_MODULES"
