@@ -127,6 +127,53 @@ def face_points(faces: list[str], extent, inset: float, u: np.ndarray) -> np.nda
     return out
 
 
+def influx_rate(source: Any, state) -> float:
+    """A source's influx now (cells/min): ``R₀ (1 + F s^h / (s^h + K^h))`` (module contract).
+
+    ``source`` has ``rate_per_min``, ``signal_field``, ``max_fold``, ``hill``, ``half_max``
+    (a recruitment source; the vessel recruitment's sources have the same keys).
+    """
+    r = source.rate_per_min
+    if source.signal_field is not None and source.max_fold > 0:
+        m = max(float(np.mean(state.fields[source.signal_field])), 0.0)
+        h, half = source.hill, source.half_max
+        r *= 1.0 + source.max_fold * m**h / (m**h + half**h)
+    return r
+
+
+def draw_recruits(source: Any, state, k: int, t: int, mean: float, stream: int):
+    """The recruits of source ``k`` in this step (cell type index ``t``, Poisson ``mean``).
+
+    The count is capped by the source's ``max_cells`` (live cells of the type). Returns the
+    ``[m, 3]`` uniforms that place them (keyed by seed, step, ``k``, ``stream``), or None if
+    there are none.
+    """
+    c = state.cells
+    seed, step = np.int64(state.seed), np.int64(state.pheno_step)
+    u = uniform(seed, step, np.int64(k), stream, 0)
+    z = normal(seed, step, np.int64(k), stream, 1) if mean > POISSON_NORMAL_ABOVE else 0.0
+    m = poisson(mean, u, z)
+    if source.max_cells is not None:
+        live = int(np.count_nonzero((c.type[: c.n] == t) & (c.dead[: c.n] == 0)))
+        m = min(m, max(source.max_cells - live, 0))
+    if m <= 0:
+        return None
+    return uniforms(int(seed), int(step), np.full(3 * m, k, dtype=np.int64), stream,
+                    3 + np.arange(3 * m)).reshape(m, 3)  # fmt: skip
+
+
+def add_recruits(state, pos: np.ndarray, t: int, volume: float, specs) -> None:
+    """Add recruits of type ``t`` at ``pos``.
+
+    Their behaviours are their type's until the next fill.
+    """
+    m = pos.shape[0]
+    values = getattr(state.behaviours, "values", None)
+    base = (np.repeat(state.behaviours.base[t][:, None], m, axis=1)
+            if values is not None and values.ndim == 2 else None)  # fmt: skip
+    state.add_cells(pos, t, volume, specs, base)
+
+
 @register_process
 class RecruitmentProcess(Process):
     """Influx of cells through the window's faces."""
@@ -182,40 +229,20 @@ class RecruitmentProcess(Process):
 
     def rate(self, state, k: int) -> float:
         """Source ``k``'s influx now (cells/min)."""
-        s = self.sources[k]
-        r = s.rate_per_min
-        if s.signal_field is not None and s.max_fold > 0:
-            m = float(np.mean(state.fields[s.signal_field]))
-            m = max(m, 0.0)
-            r *= 1.0 + s.max_fold * m**s.hill / (m**s.hill + s.half_max**s.hill)
-        return r
+        return influx_rate(self.sources[k], state)
 
     def step(self, state, dt: float) -> None:
         """Add this step's recruits of every source."""
         total = 0
         for k, s in enumerate(self.sources):
-            c = state.cells
             t = self.types[k]
-            seed, step = np.int64(state.seed), np.int64(state.pheno_step)
-            mean = self.rate(state, k) * dt
-            u = uniform(seed, step, np.int64(k), STREAM_RECRUIT, 0)
-            z = normal(seed, step, np.int64(k), STREAM_RECRUIT, 1) \
-                if mean > POISSON_NORMAL_ABOVE else 0.0
-            m = poisson(mean, u, z)
-            if s.max_cells is not None:
-                live = int(np.count_nonzero((c.type[: c.n] == t) & (c.dead[: c.n] == 0)))
-                m = min(m, max(s.max_cells - live, 0))
-            if m <= 0:
+            draws = draw_recruits(s, state, k, t, self.rate(state, k) * dt, STREAM_RECRUIT)
+            if draws is None:
                 continue
-            draws = uniforms(int(seed), int(step), np.full(3 * m, k, dtype=np.int64),
-                             STREAM_RECRUIT, 3 + np.arange(3 * m)).reshape(m, 3)  # fmt: skip
+            m = draws.shape[0]
             radius = (3.0 * self.volumes[k] / (4.0 * math.pi)) ** (1.0 / 3.0)
             pos = face_points(self.faces[k], state.extent, radius, draws)
-            # the new cells' behaviours: their type's, until the next fill
-            values = getattr(state.behaviours, "values", None)
-            base = (np.repeat(state.behaviours.base[t][:, None], m, axis=1)
-                    if values is not None and values.ndim == 2 else None)  # fmt: skip
-            state.add_cells(pos[:, : state.mesh.dim], t, self.volumes[k], self.specs, base)
+            add_recruits(state, pos[:, : state.mesh.dim], t, self.volumes[k], self.specs)
             total += m
         if total:
             state.counters[RECRUITED] = state.counters.get(RECRUITED, 0.0) + total

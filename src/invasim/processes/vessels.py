@@ -53,10 +53,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_valid
 
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.mesh import Mesh
-from invasim.core.rng import normal, uniform, uniforms
+from invasim.core.rng import uniforms
 from invasim.physics.intravasation import KIND_CODES, paint_vessels
 from invasim.processes.diffusion import due, field_substeps
-from invasim.processes.recruitment import POISSON_NORMAL_ABOVE, poisson
+from invasim.processes.recruitment import add_recruits, draw_recruits, influx_rate
 from invasim.processes.tissue_supply import supply
 
 #: rng stream of the random vessel segments
@@ -381,12 +381,7 @@ class VesselRecruitment(Process):
 
     def rate(self, state, k: int) -> float:
         """Source ``k``'s influx now (cells/min), as the recruitment process computes it."""
-        s = self.sources[k]
-        r = s.rate_per_min
-        if s.signal_field is not None and s.max_fold > 0:
-            m = max(float(np.mean(state.fields[s.signal_field])), 0.0)
-            r *= 1.0 + s.max_fold * m**s.hill / (m**s.hill + s.half_max**s.hill)
-        return r
+        return influx_rate(self.sources[k], state)
 
     def step(self, state, dt: float) -> None:
         """Add this step's recruits of every source next to its vessels."""
@@ -396,28 +391,16 @@ class VesselRecruitment(Process):
         for k, s in enumerate(self.sources):
             if not self.segs[k].shape[0]:
                 continue
-            c = state.cells
             t = self.types[k]
-            seed, step = np.int64(state.seed), np.int64(state.pheno_step)
-            mean = self.rate(state, k) * dt
-            u = uniform(seed, step, np.int64(k), STREAM_VESSEL_RECRUIT, 0)
-            z = normal(seed, step, np.int64(k), STREAM_VESSEL_RECRUIT, 1) \
-                if mean > POISSON_NORMAL_ABOVE else 0.0
-            m = poisson(mean, u, z)
-            if s.max_cells is not None:
-                live = int(np.count_nonzero((c.type[: c.n] == t) & (c.dead[: c.n] == 0)))
-                m = min(m, max(s.max_cells - live, 0))
-            if m <= 0:
+            draws = draw_recruits(s, state, k, t, self.rate(state, k) * dt,
+                                  STREAM_VESSEL_RECRUIT)  # fmt: skip
+            if draws is None:
                 continue
-            draws = uniforms(int(seed), int(step), np.full(3 * m, k, dtype=np.int64),
-                             STREAM_VESSEL_RECRUIT, 3 + np.arange(3 * m)).reshape(m, 3)  # fmt: skip
+            m = draws.shape[0]
             radius = (3.0 * self.volumes[k] / (4.0 * math.pi)) ** (1.0 / 3.0)
             pos = points_on_vessels(self.segs[k], dim, radius, draws)[:, :dim]
             pos = np.clip(pos, radius, np.maximum(ext - radius, radius))
-            values = getattr(state.behaviours, "values", None)
-            base = (np.repeat(state.behaviours.base[t][:, None], m, axis=1)
-                    if values is not None and values.ndim == 2 else None)  # fmt: skip
-            state.add_cells(pos, t, self.volumes[k], self.specs, base)
+            add_recruits(state, pos, t, self.volumes[k], self.specs)
             total += m
         if total:
             state.counters[VESSEL_RECRUITED] = state.counters.get(VESSEL_RECRUITED, 0.0) + total
