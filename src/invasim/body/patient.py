@@ -25,6 +25,17 @@ Contract:
          ``failure_cells``, death when the total burden reaches ``lethal_cells`` (1e12,
          Coumans et al. 2013); the run stops at death.
 
+      5. therapy (:class:`Resection`, :class:`Treatment`): the primary's diagnosis (it
+         reaches ``diagnosis_cells``) and a resection by size are at the exact crossing
+         time of its flow, a resection by time at its day; a resection leaves
+         ``residual_fraction`` of the primary (none below one cell). A treatment acts from
+         the first step starting at or after its start (``Δ`` resolution) for its duration:
+         a log-kill rate ``δ`` turns each tumour's law into ``dx/dt = g a x ln(b/x) − δ x``,
+         still exactly solvable (the plateau ``ln b − δ/(g a)``; for the small colonies the
+         death rate rises by ``δ``), and ``m``, ``a`` and the extravasation probabilities are
+         scaled by its factors. A deterministic colony that shrinks below the switch size is
+         rounded to whole cells and continues stochastic; a primary below one cell is gone.
+
       A colony created in a step is advanced (and sheds) from its start time in the next
       step, so its CTCs of the rest of its first step are counted one step late (a timing
       shift below ``Δ``; no loss).
@@ -39,12 +50,14 @@ Contract:
       ``detect_cells`` at each of ``detect_times_days`` reached), the number of CTCs shed
       (the integrated rate, an expectation) and the counts of colonies started, dormant cells
       and wakings.
+      ``t_diagnosis_days`` and ``t_resection_days`` (nan: did not happen).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -71,6 +84,59 @@ from invasim.core.rng import uniform
 from invasim.errors import ConfigError
 
 _IW = "Iwata, Kawasaki & Shigesada 2000 J Theor Biol 203:177 (model reference §8)"
+
+
+class Resection(BaseModel):
+    """Surgery of the primary: at a time, or when it reaches a size (whichever comes first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at_day: float | None = Field(None, ge=0, description="resect at this time since the "
+                                 "primary's first cell [days]; None: not by time")  # fmt: skip
+    at_primary_cells: float | None = Field(
+        None, gt=1, description="resect when the primary first reaches this size [cells] (the "
+        "exact crossing time of its Gompertz flow); None: not by size"
+    )  # fmt: skip
+    residual_fraction: float = Field(
+        0.0, ge=0, lt=1, description="fraction of the primary's cells left behind [1]; 0: "
+        "complete (R0) resection; a residue below one cell is none"
+    )  # fmt: skip
+
+
+class Treatment(BaseModel):
+    """A drug (or schedule) acting on every tumour while it is given.
+
+    It starts at its clock's event (``time``: t = 0, the primary's first cell; ``diagnosis``:
+    the primary reaching ``diagnosis_cells``; ``resection``) plus ``delay_days`` and lasts
+    ``duration_days``; a treatment whose event never happens is never given. While given:
+    every growing tumour (primary and colonies) loses cells at ``kill_per_day`` on top of its
+    Gompertz law (log-kill, Skipper 1964; Norton & Simon 1977 for Gompertzian tumours) with
+    the rate ``a`` times ``growth_factor``; the shedding coefficient ``m`` is times
+    ``shed_factor``; every organ's extravasation probability is times
+    ``extravasation_factor``. Dormant cells are not touched (not cycling: Naumov et al. 2003).
+    Factors of simultaneous treatments multiply, kill rates add.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("treatment", description="a label for tables and figures")
+    start: Literal["time", "diagnosis", "resection"] = Field(
+        "time", description="the clock it starts from: 'time' (t = 0, the primary's first "
+        "cell), 'diagnosis' or 'resection'"
+    )  # fmt: skip
+    delay_days: float = Field(0.0, ge=0, description="start = the event's time + delay [days]")
+    duration_days: float = Field(math.inf, gt=0, description="how long it is given [days]")
+    kill_per_day: float = Field(0.0, ge=0, description="log-kill rate δ on every tumour cell "
+                                "while given [1/day]: dx/dt = a x ln(b/x) − δ x")  # fmt: skip
+    shed_factor: float = Field(1.0, ge=0, description="multiplies the shedding coefficient m [1]")
+    growth_factor: float = Field(1.0, gt=0, description="multiplies the Gompertz rate a of "
+                                 "every tumour [1]")  # fmt: skip
+    extravasation_factor: float = Field(1.0, ge=0, description="multiplies every organ's "
+                                        "extravasation probability (capped at 1) [1]")  # fmt: skip
+
+
+#: codes of Treatment.start in the kernel's treatment table
+START_CODES = {"time": 0, "diagnosis": 1, "resection": 2}
 
 
 class BodyParams(BaseModel):
@@ -145,6 +211,14 @@ class BodyParams(BaseModel):
     detect_times_days: list[float] = Field(
         default_factory=lambda: [365.0, 730.0, 1825.0, 3650.0],
         description="times at which detectable metastases are counted [days]")
+    diagnosis_cells: float = Field(
+        1e9, gt=1, description="the primary's size at diagnosis [cells]: the clinical "
+        "detection limit of ~1 cm³ (1e9 cells; Del Monte 2009 Cell Cycle 8:505); the clock of "
+        "treatments that start at 'diagnosis' and of the cohorts' survival"
+    )  # fmt: skip
+    resection: Resection | None = Field(None, description="surgery of the primary; None: none")
+    treatments: list[Treatment] = Field(default_factory=list, description="drugs and schedules "
+                                        "(Treatment); combinations are several")  # fmt: skip
     dt_days: float = Field(1.0, gt=0, le=5, description="time step [days]")
     record_every_days: float = Field(30.0, gt=0, description="rows of the burden table [days]")
     max_colonies: int = Field(1_000_000, gt=0, description="capacity of the colony arrays")
@@ -167,6 +241,8 @@ class PatientResult:
     n_woken: int
     truncated: bool = False
     organ_names: list[str] = field(default_factory=list)
+    t_diagnosis_days: float = math.nan
+    t_resection_days: float = math.nan
 
     def n_metastases(self, min_cells: float = 1.0) -> int:
         """Metastases alive at the end with at least ``min_cells`` cells."""
@@ -238,24 +314,103 @@ def compile_params(p: BodyParams) -> Compiled:
 
 
 @njit(cache=True)
+def _crossing(x, target, a, lnb):  # pragma: no cover - compiled
+    """Time for the Gompertz flow from ``x`` to reach ``target`` (> x, below the plateau)."""
+    return -math.log((lnb - math.log(target)) / (lnb - math.log(x))) / a
+
+
+@njit(cache=True)
+def _factors(t, tr, ev):  # pragma: no cover - compiled
+    """The shed, growth and extravasation factors and the kill rate given at ``t``.
+
+    A treatment counts from the first step starting at or after its start time.
+    """
+    fs = 1.0
+    fg = 1.0
+    fe = 1.0
+    kill = 0.0
+    for i in range(tr.shape[0]):
+        code = int(tr[i, 0])
+        t0 = 0.0 if code == 0 else ev[code - 1]
+        if math.isnan(t0):
+            continue
+        st = t0 + tr[i, 1]
+        if st <= t + 1e-9 and t < st + tr[i, 2] - 1e-9:
+            kill += tr[i, 3]
+            fs *= tr[i, 4]
+            fg *= tr[i, 5]
+            fe *= tr[i, 6]
+    return fs, fg, fe, kill
+
+
+@njit(cache=True)
+def _primary(x_p, t, dt, a_p, lnb_p, alpha, diag, res_day, res_cells, resid,
+             ev):  # pragma: no cover - compiled
+    """Advance the primary over ``[t, t + dt]`` with its diagnosis and resection events.
+
+    Returns ``(x, ∫ x^α dt)``; ``ev[0]`` / ``ev[1]`` get the diagnosis / resection time at the
+    exact crossing of the flow (resection by time at ``res_day``).
+    """
+    if x_p <= 0.0:
+        return 0.0, 0.0
+    s = math.inf
+    if math.isnan(ev[1]):
+        if res_day < t + dt:
+            s = max(res_day - t, 0.0)
+        if x_p >= res_cells:
+            s = 0.0
+        elif res_cells < math.inf:
+            if gompertz_flow(x_p, a_p, lnb_p, dt) >= res_cells:
+                s = min(s, _crossing(x_p, res_cells, a_p, lnb_p))
+    s_d = min(s, dt)
+    if math.isnan(ev[0]) and gompertz_flow(x_p, a_p, lnb_p, s_d) >= diag * (1.0 - 1e-12):
+        ev[0] = t + min(_crossing(x_p, diag, a_p, lnb_p), s_d)
+    if s == math.inf:
+        return gompertz_flow(x_p, a_p, lnb_p, dt), seeding_integral(x_p, a_p, lnb_p, alpha, dt)
+    integ = seeding_integral(x_p, a_p, lnb_p, alpha, s)
+    ev[1] = t + s
+    x = gompertz_flow(x_p, a_p, lnb_p, s) * resid
+    if x < 1.0:
+        return 0.0, integ
+    integ += seeding_integral(x, a_p, lnb_p, alpha, dt - s)
+    return gompertz_flow(x, a_p, lnb_p, dt - s), integ
+
+
+@njit(cache=True)
 def _run(seed, n_steps, dt, a, lnb, alpha, m, x_p, site, a_org, lam0, switch, cf, comp,
          p_ext, p_dorm, p_start, p_start_cl, d_s, d_c, dp_s, dp_c, wake, ddeath, failure,
-         lethal, t_end, rec_every, det_steps, det_cells,
-         xs, org, t_last, ctr, rec, det_out, counts):  # pragma: no cover - compiled  # fmt: skip
+         lethal, t_end, rec_every, det_steps, det_cells, diag, res_day, res_cells, resid, tr,
+         ev, xs, org, t_last, ctr, rec, det_out,
+         counts):  # pragma: no cover - compiled  # fmt: skip
     """The patient's time loop (see the module docstring); returns (status, death step)."""
     n_org = a_org.shape[0]
     n_col = 0
     lam_src = np.zeros(n_org)
     carry = np.zeros(n_org)
     burden = np.zeros(n_org)
+    a_eff = np.empty(n_org)
+    lnb_eff = np.empty(n_org)
+    p_ext_eff = np.empty(n_org)
     n_rec = 0
     n_det = 0
     cap = xs.shape[0]
+    if x_p >= diag:
+        ev[0] = 0.0
     for step in range(n_steps):
         t = step * dt
         t1 = t + dt
-        lam_p = m * seeding_integral(x_p, a, lnb, alpha, dt)
-        x_p = gompertz_flow(x_p, a, lnb, dt)
+        fs, fg, fe, kill = _factors(t, tr, ev)
+        m_eff = m * fs
+        for k in range(n_org):
+            a_eff[k] = a_org[k] * fg
+            lnb_eff[k] = lnb - kill / a_eff[k]
+            p_ext_eff[k] = min(1.0, p_ext[k] * fe)
+        a_p = a * fg
+        x_p, integ_p = _primary(x_p, t, dt, a_p, lnb - kill / a_p, alpha, diag, res_day,
+                                res_cells, resid, ev)  # fmt: skip
+        if x_p < 1.0:
+            x_p = 0.0
+        lam_p = m_eff * integ_p
         for k in range(n_org):
             lam_src[k] = carry[k]
             carry[k] = 0.0
@@ -266,15 +421,20 @@ def _run(seed, n_steps, dt, a, lnb, alpha, m, x_p, site, a_org, lam0, switch, cf
                 continue
             k = org[c]
             t0 = t_last[c]
+            if x < switch and x != math.floor(x):
+                x = math.floor(x + 0.5)  # a shrinking deterministic colony turns stochastic
+                if x <= 0.0:
+                    xs[c] = 0.0
+                    continue
             if x < switch:
-                x, integ, ctr[c] = birth_death(x, t0, t1, lam0, a_org[k], lnb, alpha, switch,
-                                               seed, c, ctr[c])  # fmt: skip
+                x, integ, ctr[c] = birth_death(x, t0, t1, lam0, a_eff[k], lnb_eff[k], alpha,
+                                               switch, seed, c, ctr[c])  # fmt: skip
             else:
-                integ = seeding_integral(x, a_org[k], lnb, alpha, t1 - t0)
-                x = gompertz_flow(x, a_org[k], lnb, t1 - t0)
+                integ = seeding_integral(x, a_eff[k], lnb_eff[k], alpha, t1 - t0)
+                x = gompertz_flow(x, a_eff[k], lnb_eff[k], t1 - t0)
             xs[c] = x
             t_last[c] = t1
-            lam_src[k] += m * integ
+            lam_src[k] += m_eff * integ
             burden[k] += x
         counts[0] += lam_p
         for k in range(n_org):
@@ -287,8 +447,8 @@ def _run(seed, n_steps, dt, a, lnb, alpha, m, x_p, site, a_org, lam0, switch, cf
             for j in range(n_org):
                 rs += d_s[j, k] * lam_src[j]
                 rc += d_c[j, k] * lam_src[j]
-            rs *= (1.0 - cf) * comp * p_ext[k]
-            rc *= cf * comp * p_ext[k]
+            rs *= (1.0 - cf) * comp * p_ext_eff[k]
+            rc *= cf * comp * p_ext_eff[k]
             n_start, kk = poisson(rs * p_start[k] + rc * p_start_cl[k], seed, step, k,
                                   STREAM_BODY, kk)  # fmt: skip
             n_dorm, kk = poisson((rs + rc) * p_dorm[k], seed, step, k, STREAM_BODY, kk)
@@ -377,6 +537,13 @@ def simulate_patient(params: BodyParams, seed: int, t_end_days: float) -> Patien
     det_steps = np.array([int(round(t / dt)) for t in det_t], dtype=np.int64)
     det_out = np.full(len(det_t), -1, dtype=np.int64)
     counts = np.zeros(6)
+    tr = np.array([[START_CODES[q.start], q.delay_days, q.duration_days, q.kill_per_day,
+                    q.shed_factor, q.growth_factor, q.extravasation_factor]
+                   for q in p.treatments], dtype=np.float64).reshape(-1, 7)  # fmt: skip
+    res = p.resection
+    res_day = math.inf if res is None or res.at_day is None else res.at_day
+    res_cells = math.inf if res is None or res.at_primary_cells is None else res.at_primary_cells
+    ev = np.full(2, np.nan)
     status, last = _run(
         np.int64(seed), n_steps, float(dt), p.a_per_day, math.log(p.b_cells), p.alpha,
         p.shed_per_day, float(p.primary_cells_initial), cp.site, cp.a_org,
@@ -384,7 +551,8 @@ def simulate_patient(params: BodyParams, seed: int, t_end_days: float) -> Patien
         cp.p_ext, cp.p_dorm, cp.p_start, cp.p_start_cl, cp.d_single, cp.d_cluster,
         cp.dp_single, cp.dp_cluster, p.wake_rate_per_day, p.dormant_death_per_day,
         cp.failure, p.lethal_cells, n_steps * dt, rec_every, det_steps, p.detect_cells,
-        xs, org, t_last, ctr, rec, det_out, counts)  # fmt: skip
+        p.diagnosis_cells, res_day, res_cells, 0.0 if res is None else res.residual_fraction,
+        tr, ev, xs, org, t_last, ctr, rec, det_out, counts)  # fmt: skip
     names = [o.name for o in p.organs]
     n_col, n_rec = int(counts[4]), int(counts[5])
     table = pd.DataFrame(rec[:n_rec], columns=["t_days", "primary", *names, "total",
@@ -403,4 +571,5 @@ def simulate_patient(params: BodyParams, seed: int, t_end_days: float) -> Patien
         burden=table, sizes=xs[:n_col][live].copy(), organs=org[:n_col][live].copy(),
         detectable={t: int(v) for t, v in zip(det_t, det_out, strict=True) if v >= 0},
         ctc_shed=float(counts[0]), n_started=int(counts[1]), n_dormant=int(counts[2]),
-        n_woken=int(counts[3]), truncated=status == 2, organ_names=names)  # fmt: skip
+        n_woken=int(counts[3]), truncated=status == 2, organ_names=names,
+        t_diagnosis_days=float(ev[0]), t_resection_days=float(ev[1]))  # fmt: skip
