@@ -32,7 +32,7 @@ def main() -> None:
     p.add_argument("--cells", type=int, default=100000)
     p.add_argument("--dim", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--case", default="invasion", choices=["plain", "invasion"])
+    p.add_argument("--case", default="invasion", choices=["plain", "invasion", "microenvironment"])
     p.add_argument("--calls", type=int, default=20)
     args = p.parse_args()
     import numba

@@ -12,6 +12,7 @@ import invasim.processes.ecm as ecm_process
 from invasim.core.mesh import Mesh
 from invasim.errors import ConfigError
 from invasim.physics import ecm as kern
+from invasim.physics.exchange import VoxelBins
 
 
 def _table(mode="none", nuclear=70.0, lo=0.0, opt=0.5, hi=1.0, half=0.05, power=2.0, **kw):
@@ -309,10 +310,13 @@ def test_voxel_grouped_remodelling_gives_the_serial_bits(dim):
         return (g.random(shape), g.random(shape), [g.normal(size=shape) for _ in range(dim)])
 
     out = []
-    for parallel in (False, True):
+    # serial; grouped here; grouped by shared bins of all the cells (dead ones included)
+    whole = VoxelBins(vox, int(np.prod(shape)))
+    for parallel, bins in ((False, None), (True, None), (True, whole)):
         rho, aniso, fibres = fields()
         kern.remodel_kernel(dead, ctype, vm, vox, r_f, r_a, rho, aniso, fibres, table, 0.1,
-                            dim, parallel=parallel)  # fmt: skip
+                            dim, parallel=parallel, bins=bins)  # fmt: skip
         out.append((rho, aniso, *fibres))
-    assert all(np.array_equal(a, b) for a, b in zip(*out, strict=True))
+    for other in out[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(out[0], other, strict=True))
     assert not np.array_equal(out[0][1], fields()[1])  # the pass changed the anisotropy

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from invasim.core.mesh import Mesh
-from invasim.physics.exchange import SecretionUptake, bind_positions_shared, step_factors
+from invasim.physics.exchange import (
+    SecretionUptake,
+    VoxelBins,
+    bind_positions_shared,
+    step_factors,
+    voxel_of,
+)
 
 
 def _cells(mesh, n, seed):
@@ -114,3 +120,56 @@ def test_implicit_factors_are_the_formula():
     e0 = dt * (A + E) * e1
     assert np.array_equal(c1, e1) and np.array_equal(c0, e0)
     assert np.array_equal(m1, dt * e1) and np.array_equal(m0, dt * e0)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_shared_voxel_bins_give_the_same_layout_and_bits(dim):
+    """Adopting or filtering the state's bins of all cells = sorting again (same bits)."""
+    mesh = Mesh(dim, (40, 30) if dim == 2 else (12, 10, 8), 10.0)
+    n = 6000
+    rng, pos = _cells(mesh, n, 11)
+    pos = pos[:, :dim].copy()  # as the state holds them: [n, dim]
+    vol = rng.uniform(1000, 3000, n)
+    active = rng.uniform(0, 1, n) < 0.45
+    rows = np.flatnonzero(active)
+    (sec, tgt, upt, exp), = _rates(rng, n, 1, active)
+    bins = VoxelBins(voxel_of(pos, mesh), mesh.n_voxels)
+    for sub in (None, rows):
+        pick = (lambda a: a) if sub is None else (lambda a, s=sub: a[s])  # noqa: E731
+        out = []
+        for shared in (None, bins):
+            su = SecretionUptake(mesh, "implicit", parallel=True)
+            su.bind_rates(pick(vol), pick(sec), pick(tgt), pick(upt), pick(exp))
+            bind_positions_shared([su], pos, sub, shared)
+            u = np.full(mesh.array_shape, 3.0)
+            for _ in range(3):
+                su.step(u, 0.05)
+            out.append((su.voxel.copy(), su.order.copy(), su.occupied.copy(), su.start.copy(), u))
+        for a, b in zip(*out, strict=True):
+            assert np.array_equal(a, b)
+        assert np.abs(out[0][-1] - 3.0).max() > 0.1
+    with pytest.raises(ValueError, match="ascending"):
+        su = SecretionUptake(mesh, "implicit")
+        r2 = rows[::-1].copy()
+        su.bind_rates(vol[r2], sec[r2], tgt[r2], upt[r2], exp[r2])
+        bind_positions_shared([su], pos, r2, bins)
+
+
+def test_voxel_of_parallel_equals_serial_and_padded():
+    mesh = Mesh(2, (300, 200), 10.0)
+    rng, pos = _cells(mesh, 50000, 2)
+    pos[:10, 0] = -5.0  # clipped into the mesh
+    pos[10:20, 1] = 1e6
+    import numba
+
+    two = voxel_of(pos[:, :2], mesh)
+    with_z = voxel_of(pos, mesh)
+    numba.set_num_threads(1)
+    try:
+        one = voxel_of(pos[:, :2], mesh)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert np.array_equal(two, with_z) and np.array_equal(two, one)
+    i = np.clip(np.floor(pos[:, 0] / 10.0).astype(np.int64), 0, 299)
+    j = np.clip(np.floor(pos[:, 1] / 10.0).astype(np.int64), 0, 199)
+    assert np.array_equal(two, j * 300 + i)

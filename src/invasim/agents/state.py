@@ -24,7 +24,7 @@ import numpy as np
 from invasim.biology.traits import seed_traits
 from invasim.core.cells import Cells
 from invasim.core.mesh import Mesh
-from invasim.physics.exchange import sample_gradients, sample_values, voxel_of
+from invasim.physics.exchange import VoxelBins, sample_gradients, sample_values, voxel_of
 from invasim.physics.mechanics import Mechanics
 
 
@@ -107,6 +107,17 @@ class AgentState:
         if self._voxels is None or self._voxels.shape[0] != self.cells.n:
             self._voxels = voxel_of(self.cells.position, self.mesh)
         return self._voxels
+
+    def voxel_bins(self) -> VoxelBins:
+        """All cells binned by the voxel of their centre (cached until :meth:`moved`).
+
+        One stable counting sort per position set, shared by the processes that group the
+        cells by voxel within a mechanics step (secretion/uptake, matrix remodelling).
+        """
+        bins = self.cache.get("voxel_bins")
+        if bins is None or bins.n != self.cells.n:
+            bins = self.cache["voxel_bins"] = VoxelBins(self.voxels(), self.mesh.n_voxels)
+        return bins
 
     def moved(self) -> None:
         """Forget what depends on the cells' positions or rows (voxels, contact counts)."""

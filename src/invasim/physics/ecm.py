@@ -363,10 +363,12 @@ def _group_by_voxel(dead, ctype, vox, r_f, r_a, has_fibres, relax, has_density, 
 
 
 @njit(parallel=True, **_JIT)
-def _remodel_grouped(occ, off, order, m, ctype, vm, r_f, r_a, has_fibres, rho, aniso, fx, fy,
-                     fz, target, relax, has_density, dt, dim):  # pragma: no cover  # fmt: skip
+def _remodel_grouped(occ, off, order, m, dead, ctype, vm, r_f, r_a, has_fibres, rho, aniso,
+                     fx, fy, fz, target, relax, has_density, dt,
+                     dim):  # pragma: no cover - compiled  # fmt: skip
     # the serial pass's per-cell body, run voxel by voxel: the cells of one voxel in row order
-    # (the same sequence of updates as the serial pass, so the same bits), voxels in parallel
+    # (the same sequence of updates as the serial pass, so the same bits), voxels in parallel;
+    # the groups may hold cells that do not remodel (all the cells of shared bins): skipped
     rf = rho.reshape(-1)
     af = aniso.reshape(-1)
     xf = fx.reshape(-1)
@@ -376,6 +378,8 @@ def _remodel_grouped(occ, off, order, m, ctype, vm, r_f, r_a, has_fibres, rho, a
         v = occ[g]
         for q in range(off[g], off[g + 1]):
             c = order[q]
+            if dead[c] != 0:
+                continue
             if has_density:
                 t = ctype[c]
                 if relax[t] > 0.0:
@@ -441,7 +445,7 @@ class RemodelScratch:
 
 
 def remodel_kernel(dead, ctype, vm, vox, realign, anisotropy_rate, rho, aniso, fibres,
-                   table, dt, dim, parallel=False, scratch=None):  # fmt: skip
+                   table, dt, dim, parallel=False, scratch=None, bins=None):  # fmt: skip
     """Cells remodel the matrix of their voxel (module contract), in place.
 
     Args:
@@ -457,6 +461,10 @@ def remodel_kernel(dead, ctype, vm, vox, realign, anisotropy_rate, rho, aniso, f
             parallel, each voxel's cells in row order: the serial pass's updates in the same
             order per voxel, so the same bits on any number of threads.
         scratch: :class:`RemodelScratch` reused between calls (parallel; None: a new one).
+        bins: parallel: the cells already grouped by the voxel of their centre (an object with
+            ``occupied``, ``start``, ``order`` as :class:`invasim.physics.exchange.VoxelBins`,
+            of these ``n`` cells at the positions that gave ``vox``), used instead of grouping
+            again (the same per-voxel row order, so the same bits).
     """
     n = dead.shape[0]
     dummy = np.zeros((1, 1, 1))
@@ -475,12 +483,16 @@ def remodel_kernel(dead, ctype, vm, vox, realign, anisotropy_rate, rho, aniso, f
         _remodel(dead, ctype, vm, vox, r_f, r_a, has_fibres, rho, fa, fx, fy, fz,
                  table.target, table.relax, has_density, float(dt), int(dim))  # fmt: skip
         return
-    scratch = scratch if scratch is not None else RemodelScratch()
-    slot, occ, off, order = scratch.arrays(n, rho.size)
-    m = _group_by_voxel(dead, ctype, vox, r_f, r_a, has_fibres, table.relax, has_density, slot,
-                        occ, off, order)  # fmt: skip
+    if bins is not None and bins.order.shape[0] == n:
+        occ, off, order = bins.occupied, bins.start, bins.order
+        m = occ.shape[0]
+    else:
+        scratch = scratch if scratch is not None else RemodelScratch()
+        slot, occ, off, order = scratch.arrays(n, rho.size)
+        m = _group_by_voxel(dead, ctype, vox, r_f, r_a, has_fibres, table.relax, has_density,
+                            slot, occ, off, order)  # fmt: skip
     if m:
-        _remodel_grouped(occ, off, order, m, ctype, vm, r_f, r_a, has_fibres, rho, fa, fx,
+        _remodel_grouped(occ, off, order, m, dead, ctype, vm, r_f, r_a, has_fibres, rho, fa, fx,
                          fy, fz, table.target, table.relax, has_density, float(dt),
                          int(dim))  # fmt: skip
 

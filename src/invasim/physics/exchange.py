@@ -33,7 +33,10 @@ Contract:
       cells share one binning, ``like=``, or :func:`bind_positions_shared`: one binning and
       one pass over the bins for several fields, from per-cell products, optionally over the
       rows of the cells that exchange them, the same bits as binding each field over all the
-      cells, whose others add exact zeros); each diffusion step
+      cells, whose others add exact zeros; a caller holding :class:`VoxelBins` of all the
+      cells, e.g. the agent state's per-mechanics-step bins, passes them to be adopted or
+      filtered to the rows instead of sorting again: the same layout, the same bits); each
+      diffusion step
       then costs O(occupied voxels) (the per-voxel affine map ``u ← c1 u + c0`` is computed once
       per bind and ``dt``), parallel over voxels, each touching only its own cells.
     * Sampling: :func:`sample_values` (the value of the cell's voxel) and
@@ -76,16 +79,90 @@ def voxel_kernel(position, nx, ny, nz, h, out):
         out[c] = _voxel_index(position, c, nx, ny, nz, h)
 
 
+@njit(inline="always", **_JIT)
+def _voxel_index_dims(position, c, nx, ny, nz, h):
+    """:func:`_voxel_index` of a ``[n, 1..3]`` position array (missing axes: voxel 0)."""
+    d = position.shape[1]
+    i = min(max(int(math.floor(position[c, 0] / h)), 0), nx - 1)
+    j = min(max(int(math.floor(position[c, 1] / h)), 0), ny - 1) if d > 1 else 0
+    k = min(max(int(math.floor(position[c, 2] / h)), 0), nz - 1) if d > 2 else 0
+    return (k * ny + j) * nx + i
+
+
+@njit(parallel=True, **_JIT)
+def _voxel_par(position, nx, ny, nz, h, out):  # pragma: no cover - compiled
+    for c in prange(position.shape[0]):
+        out[c] = _voxel_index_dims(position, c, nx, ny, nz, h)
+
+
+@njit(**_JIT)
+def _voxel_ser(position, nx, ny, nz, h, out):  # pragma: no cover - compiled
+    for c in range(position.shape[0]):
+        out[c] = _voxel_index_dims(position, c, nx, ny, nz, h)
+
+
+#: cells from which :func:`voxel_of` runs in parallel
+PARALLEL_MIN_CELLS = 20000
+
+
 def voxel_of(position: np.ndarray, mesh: Mesh) -> np.ndarray:
     """``[n]`` int64 flat voxel index of each ``position`` (``[n, 3]`` or ``[n, dim]``, µm)."""
     pos = np.asarray(position, dtype=np.float64)
-    if pos.ndim != 2:
+    if pos.ndim != 2 or not 1 <= pos.shape[1] <= 3:
         raise ValueError(f"positions must be [n, 3], got shape {pos.shape}")
-    if pos.shape[1] < 3:
-        pos = np.concatenate([pos, np.zeros((pos.shape[0], 3 - pos.shape[1]))], axis=1)
     out = np.empty(pos.shape[0], dtype=np.int64)
-    voxel_kernel(pos, mesh.nx, mesh.ny, mesh.nz, float(mesh.h), out)
+    par = pos.shape[0] >= PARALLEL_MIN_CELLS and numba.get_num_threads() > 1
+    (_voxel_par if par else _voxel_ser)(pos, mesh.nx, mesh.ny, mesh.nz, float(mesh.h), out)
     return out
+
+
+class VoxelBins:
+    """Cells binned by voxel (a stable counting sort): the layout of :func:`bin_kernel`.
+
+    Attributes: ``voxel [n]`` each cell's flat voxel, ``order [n]`` the cells grouped by
+    voxel (row order within a voxel), ``occupied [m]`` the occupied voxels (ascending),
+    ``start [m + 1]`` (bin ``b`` is ``order[start[b]:start[b + 1]]``), ``n_voxels``.
+    Built once per position set and shared by the processes that bin the same cells (the
+    agent state caches one per mechanics step: :meth:`invasim.agents.state.AgentState.voxel_bins`).
+    """
+
+    def __init__(self, voxel: np.ndarray, n_voxels: int) -> None:
+        self.voxel = voxel
+        self.n_voxels = int(n_voxels)
+        self.order, self.occupied, self.start = bin_kernel(voxel, self.n_voxels)
+
+    @property
+    def n(self) -> int:
+        """Number of binned cells."""
+        return self.voxel.shape[0]
+
+
+@njit(**_JIT)
+def _filter_bins(order, occupied, start, rank, out_voxel, out_order, out_occupied,
+                 out_start):  # pragma: no cover - compiled  # fmt: skip
+    """The bins of the cells with ``rank >= 0`` (renumbered ``rank``), from the full bins.
+
+    Ascending ranks of ascending rows keep each voxel's row order: the same layout as a
+    counting sort of the subset. Returns ``m``.
+    """
+    m = 0
+    p2 = 0
+    for b in range(occupied.shape[0]):
+        first = True
+        for p in range(start[b], start[b + 1]):
+            r = rank[order[p]]
+            if r < 0:
+                continue
+            if first:
+                out_occupied[m] = occupied[b]
+                out_start[m] = p2
+                m += 1
+                first = False
+            out_order[p2] = r
+            out_voxel[r] = occupied[b]
+            p2 += 1
+    out_start[m] = p2
+    return m
 
 
 @njit(**_JIT)
@@ -458,12 +535,25 @@ class SecretionUptake:
         self.voxel, self.order = lead.voxel, lead.order
         self.occupied, self.start = lead.occupied, lead.start
 
-    def _rebin(self, position: np.ndarray, rows: np.ndarray | None = None) -> int:
+    def _rebin(self, position: np.ndarray, rows: np.ndarray | None = None,
+               bins: VoxelBins | None = None) -> int:  # fmt: skip
         """Bin the cells at ``position`` (its ``rows``) into this exchanger's buffers.
+
+        ``bins``: the :class:`VoxelBins` of all cells at ``position`` on this mesh, if the
+        caller has them: adopted (all cells) or filtered (ascending ``rows``) instead of
+        sorting again; the same layout, so the same bits.
 
         Returns ``m``, the number of occupied voxels.
         """
         n = self.n
+        if bins is not None and bins.n_voxels == self.mesh.n_voxels and bins.n == (
+                position.shape[0]):  # fmt: skip
+            if rows is None and bins.n == n:
+                self.voxel, self.order = bins.voxel, bins.order
+                self.occupied, self.start = bins.occupied, bins.start
+                return self.occupied.shape[0]
+            if rows is not None and rows.shape == (n,) and rows.dtype == np.int64:
+                return self._rebin_filtered(rows, bins)
         position = np.asarray(position, dtype=np.float64)
         expect = n if rows is None else position.shape[0]
         if rows is not None and (rows.shape != (n,) or rows.dtype != np.int64):
@@ -485,6 +575,30 @@ class SecretionUptake:
             n, mesh.nx, mesh.ny, mesh.nz,
             float(mesh.h), self._count, self._voxel, self._order, self._occupied, self._start,
         )  # fmt: skip
+        self.voxel = self._voxel[:n]
+        self.order = self._order[:n]
+        self.occupied = self._occupied[:m]
+        self.start = self._start[: m + 1]
+        return m
+
+    def _rebin_filtered(self, rows: np.ndarray, bins: VoxelBins) -> int:
+        """:meth:`_rebin` of ``rows`` (ascending, checked once per rows array) from ``bins``."""
+        held = getattr(self, "_rank_of", None)
+        if held is None or held[0] is not rows or held[1].shape[0] != bins.n:
+            if rows.shape[0] > 1 and not bool(np.all(rows[1:] > rows[:-1])):
+                raise ValueError("rows must be ascending to be filtered from shared bins")
+            rank = np.full(bins.n, -1, dtype=np.int64)
+            rank[rows] = np.arange(rows.shape[0], dtype=np.int64)
+            self._rank_of = held = (rows, rank)
+        n = rows.shape[0]
+        if self._voxel.shape[0] < n:
+            cap = max(n, 2 * self._voxel.shape[0])
+            self._voxel = np.empty(cap, dtype=np.int64)
+            self._order = np.empty(cap, dtype=np.int64)
+            self._occupied = np.empty(cap, dtype=np.int64)
+            self._start = np.empty(cap + 1, dtype=np.int64)
+        m = _filter_bins(bins.order, bins.occupied, bins.start, held[1], self._voxel,
+                         self._order, self._occupied, self._start)  # fmt: skip
         self.voxel = self._voxel[:n]
         self.order = self._order[:n]
         self.occupied = self._occupied[:m]
@@ -582,7 +696,8 @@ class SecretionUptake:
 
 
 def bind_positions_shared(exchangers: list[SecretionUptake], position: np.ndarray,
-                          rows: np.ndarray | None = None) -> None:  # fmt: skip
+                          rows: np.ndarray | None = None,
+                          bins: VoxelBins | None = None) -> None:  # fmt: skip
     """:meth:`SecretionUptake.bind_positions` of several fields of the same cells at once.
 
     The exchangers (same mesh, each bound by :meth:`~SecretionUptake.bind_rates` to the same
@@ -596,13 +711,15 @@ def bind_positions_shared(exchangers: list[SecretionUptake], position: np.ndarra
         exchangers: one or more :class:`SecretionUptake`.
         position: ``[n, 3]`` cell centres, µm (the rows of the last bind_rates), or, with
             ``rows``, the centres of all cells of which ``rows`` (int64 ``[n]``) were bound.
+        bins: the :class:`VoxelBins` of all the cells at ``position``, if the caller has them
+            (adopted, or filtered to ``rows``, instead of sorting again).
     """
     lead = exchangers[0]
     for e in exchangers:
         e._check_nothing_pending()
         if e.mesh != lead.mesh or e.n != lead.n:
             raise ValueError("shared binding needs the same cells on the same mesh")
-    m = lead._rebin(position, rows)
+    m = lead._rebin(position, rows, bins)
     for e in exchangers[1:]:
         e._adopt(lead)
     key = tuple(e._rates_version for e in exchangers)

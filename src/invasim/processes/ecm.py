@@ -339,7 +339,8 @@ class EcmProcess(Process):
                 beh.column("fibre realignment rate") if self.realign else None,
                 beh.column("fibre anisotropy rate") if self.anisotropy else None,
                 rho, aniso, fibres, self.types, dt, state.mesh.dim,
-                parallel=use_parallel(c.n, None), scratch=self._remodel_scratch,
+                parallel=(par := use_parallel(c.n, None)), scratch=self._remodel_scratch,
+                bins=state.voxel_bins() if par and rho.shape == state.mesh.array_shape else None,
             )  # fmt: skip
         pin_immovable(state)
 

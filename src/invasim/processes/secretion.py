@@ -60,7 +60,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from invasim.agents.process import ORDER, Process, register_process
 from invasim.core.cells import APOPTOTIC
 from invasim.errors import ConfigError
-from invasim.physics.exchange import SecretionUptake, bind_positions_shared
+from invasim.physics.exchange import (
+    PARALLEL_MIN_CELLS,
+    SecretionUptake,
+    bind_positions_shared,
+)
 from invasim.processes.diffusion import diffusing_fields, due, field_substeps
 
 OXYGEN = "oxygen"
@@ -338,9 +342,11 @@ class SecretionProcess(Process):
             ensure_internalized_columns(c, self.tracked)  # e.g. cells restored or replaced
             # views of the live rows, valid until the rows change (after the diffusion steps)
             self._amounts = {s: c.internal(internalized_column(s)) for s in self.tracked}
+        bins = state.voxel_bins() if self._share_bins(state) else None
         if not first:
             for rows, names in self.groups:
-                bind_positions_shared([self.exchange[s] for s in names], c.position, rows)
+                bind_positions_shared([self.exchange[s] for s in names], c.position, rows,
+                                      bins)  # fmt: skip
             return
         beh = state.behaviours
         self.active = []
@@ -371,8 +377,16 @@ class SecretionProcess(Process):
                 exp = _rows(exp, rows) if exp is not None else 0.0
                 self.exchange[s].bind_rates(_rows(c.volume, rows), _rows(sec, rows),
                                             _rows(tgt, rows), _rows(upt, rows), exp)  # fmt: skip
-            bind_positions_shared([self.exchange[s] for s in names], c.position, rows)
+            bind_positions_shared([self.exchange[s] for s in names], c.position, rows, bins)
             self.groups.append((rows, names))
+
+    def _share_bins(self, state) -> bool:
+        """Whether the state's voxel bins serve this process's exchangers.
+
+        The same mesh, and many cells (a small case sorts as fast as it filters).
+        """
+        return state.cells.n >= PARALLEL_MIN_CELLS and all(
+            e.mesh == state.mesh for e in self.exchange.values())
 
     def step(self, state, dt: float) -> None:
         """Sources and sinks over one diffusion step."""
