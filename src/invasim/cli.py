@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 from invasim.errors import InvasimError
+from invasim.io.shedding import add_parser as add_shedding_parser
+from invasim.io.shedding import cmd as cmd_shedding
 from invasim.study.cli import add_study_parser, cmd_study
 
 
@@ -134,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--overwrite", action="store_true", help="replace an earlier export")
 
     add_study_parser(sub)
+    add_shedding_parser(sub)
     pl = sub.add_parser(
         "plot", help="redraw a run's summary figure, or a 300 dpi figure of one snapshot"
     )
@@ -373,6 +376,12 @@ def _cmd_plot(args: argparse.Namespace) -> int:
             raise InvasimError("--dpi sets the snapshot figure's resolution; add --time, "
                                "--color-by or --field (the summary is drawn at 150 dpi)")
         print(write_summary(run, args.out))
+        if args.out is None:  # a run with the body process also gets its body figure
+            from invasim.viz.body import write_body_if_any
+
+            body = write_body_if_any(run)
+            if body is not None:
+                print(body)
         return 0
     from invasim.viz.plot import DPI, write_plot
 
@@ -507,6 +516,7 @@ _COMMANDS = {
     "plot": _cmd_plot,
     "compare": _cmd_compare,
     "study": cmd_study,
+    "shedding": cmd_shedding,
     "export": _cmd_export,
     "movie": _cmd_movie,
     "report": _cmd_report,

@@ -270,6 +270,9 @@ class Simulation:
         except ImportError:  # pragma: no cover - the figure module is optional while developing
             return run
         write_summary(run)
+        from invasim.viz.body import write_body_if_any
+
+        write_body_if_any(run)  # body.png beside summary.png for a run with the body process
         return run
 
     def _check_finite(self) -> None:

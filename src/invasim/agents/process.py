@@ -61,7 +61,7 @@ ORDER = {
     "phenotype": {
         "contacts": 10, "custom_data": 20, "volume": 110, "damage": 115, "cytotoxicity": 117,
         "death": 120, "cycle": 130, "division": 140, "transformation": 150, "recruitment": 160,
-        "vessel_recruitment": 161, "intravasation": 170,
+        "vessel_recruitment": 161, "intravasation": 170, "body": 175,
         "rho_gtpase": 60,
         "matrix_degradation": 200, "proteolysis": 210, "ecm_remodelling": 220,
         "matrix_displacement": 215, "crosslinking": 225,

@@ -64,6 +64,8 @@ class AgentState:
             model.
         cache: per-position results shared by processes within one mechanics step (the
             interaction neighbour lists); cleared by :meth:`moved`.
+        intravasation_events: the intravasation process's event rows (published at each of
+            its steps, read by the body process); empty without that process.
     """
 
     mesh: Mesh
@@ -93,6 +95,8 @@ class AgentState:
     rows_changed: bool = False
     counters: dict[str, float] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
+    #: the intravasation process's event rows, published for readers (the body process)
+    intravasation_events: list = field(default_factory=list)
     lineage: object = None
     _voxels: np.ndarray | None = None
 

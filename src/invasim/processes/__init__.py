@@ -35,6 +35,7 @@ matrix_disp... phenotype  matrix_displacement: cells push matrix aside by force 
 vessels        diffusion  blood and lymph vessel segments; blood vessels hold oxygen
 vessel_recr... phenotype  vessel_recruitment: cells (immune cells) enter from the vessels
 intravasation  phenotype  tumour cells at a vessel enter it (mode, MMP, TAM, kind; clusters)
+body           phenotype  a patient (invasim.body) whose shedding the run's intravasation sets
 =============  =========  ==============================================================
 """
 
@@ -44,6 +45,7 @@ from invasim.processes import (  # noqa: F401  (each module registers its proces
     attachments,
     attack,
     basement_membrane,
+    body,
     contacts,
     crosslinking,
     custom_data,

@@ -27,6 +27,8 @@ Contract:
       (cumulative: every event so far; the run directory writes them with each output
       record). :meth:`Intravasation.checkpoint_arrays` / :meth:`~Intravasation.restore_arrays`
       carry the rows through a checkpoint.
+      The rows are published on the state (``state.intravasation_events``, read only) at
+      each step, for the body process (:mod:`invasim.processes.body`).
     * Metrics: ``intravasated_cells``, ``intravasation_events`` (totals since the start,
       checkpointed as counters).
     * Clock: phenotype, order 170 (``ORDER["phenotype"]["intravasation"]``): after the
@@ -257,6 +259,7 @@ class Intravasation(Process):
 
     def step(self, state, dt: float) -> None:
         """Draw the entries; record the events; mark the cells for removal."""
+        state.intravasation_events = self.event_rows  # published, read only (the body process)
         c = state.cells
         n = c.n
         if not n or not self.segs.shape[0]:

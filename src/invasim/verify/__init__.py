@@ -78,6 +78,7 @@ CASE_MODULES: list[str] = [
     "iwata",
     "intravasation",
     "body",
+    "shedding",
 ]
 #: environment variable naming extra case modules (full import names, comma-separated)
 EXTRA_MODULES_ENV = "INVASIM_VERIFY_MODULES"
