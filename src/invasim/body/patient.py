@@ -165,7 +165,7 @@ class BodyParams(BaseModel):
     competent_fraction: float = Field(
         2.3e-6, ge=0, le=1, description="fraction of CTCs able to found a colony (stem-like) "
         "[1]; CHOSEN so that the default chain gives ~1 metastasis per 5–6e7 shed cells (Coumans "
-        "et al. 2013 BMC Cancer 13:15: 1 per 6e7; estimate 0.93 arrest × 0.83 extravasation × "
+        "et al. 2013 BMC Cancer 13:283: 1 per 6e7; estimate 0.93 arrest × 0.83 extravasation × "
         "(0.029 start + 0.43 dormant × 0.09 waking) × 0.135 birth-death survival, +30 % from "
         "clusters), which also makes m × efficiency ≈ Iwata's m = 5.3e-8"
     )  # fmt: skip
