@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from invasim.cohort.cli import add_cohort_parser, cmd_cohort
 from invasim.errors import InvasimError
 from invasim.io.shedding import add_parser as add_shedding_parser
 from invasim.io.shedding import cmd as cmd_shedding
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_study_parser(sub)
     add_shedding_parser(sub)
+    add_cohort_parser(sub)
     pl = sub.add_parser(
         "plot", help="redraw a run's summary figure, or a 300 dpi figure of one snapshot"
     )
@@ -517,6 +519,7 @@ _COMMANDS = {
     "compare": _cmd_compare,
     "study": cmd_study,
     "shedding": cmd_shedding,
+    "cohort": cmd_cohort,
     "export": _cmd_export,
     "movie": _cmd_movie,
     "report": _cmd_report,

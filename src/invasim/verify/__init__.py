@@ -79,6 +79,7 @@ CASE_MODULES: list[str] = [
     "intravasation",
     "body",
     "shedding",
+    "cohort",
 ]
 #: environment variable naming extra case modules (full import names, comma-separated)
 EXTRA_MODULES_ENV = "INVASIM_VERIFY_MODULES"

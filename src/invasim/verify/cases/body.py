@@ -25,13 +25,13 @@
   fractions (ICRP 89) within the same margin.
 * ``body metastatic inefficiency``: 1e5 cells injected into the mesenteric vein (Luzzi et al.
   1998); headline: the fraction of injected cells that extravasated against Luzzi's ~83 %,
-  tolerance 0.1 (the model loses ~7 % in the blood before arrest; a stated margin, not a
-  fit). Not like for like: Luzzi counted in the liver, the model's figure is the whole body
-  (only ~15 % of the injected cells arrest in the liver at the generic per-pass arrest
-  0.05, the rest in the lungs and beyond); the micrometastases (≥ 16 cells) and macrometastases (≥ 1e6
-  cells) at day 60 and one year are EMERGENT and reported with Luzzi's ~2 % and ~0.02 % in
-  ``detail``; checks: the arrested and extravasated fractions against the chain and
-  ``extravasation_prob`` (binomial 4σ), the colony starts against ``start_prob``.
+  tolerance 0.1 (the model loses ~7 % in the blood before arrest; a stated margin, not a fit).
+  Not like for like: Luzzi counted in the liver, the model's figure is the whole body (only ~15
+  % of the injected cells arrest in the liver at the generic per-pass arrest 0.05, the rest in
+  the lungs and beyond); the micrometastases (≥ 16 cells) and macrometastases (≥ 1e6 cells) at
+  day 60 and one year are EMERGENT and reported with Luzzi's ~2 % and ~0.02 % in ``detail``;
+  checks: the arrested and extravasated fractions against the chain and ``extravasation_prob``
+  (binomial 4σ), the colony starts against ``start_prob``.
 * ``body hybrid switch size``: 3000 colonies from one cell (common random numbers) with the
   switch at 1e2 and 1e3 cells against 3e3 (quick) or 1e4 (full): the mean size and the mean
   CTC-seeding integral at one (and three) years. Stated margin: switch 1e3 within 1 %, 1e2
