@@ -198,3 +198,52 @@ def test_diagnosis_time_is_the_gompertz_crossing():
     assert x == pytest.approx(1e9, rel=1e-9)
     assert 600 < t < 630  # ~616 days from one cell at the default a and b
     assert diagnosis_time(p.model_copy(update={"diagnosis_cells": 1e11})) == math.inf
+
+
+# -- a tissue run's calibrated shedding (invasim shedding -> shedding.toml) ----------------------
+SHEDDING_TOML = """
+[body]
+shed_per_day = 2.5
+alpha = 0.6666666666666666
+cluster_fraction = 0.4
+
+[sources]
+"body.shed_per_day" = "calibrated by invasim shedding from 12 events of run R"
+"body.alpha" = "2/3: shedding from the surface of a spherical primary"
+"body.cluster_fraction" = "share of events of >= 2 cells in run R"
+"""
+
+
+def test_shedding_file_sets_the_centre_of_a_sampled_field_and_the_body_values(tmp_path):
+    f = tmp_path / "shedding.toml"
+    f.write_text(SHEDDING_TOML)
+    data = base()
+    data["sample"] = {"shed_per_day": {"dist": "lognormal", "median": 3.2, "sigma": 0.5,
+                                       "source": "spread: stated"}}  # fmt: skip
+    spec = load_cohort_spec(data, shedding=f)
+    assert spec.sample["shed_per_day"].median == 2.5
+    assert spec.sample["shed_per_day"].sigma == 0.5  # the spread is kept
+    assert "12 events of run R" in spec.sample["shed_per_day"].source
+    assert spec.body["alpha"] == pytest.approx(2 / 3) and spec.body["cluster_fraction"] == 0.4
+    assert "run R" in spec.sources["body.cluster_fraction"]
+    # --set comes after the file
+    spec2 = load_cohort_spec(data, ["body.cluster_fraction=0.1"], shedding=f)
+    assert spec2.body["cluster_fraction"] == 0.1
+    # the sampled medians of the patients follow the calibration
+    table = sample_table(spec, 4000)
+    assert np.median(table["shed_per_day"]) == pytest.approx(2.5, rel=0.05)
+
+
+def test_bad_shedding_files_are_one_line_errors(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read it"):
+        load_cohort_spec(base(), shedding=tmp_path / "missing.toml")
+    f = tmp_path / "x.toml"
+    f.write_text("[calibration]\nn_events = 3\n")
+    with pytest.raises(ConfigError, match=r"no \[body\] table"):
+        load_cohort_spec(base(), shedding=f)
+    f.write_text(SHEDDING_TOML)
+    data = base()
+    data["sample"] = {"shed_per_day": {"dist": "uniform", "low": 1.0, "high": 5.0,
+                                       "source": "stated"}}  # fmt: skip
+    with pytest.raises(ConfigError, match="no centre to set"):
+        load_cohort_spec(data, shedding=f)

@@ -30,6 +30,10 @@ def _add_arguments(c: argparse.ArgumentParser) -> None:
     c.add_argument("spec", help="built-in cohort name or path to a cohort TOML file")
     c.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value of the spec, e.g. --set patients=40 (repeatable)")
+    c.add_argument("--shedding", type=Path, metavar="TOML",
+                   help="a tissue run's calibrated shedding (the shedding.toml of invasim "
+                   "shedding RUN_DIR): its values replace the spec's (the centre of a sampled "
+                   "one), before --set")
     c.add_argument("--show", action="store_true", help="print the arms and the sampled "
                    "parameters without running")  # fmt: skip
     c.add_argument("--out", type=Path, help="output folder (default cohorts/<name>-<time>)")
@@ -51,7 +55,7 @@ def cmd_cohort(args: argparse.Namespace) -> int:
     """Run ``invasim cohort`` (or ``--show``)."""
     from invasim.cohort.spec import load_cohort_spec
 
-    spec = load_cohort_spec(args.spec, args.overrides)
+    spec = load_cohort_spec(args.spec, args.overrides, shedding=args.shedding)
     if args.show:
         print(describe(spec))
         return 0

@@ -166,13 +166,17 @@ def read_cohort_data(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
 
 
 def load_cohort_spec(name_or_path: str | Path | dict[str, Any],
-                     overrides: list[str] | None = None) -> CohortSpec:  # fmt: skip
+                     overrides: list[str] | None = None,
+                     shedding: str | Path | None = None) -> CohortSpec:  # fmt: skip
     """Load and validate a cohort spec: a built-in name, a TOML file, or raw data.
 
     Args:
         name_or_path: built-in cohort name, path to a TOML file, or a dict of the same content.
         overrides: ``"key=value"`` strings (``"patients=40"``, ``"body.dt_days=2.0"``,
-            ``"arms.resect-late.resection.at_primary_cells=1e11"``), typed like ``--set``.
+            ``"arms.resect-late.resection.at_primary_cells=1e11"``), typed like ``--set``;
+            applied last.
+        shedding: a ``shedding.toml`` of ``invasim shedding`` (a tissue run's calibration):
+            applied before the overrides (:func:`apply_shedding`).
 
     Raises:
         ConfigError: one line naming what is wrong and what is allowed.
@@ -182,10 +186,64 @@ def load_cohort_spec(name_or_path: str | Path | dict[str, Any],
     else:
         data, origin = read_cohort_data(name_or_path)
         data.setdefault("name", Path(str(name_or_path)).stem)
+    if shedding is not None:
+        data = apply_shedding(data, shedding)
+        origin = f"{origin} with --shedding {shedding}"
     if overrides:
         data = apply_overrides(data, overrides)
         origin = f"{origin} with --set overrides"
     return validate_cohort_data(data, origin)
+
+
+#: the centre of each distribution, set by a calibration (uniform ones have none)
+_CENTRE = {"lognormal": "median", "normal": "mean", "truncnormal": "mean"}
+
+
+def apply_shedding(data: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """Cohort data with the ``[body]`` values of a ``shedding.toml`` (``invasim shedding``).
+
+    Each calibrated value (``shed_per_day``, ``alpha``, ``cluster_fraction``) becomes the
+    ``[body]`` value with the calibration's source, or, where the spec samples that field, the
+    centre of its distribution (``median`` of a lognormal, ``mean`` of a normal; the spread
+    kept), its source prefixed with the calibration's. Raises ConfigError for an unreadable
+    file, a file without ``[body]``, or a sampled field with a uniform distribution (no centre
+    to set).
+    """
+    import copy
+    import tomllib
+
+    path = Path(path)
+    try:
+        cal = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--shedding {path}: cannot read it ({exc.strerror or exc}); give "
+                          "the shedding.toml that invasim shedding RUN_DIR writes") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--shedding {path}: not valid TOML ({exc})") from None
+    body = cal.get("body")
+    if not isinstance(body, dict) or not body:
+        raise ConfigError(f"--shedding {path}: no [body] table; give the shedding.toml that "
+                          "invasim shedding RUN_DIR writes")  # fmt: skip
+    sources = cal.get("sources", {}) if isinstance(cal.get("sources"), dict) else {}
+    out = copy.deepcopy(data)
+    out.setdefault("body", {})
+    out.setdefault("sources", {})
+    sample = out.get("sample", {})
+    for key, value in body.items():
+        src = sources.get(f"body.{key}", f"calibrated ({path})")
+        if key in sample and isinstance(sample[key], dict):
+            dist = sample[key].get("dist")
+            centre = _CENTRE.get(dist)
+            if centre is None:
+                raise ConfigError(f"--shedding {path}: the spec samples {key} from a {dist} "
+                                  "distribution, which has no centre to set; allowed: a "
+                                  "lognormal or normal sample of it, or none")  # fmt: skip
+            sample[key] = {**sample[key], centre: value,
+                           "source": f"{centre}: {src}; spread: {sample[key].get('source', '')}"}
+        else:
+            out["body"][key] = value
+            out["sources"][f"body.{key}"] = src
+    return out
 
 
 def validate_cohort_data(data: dict[str, Any], origin: str = "cohort") -> CohortSpec:
