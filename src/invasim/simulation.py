@@ -25,6 +25,7 @@ from invasim.config.schema import Scenario
 from invasim.core.progress import RunProgress
 from invasim.errors import InvasimError, RunDirError
 from invasim.io import rundir
+from invasim.io.atomic import stamped_dir
 from invasim.models import REGISTRY
 from invasim.version import __version__
 
@@ -61,13 +62,7 @@ def _whole_steps(until: float, dt: float) -> float:
 
 def default_out_dir(name: str) -> Path:
     """``runs/<scenario>-<timestamp>`` in the current directory, made unique."""
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{name}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
+    return stamped_dir("runs", name)
 
 
 class Simulation:

@@ -35,7 +35,7 @@ from invasim.cohort.spec import CohortSpec, load_cohort_spec, sample_table
 from invasim.cohort.survival import survival_table
 from invasim.core.progress import CountProgress
 from invasim.errors import RunDirError
-from invasim.io.atomic import os_error_line, write_atomic, write_text_atomic
+from invasim.io.atomic import os_error_line, stamped_dir, write_atomic, write_text_atomic
 
 #: output file names
 PATIENTS_CSV = "patients.csv"
@@ -97,13 +97,7 @@ def simulate_cohort(spec: CohortSpec, client=None, chunk: int = DEFAULT_CHUNK,
 
 def default_cohort_dir(name: str) -> Path:
     """``cohorts/<name>-<timestamp>`` in the current directory, made unique."""
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("cohorts") / f"{name}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
+    return stamped_dir("cohorts", name)
 
 
 def _check_out(out: Path, force: bool) -> None:

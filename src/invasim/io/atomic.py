@@ -7,6 +7,7 @@ Errors from the operating system (a full disk, a read-only folder) become
 
 from __future__ import annotations
 
+import datetime as _dt
 import errno
 import os
 from collections.abc import Callable
@@ -46,3 +47,17 @@ def write_atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` whole or not at all."""
     write_atomic(path, lambda f: f.write(text.encode("utf-8")))
+
+
+def stamped_dir(folder: str, name: str) -> Path:
+    """``<folder>/<name>-<timestamp>`` in the current directory, made unique (``-2``, ``-3``...).
+
+    The default output folder of runs, studies and cohorts.
+    """
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(folder) / f"{name}-{stamp}"
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path

@@ -563,12 +563,7 @@ class SecretionUptake:
         if position.shape[1] < 3:
             position = np.concatenate([position, np.zeros((expect, 3 - position.shape[1]))], axis=1)
         mesh = self.mesh
-        if self._voxel.shape[0] < n:
-            cap = max(n, 2 * self._voxel.shape[0])
-            self._voxel = np.empty(cap, dtype=np.int64)
-            self._order = np.empty(cap, dtype=np.int64)
-            self._occupied = np.empty(cap, dtype=np.int64)
-            self._start = np.empty(cap + 1, dtype=np.int64)
+        self._grow(n)
         use_rows = rows is not None
         m = _rebin_kernel(
             np.ascontiguousarray(position), rows if use_rows else self._order[:0], use_rows,
@@ -581,6 +576,15 @@ class SecretionUptake:
         self.start = self._start[: m + 1]
         return m
 
+    def _grow(self, n: int) -> None:
+        """Binning buffers for at least ``n`` cells (grown geometrically, never per step)."""
+        if self._voxel.shape[0] < n:
+            cap = max(n, 2 * self._voxel.shape[0])
+            self._voxel = np.empty(cap, dtype=np.int64)
+            self._order = np.empty(cap, dtype=np.int64)
+            self._occupied = np.empty(cap, dtype=np.int64)
+            self._start = np.empty(cap + 1, dtype=np.int64)
+
     def _rebin_filtered(self, rows: np.ndarray, bins: VoxelBins) -> int:
         """:meth:`_rebin` of ``rows`` (ascending, checked once per rows array) from ``bins``."""
         held = getattr(self, "_rank_of", None)
@@ -591,12 +595,7 @@ class SecretionUptake:
             rank[rows] = np.arange(rows.shape[0], dtype=np.int64)
             self._rank_of = held = (rows, rank)
         n = rows.shape[0]
-        if self._voxel.shape[0] < n:
-            cap = max(n, 2 * self._voxel.shape[0])
-            self._voxel = np.empty(cap, dtype=np.int64)
-            self._order = np.empty(cap, dtype=np.int64)
-            self._occupied = np.empty(cap, dtype=np.int64)
-            self._start = np.empty(cap + 1, dtype=np.int64)
+        self._grow(n)
         m = _filter_bins(bins.order, bins.occupied, bins.start, held[1], self._voxel,
                          self._order, self._occupied, self._start)  # fmt: skip
         self.voxel = self._voxel[:n]

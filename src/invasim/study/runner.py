@@ -22,7 +22,6 @@ Contract:
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import difflib
 import inspect
 import logging
@@ -42,7 +41,7 @@ import pandas as pd
 from invasim.core.progress import CountProgress
 from invasim.errors import ConfigError, InvasimError, RunDirError
 from invasim.extras import require
-from invasim.io.atomic import os_error_line, write_text_atomic
+from invasim.io.atomic import os_error_line, stamped_dir, write_text_atomic
 from invasim.study import results as res
 from invasim.study.spec import StudySpec, load_plugins, load_study_spec, to_overrides
 
@@ -128,13 +127,7 @@ def _lost_rows(task: dict[str, Any], exc: BaseException) -> list[dict[str, Any]]
 # -- the study folder --------------------------------------------------------------------------
 def default_study_dir(name: str) -> Path:
     """``studies/<name>-<timestamp>`` in the current directory, made unique."""
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path("studies") / f"{name}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
+    return stamped_dir("studies", name)
 
 
 def _spec_text(spec: StudySpec) -> str:
