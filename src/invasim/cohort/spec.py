@@ -55,7 +55,6 @@ from __future__ import annotations
 import difflib
 import math
 import zlib
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +63,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from invasim.body.patient import BodyParams
-from invasim.config.loader import apply_overrides, validate_model
+from invasim.config.loader import (
+    apply_overrides,
+    builtin_toml_names,
+    read_named_toml,
+    validate_model,
+)
 from invasim.errors import ConfigError
 
 #: folder of the built-in cohort specs, inside the package
@@ -128,41 +132,13 @@ class CohortSpec(_Strict):
 # -- loading -----------------------------------------------------------------------------------
 def builtin_cohort_names() -> list[str]:
     """Names of the cohort specs shipped inside the package."""
-    root = resources.files("invasim.config").joinpath(COHORTS_FOLDER)
-    if not root.is_dir():
-        return []
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+    return builtin_toml_names(COHORTS_FOLDER)
 
 
 def read_cohort_data(name_or_path: str | Path) -> tuple[dict[str, Any], str]:
     """Raw data of a cohort spec (built-in name or TOML file) and its origin for messages."""
-    import tomllib
-
-    text_name = str(name_or_path)
-    if text_name in builtin_cohort_names():
-        root = resources.files("invasim.config").joinpath(COHORTS_FOLDER)
-        text, origin = root.joinpath(f"{text_name}.toml").read_text("utf-8"), None
-        origin = f"built-in cohort {text_name!r}"
-    else:
-        path = Path(text_name)
-        if not (path.suffix == ".toml" or "/" in text_name or path.exists()):
-            names = builtin_cohort_names()
-            hint = difflib.get_close_matches(text_name, names, n=1)
-            did = f"did you mean {hint[0]!r}? " if hint else ""
-            raise ConfigError(f"unknown cohort {text_name!r}: {did}built-in cohorts are "
-                              f"{', '.join(names)}, or give the path of a .toml file")  # fmt: skip
-        if not path.is_file():
-            raise ConfigError(f"cohort file {text_name!r} does not exist or is not a file")
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-            raise ConfigError(f"cannot read cohort file {text_name!r}: {reason}") from None
-        origin = f"cohort file {text_name!r}"
-    try:
-        return tomllib.loads(text), origin
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+    data, origin, _ = read_named_toml(name_or_path, COHORTS_FOLDER, "cohort", "cohorts")
+    return data, origin
 
 
 def load_cohort_spec(name_or_path: str | Path | dict[str, Any],

@@ -390,3 +390,48 @@ def dump_toml(scenario: Scenario) -> str:
             lines.append(f"{toml_key(key)} = {toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
+
+
+# -- named TOML specs shipped in the package (studies, cohorts) --------------------------------
+def builtin_toml_names(folder: str) -> list[str]:
+    """Names of the ``.toml`` specs shipped in ``invasim/config/<folder>``."""
+    root = resources.files("invasim.config").joinpath(folder)
+    if not root.is_dir():
+        return []
+    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def read_named_toml(name_or_path: str | Path, folder: str, kind: str,
+                    kinds: str) -> tuple[dict[str, Any], str, Path | None]:  # fmt: skip
+    """Raw data of a spec (a built-in name in ``invasim/config/<folder>`` or a TOML file).
+
+    Returns the data, its origin for messages (``built-in <kind> 'name'`` or ``<kind> file
+    'path'``) and the file's folder (None: built-in). ``kinds`` is the plural for messages.
+    Raises ConfigError with one line: an unknown name (with the closest built-in), a missing or
+    unreadable file, invalid TOML.
+    """
+    text_name = str(name_or_path)
+    names = builtin_toml_names(folder)
+    if text_name in names:
+        root = resources.files("invasim.config").joinpath(folder)
+        text, where = root.joinpath(f"{text_name}.toml").read_text("utf-8"), None
+        origin = f"built-in {kind} {text_name!r}"
+    else:
+        path = Path(text_name)
+        if not (path.suffix == ".toml" or "/" in text_name or path.exists()):
+            hint = difflib.get_close_matches(text_name, names, n=1)
+            did = f"did you mean {hint[0]!r}? " if hint else ""
+            raise ConfigError(f"unknown {kind} {text_name!r}: {did}built-in {kinds} are "
+                              f"{', '.join(names)}, or give the path of a .toml file")  # fmt: skip
+        if not path.is_file():
+            raise ConfigError(f"{kind} file {text_name!r} does not exist or is not a file")
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"cannot read {kind} file {text_name!r}: {reason}") from None
+        origin, where = f"{kind} file {text_name!r}", path.resolve().parent
+    try:
+        return tomllib.loads(text), origin, where
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None

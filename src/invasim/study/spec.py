@@ -57,7 +57,6 @@ import importlib.util
 import math
 import re
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +65,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from invasim.config.loader import (
     apply_overrides,
     builtin_names,
+    builtin_toml_names,
+    read_named_toml,
     read_scenario_data,
     toml_key,
     toml_value,
@@ -239,43 +240,12 @@ def load_plugins(plugins: list[str]) -> None:
 # -- reading -----------------------------------------------------------------------------------
 def builtin_study_names() -> list[str]:
     """Names of the study specs shipped inside the package."""
-    root = resources.files("invasim.config").joinpath(STUDIES_FOLDER)
-    if not root.is_dir():
-        return []
-    return sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml"))
+    return builtin_toml_names(STUDIES_FOLDER)
 
 
 def _read_spec_data(name_or_path: str | Path) -> tuple[dict[str, Any], str, Path | None]:
     """Raw data of a study spec, its origin for messages, and its folder (None: built-in)."""
-    import tomllib
-
-    text_name = str(name_or_path)
-    if text_name in builtin_study_names():
-        root = resources.files("invasim.config").joinpath(STUDIES_FOLDER)
-        text, origin, folder = root.joinpath(f"{text_name}.toml").read_text("utf-8"), None, None
-        origin = f"built-in study {text_name!r}"
-    else:
-        path = Path(text_name)
-        if not (path.suffix == ".toml" or "/" in text_name or path.exists()):
-            names = builtin_study_names()
-            hint = difflib.get_close_matches(text_name, names, n=1)
-            did = f"did you mean {hint[0]!r}? " if hint else ""
-            raise ConfigError(
-                f"unknown study {text_name!r}: {did}built-in studies are {', '.join(names)}, "
-                "or give the path of a .toml file"
-            )
-        if not path.is_file():
-            raise ConfigError(f"study file {text_name!r} does not exist or is not a file")
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0]
-            raise ConfigError(f"cannot read study file {text_name!r}: {reason}") from None
-        origin, folder = f"study file {text_name!r}", path.resolve().parent
-    try:
-        return tomllib.loads(text), origin, folder
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{origin} is not valid TOML: {exc}") from None
+    return read_named_toml(name_or_path, STUDIES_FOLDER, "study", "studies")
 
 
 def _flatten(table: Any, prefix: str = "", leaf_tables: bool = False) -> Any:
