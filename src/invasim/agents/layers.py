@@ -21,12 +21,33 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit, prange
 
 from invasim.agents import interventions as iv
 from invasim.agents.behaviours import Behaviours
 from invasim.agents.params import behaviour_table, dictionary
 from invasim.agents.process import SENSE_BEFORE, Process
 from invasim.agents.signals import rules_layer
+
+#: cells per chunk of the parallel cell-type gather
+_CHUNK = 4096
+
+
+@njit(parallel=True, cache=True)
+def _gather_type_values(values, base, ctype, cols):  # pragma: no cover - compiled
+    """``values[k, i] = base[ctype[i], k]`` for the columns ``cols`` (a copy: same bits).
+
+    Chunks of cells in parallel, each chunk column by column (contiguous writes); one
+    parallel region instead of a fancy-indexed temporary per column.
+    """
+    n = ctype.shape[0]
+    for ch in prange((n + _CHUNK - 1) // _CHUNK):
+        lo = ch * _CHUNK
+        hi = min(lo + _CHUNK, n)
+        for kk in range(cols.shape[0]):
+            k = cols[kk]
+            for i in range(lo, hi):
+                values[k, i] = base[ctype[i], k]
 
 
 def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) -> Behaviours:
@@ -65,9 +86,8 @@ def build_behaviours(p: Any, processes: list[Process], type_names: list[str]) ->
     env = [q for q in processes if type(q).type_behaviours is not Process.type_behaviours]
 
     def cell_type_layer(state, b, columns, t_min):
-        t = state.cells.type
-        for k in columns:
-            b.values[k] = b.base[t, k]
+        _gather_type_values(b.values, b.base, state.cells.type,
+                            np.asarray(columns, dtype=np.int64))
         wanted = {b.names[k] for k in columns}
         for q in env:
             if any(e.name in wanted and writers.get(e.template) is q for e in entries):
