@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit, prange
 
 if TYPE_CHECKING:  # pragma: no cover
     from invasim.agents.state import AgentState
@@ -44,6 +45,15 @@ LAYERS = ("cell type", "traits", "internal models", "rules", "interventions")
 
 #: a layer: writes columns ``cols`` (indices) of ``values`` for the cells of ``state``
 Layer = Callable[["AgentState", "Behaviours", Sequence[int], float], None]
+
+
+@njit(parallel=True, cache=True)
+def _compact_rows(store, keep):  # pragma: no cover - compiled
+    """``store[k, j] = store[k, keep[j]]`` in place (``keep`` increasing, so ``keep[j] >= j``)."""
+    m = keep.shape[0]
+    for k in prange(store.shape[0]):
+        for j in range(m):
+            store[k, j] = store[k, keep[j]]
 
 
 @dataclass
@@ -59,7 +69,9 @@ class Behaviours:
         varies: per column, True where a layer after the cell type can write it (then it
             varies within a type).
         layers: ``(name, function)`` pairs in :data:`LAYERS` order.
-        values: ``[n_columns, n]`` the current values.
+        values: ``[n_columns, n]`` the current values: the first ``n`` columns of a reused
+            store with room for more cells (each row contiguous), so that appending
+            daughters or removing cells does not reallocate (and page in) the whole matrix.
     """
 
     names: list[str]
@@ -72,6 +84,40 @@ class Behaviours:
 
     def __post_init__(self) -> None:
         self.index = {name: k for k, name in enumerate(self.names)}
+        self._store = self.values
+
+    def _reserve(self, n: int, keep: int) -> None:
+        """A store with room for ``n`` cells holding the first ``keep`` columns of ``values``."""
+        m = len(self.names)
+        own = self.values.base is self._store and self._store.shape[0] == m
+        if own and self._store.shape[1] >= n:
+            return
+        store = np.zeros((m, max(n, n + n // 4 + 1024)))  # grows by a quarter, never shrinks
+        if keep:
+            store[:, :keep] = self.values[:, :keep]
+        self._store = store
+        self.values = store[:, :keep]
+
+    def resize(self, n: int, zero: Sequence[int] | None = None) -> None:
+        """``values`` as ``[n_columns, n]``; the columns ``zero`` (None: all) set to 0."""
+        self._reserve(n, 0)
+        self.values = self._store[:, :n]
+        for k in range(len(self.names)) if zero is None else zero:
+            self.values[k] = 0.0
+
+    def append(self, new: np.ndarray) -> None:
+        """Add ``new`` (``[n_columns, k]``) as the values of ``k`` new cells (rows ``n..n+k``)."""
+        n, k = self.values.shape[1], new.shape[1]
+        self._reserve(n + k, n)
+        self._store[:, n : n + k] = new
+        self.values = self._store[:, : n + k]
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep the cells where ``mask`` (``[n]`` bool) holds, in order, compacted in place."""
+        self._reserve(self.values.shape[1], self.values.shape[1])
+        rows = np.flatnonzero(mask)
+        _compact_rows(self._store, rows)
+        self.values = self._store[:, : rows.size]
 
     def has(self, name: str) -> bool:
         """Whether ``name`` (canonical) is a column."""
@@ -96,10 +142,12 @@ class Behaviours:
     def fill(self, state: AgentState, phase: str, t_min: float) -> None:
         """Fill the columns of ``phase`` for every cell, layer by layer, at time ``t_min``."""
         n = state.cells.n
-        if self.values.shape != (len(self.names), n):
-            # rows changed (births, deaths): every column is refilled before it is read
-            self.values = np.zeros((len(self.names), n))
         cols = self.columns(phase)
+        if self.values.shape != (len(self.names), n):
+            # rows changed (births, deaths) without their values: every column is refilled
+            # before it is read; this phase's now (the cell-type layer writes each), the
+            # others 0 until their fill
+            self.resize(n, zero=[k for k, p in enumerate(self.phase) if p != phase])
         if not cols or not n:
             return
         for _, layer in self.layers:

@@ -153,7 +153,7 @@ class AgentState:
         if old is not None and old.ndim == 2 and old.shape[1] + k == n:
             new = old[:, copy_rows] if copy_rows is not None else values
             if new is not None:
-                beh.values = np.concatenate([old, new], axis=1)
+                beh.append(np.asarray(new, dtype=np.float64))
 
     def add_cells(self, position: np.ndarray, cell_type: int, volume: float, specs=(),
                   values=None) -> slice:  # fmt: skip
@@ -185,7 +185,7 @@ class AgentState:
         beh = self.behaviours
         values = getattr(beh, "values", None)
         if values is not None and values.ndim == 2 and values.shape[1] == mask.shape[0]:
-            beh.values = np.ascontiguousarray(values[:, ~mask])
+            beh.keep(~mask)
         self.rows_changed = True
         self.moved()
 
