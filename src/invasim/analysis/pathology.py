@@ -65,8 +65,16 @@ Contract:
       (``1 − Σ p²``) and ``clone_shannon`` (``−Σ p ln p``) over their ``clone_id``.
     * The readouts apply when the snapshot has a cell table and a tumour type (and the BM field,
       or the ``mode`` / ``clone_id`` column), so a run's metric columns do not change when
-      its tumour appears or dies out. The cluster analysis and the raster are computed once per
-      snapshot (a one-entry cache keyed by the snapshot object and its cell table).
+      its tumour appears or dies out. The tumour rows, the cluster analysis, the raster and
+      the mode shares are computed once per snapshot (a one-entry cache keyed by the snapshot
+      object and its cell table).
+    * Speed without new values: the linked pairs (a bin grid), the components, the distance
+      transforms (whole arrays, or searched from the few pixels a protrusion's reach and
+      width need), the hole filling and the labelled maxima run in Numba kernels
+      (:mod:`invasim.analysis._pathology_kernels`) that give the values of the k-d tree /
+      SciPy calls they replace bit for bit (the same pair set and component numbering; exact
+      squared distances in integers, then the same square root;
+      tests/unit/test_pathology_fast.py compares them on random inputs).
 """
 
 from __future__ import annotations
@@ -80,10 +88,18 @@ import numpy as np
 import pandas as pd
 from numba import njit
 from scipy import ndimage, sparse
-from scipy.sparse import csgraph
 from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
 
+from invasim.analysis._pathology_kernels import (
+    _components,
+    _count_distinct,
+    _distance_at,
+    _label_max,
+    _link_pairs,
+    distance_to_outside,
+    fill_holes,
+)
 from invasim.analysis.readouts import ALIVE, has_cells, readout
 from invasim.analysis.snapshot import Snapshot
 from invasim.core.mesh import Mesh
@@ -115,6 +131,8 @@ OPENING_DIAMETERS, FINGER_DIAMETERS = 3.0, 2.0
 STRAND_RADII = 1.6
 #: most pixels of the main-mass raster
 RASTER_BUDGET = 1 << 22
+#: most box keys counted by a bitmap in box counting (more: by sorting)
+DISTINCT_BUDGET = 1 << 26
 #: mode codes of the ``mode`` column
 EPITHELIAL, MESENCHYMAL, AMOEBOID = 0, 1, 2
 
@@ -209,13 +227,8 @@ def connected_clusters(pos: np.ndarray, radius: np.ndarray,
     if n == 0:
         z = np.zeros(0, np.int64)
         return Clusters(pos, radius, z, z, z)
-    pairs = cKDTree(pos).query_pairs(2.0 * link_factor * radius.max(), output_type="ndarray")
-    i, j = pairs[:, 0], pairs[:, 1]
-    d2 = ((pos[i] - pos[j]) ** 2).sum(axis=1)
-    keep = d2 < (link_factor * (radius[i] + radius[j])) ** 2
-    i, j = i[keep], j[keep]
-    graph = sparse.coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n)).tocsr()
-    k, raw = csgraph.connected_components(graph, directed=False)
+    i, j = linked_pairs(pos, radius, link_factor)
+    k, raw = _components(n, i, j)
     sizes = np.bincount(raw, minlength=k)
     # by size, descending; ties by the first cell (connected_components numbers in cell order)
     order = np.lexsort((np.arange(k), -sizes))
@@ -223,6 +236,41 @@ def connected_clusters(pos: np.ndarray, radius: np.ndarray,
     rank[order] = np.arange(k)
     degree = np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
     return Clusters(pos, radius, rank[raw], sizes[order].astype(np.int64), degree)
+
+
+def linked_pairs(pos: np.ndarray, radius: np.ndarray,
+                 link_factor: float = LINK_FACTOR) -> tuple[np.ndarray, np.ndarray]:
+    """``(i, j)``: the pairs ``i < j`` of linked cells (``|x_i − x_j| < link_factor (r_i + r_j)``).
+
+    A bin grid (:func:`_link_pairs`) for finite centres in 1-3 dimensions and non-negative
+    radii; otherwise the k-d tree's pairs within ``2 link_factor max(r)``, kept by the same
+    test. The set is the same either way; the order is not part of the result.
+    """
+    n, d = pos.shape
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    reach = 2.0 * link_factor * float(radius.max())
+    if (1 <= d <= 3 and link_factor > 0 and float(radius.min()) >= 0
+            and np.isfinite(reach) and np.isfinite(pos).all()):
+        lo, hi = pos.min(axis=0), pos.max(axis=0)
+        # bins at least the reach (a little more: a linked pair never lies two bins apart),
+        # and no more than about 4 per cell
+        side = max(reach * (1 + 1e-9), 1e-300)
+        extent = np.maximum(hi - lo, 0.0)
+        side = max(side, float(np.prod(extent + side)) ** (1.0 / d) / (4.0 * n) ** (1.0 / d))
+        nb = np.ones(3, np.int64)
+        nb[:d] = np.floor(extent / side).astype(np.int64) + 1
+        i, j = np.empty(4 * n + 16, np.int64), np.empty(4 * n + 16, np.int64)
+        m = _link_pairs(pos, radius, float(link_factor), side, lo, nb, i, j)
+        if m > len(i):  # more than 4 links per cell on average: again, with room for all
+            i, j = np.empty(m, np.int64), np.empty(m, np.int64)
+            _link_pairs(pos, radius, float(link_factor), side, lo, nb, i, j)
+        return i[:m], j[:m]
+    pairs = cKDTree(pos).query_pairs(reach, output_type="ndarray")
+    i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    d2 = ((pos[i] - pos[j]) ** 2).sum(axis=1)
+    keep = d2 < (link_factor * (radius[i] + radius[j])) ** 2
+    return i[keep], j[keep]
 
 
 _MEMO: dict = {"ref": None, "cells": None, "values": {}}
@@ -238,13 +286,25 @@ def _memo(s: Snapshot, key: tuple, make: Callable[[], object]) -> object:
     return values[key]
 
 
+def _tumour(s: Snapshot, tumour_types: Sequence[str] | None = None) -> np.ndarray:
+    """:func:`tumour_mask`, once per snapshot (read-only: the readouts share it)."""
+    key = ("tumour", None if tumour_types is None else tuple(tumour_types))
+
+    def make() -> np.ndarray:
+        m = tumour_mask(s, tumour_types)
+        m.flags.writeable = False
+        return m
+
+    return _memo(s, key, make)
+
+
 def clusters(s: Snapshot, tumour_types: Sequence[str] | None = None,
              link_factor: float = LINK_FACTOR) -> Clusters:
     """The tumour cells of ``s`` and their clusters (computed once per snapshot)."""
     key = ("clusters", None if tumour_types is None else tuple(tumour_types), link_factor)
 
     def make() -> Clusters:
-        m = tumour_mask(s, tumour_types)
+        m = _tumour(s, tumour_types)
         pos = s.positions()[m, : max(2, s.dim)]
         return connected_clusters(pos, cell_radii(s.cells)[m], link_factor)
 
@@ -395,9 +455,8 @@ def rasterise(pos: np.ndarray, radius: np.ndarray, pixel: float | None = None,
     pos3[:, :dim] = pos
     mask = np.zeros((n[2], n[1], n[0]), np.uint8)
     paint_discs(pos3, paint, origin, px, mask)
-    filled = ndimage.binary_fill_holes(mask[0] if dim == 2 else mask)
-    filled = filled.reshape(mask.shape)
-    edt = ndimage.distance_transform_edt(filled[0] if dim == 2 else filled).reshape(mask.shape)
+    filled = fill_holes(mask[0] if dim == 2 else mask).reshape(mask.shape)
+    edt = distance_to_outside(filled[0] if dim == 2 else filled).reshape(mask.shape)
     return Raster(filled, edt, px, rbar / px)
 
 
@@ -436,6 +495,7 @@ def box_counting_dimension(points: np.ndarray, s_min: float, s_max: float,
     counts = []
     for s in sides:
         span = int(pts.max()) // s + 2
+        size = span**d  # box keys lie in [0, span^d)
         best = None
         for off in range(1 << d):
             shift = np.array([(s // 2) * ((off >> a) & 1) for a in range(d)], np.int64)
@@ -443,7 +503,7 @@ def box_counting_dimension(points: np.ndarray, s_min: float, s_max: float,
             key = b[:, 0].copy()
             for a in range(1, d):
                 key = key * span + b[:, a]
-            m = len(np.unique(key))
+            m = _count_distinct(key, size) if size <= DISTINCT_BUDGET else len(np.unique(key))
             best = m if best is None else min(best, m)
         counts.append(best)
     slope = np.polyfit(np.log(1.0 / sides), np.log(np.asarray(counts, float)), 1)[0]
@@ -469,14 +529,16 @@ def protrusions(r: Raster) -> tuple[int, int]:
     core = edt > rho
     if not core.any():
         return 0, 0
-    body = (ndimage.distance_transform_edt(~core) <= rho) & m
+    body = (distance_to_outside(~core) <= rho) & m
     residue = m & ~body
     lab, k = ndimage.label(residue, structure=np.ones((3,) * m.ndim))
     if k == 0:
         return 0, 0
-    index = np.arange(1, k + 1)
-    reach = np.asarray(ndimage.maximum(ndimage.distance_transform_edt(~body), lab, index))
-    width = np.asarray(ndimage.maximum(ndimage.distance_transform_edt(residue), lab, index))
+    at = np.nonzero(residue)
+    lab = lab[at]
+    # reach and width matter on the residue only (_distance_at: searched from its pixels)
+    reach = _label_max(_distance_at(~body, at), lab, k)
+    width = _label_max(_distance_at(residue, at), lab, k)
     long = reach >= FINGER_DIAMETERS * 2 * r.r_px
     strand = long & (width <= STRAND_RADII * r.r_px)
     return int((long & ~strand).sum()), int(strand.sum())
@@ -633,7 +695,7 @@ def _harmonic_fill(height: np.ndarray, known: np.ndarray) -> np.ndarray:
 def invasion_depth(s: Snapshot, tumour_types: Sequence[str] | None = None,
                    reference_amount: float | None = None) -> float:
     """Deepest live tumour cell below the BM's reference height, µm (module doc)."""
-    m = tumour_mask(s, tumour_types)
+    m = _tumour(s, tumour_types)
     if not m.any():
         return 0.0
     _, height, _ = bm_profile(s.fields[BM_FIELD], s.mesh, reference_amount)
@@ -666,18 +728,22 @@ def bm_breached(s: Snapshot, reference_amount: float | None = None,
 # -- modes and clones --------------------------------------------------------------------------
 def mode_fractions(s: Snapshot, tumour_types: Sequence[str] | None = None) -> np.ndarray:
     """``[3]`` shares of the tumour cells in mode 0 (epithelial), 1 (mesenchymal), 2 (amoeboid)."""
-    m = tumour_mask(s, tumour_types)
-    if not m.any():
-        return np.zeros(3)
-    mode = s.cells["mode"].to_numpy()[m].astype(np.int64)
-    counts = np.array([(mode == k).sum() for k in (EPITHELIAL, MESENCHYMAL, AMOEBOID)])
-    return counts / float(m.sum())
+    def make() -> np.ndarray:
+        m = _tumour(s, tumour_types)
+        if not m.any():
+            return np.zeros(3)
+        mode = s.cells["mode"].to_numpy()[m].astype(np.int64)
+        counts = np.array([(mode == k).sum() for k in (EPITHELIAL, MESENCHYMAL, AMOEBOID)])
+        return counts / float(m.sum())
+
+    key = ("modes", None if tumour_types is None else tuple(tumour_types))
+    return _memo(s, key, make).copy()  # once per snapshot: three readouts share it
 
 
 def clone_diversity(s: Snapshot, tumour_types: Sequence[str] | None = None
                     ) -> tuple[float, float, float]:
     """(clones, Simpson ``1 − Σ p²``, Shannon ``−Σ p ln p``) of the tumour cells' clone_id."""
-    m = tumour_mask(s, tumour_types)
+    m = _tumour(s, tumour_types)
     if not m.any():
         return 0.0, 0.0, 0.0
     _, counts = np.unique(s.cells["clone_id"].to_numpy()[m], return_counts=True)
@@ -751,7 +817,7 @@ def invasion_distance(s: Snapshot, tumour_types: Sequence[str] | None = None) ->
     farthest invader, where the 95th-percentile radius follows the bulk. 0 without tumour
     cells.
     """
-    mask = tumour_mask(s, tumour_types)
+    mask = _tumour(s, tumour_types)
     if not mask.any():
         return 0.0
     pos = s.positions()[mask]
@@ -844,12 +910,15 @@ __all__ = [
     "cluster_sizes",
     "clusters",
     "connected_clusters",
+    "distance_to_outside",
+    "fill_holes",
     "front_dimension",
     "grade_of",
     "hotspot_buds",
     "hotspot_count",
     "invasion_depth",
     "is_host_type",
+    "linked_pairs",
     "main_raster",
     "mode_fractions",
     "pattern_of",

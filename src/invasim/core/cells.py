@@ -446,16 +446,17 @@ class Cells:
         import pandas as pd
 
         n = self.n
-        cols = {k: self._a[k][:n].copy() for k in ("id", "parent_id", "clone_id", "generation")}
-        cols.update({k: self._a[k][:n].copy() for k in ("type", "phase", "time_in_phase", "dead")})
+        # views: the frame copies them once, into one block per dtype (copy=True)
+        cols = {k: self._a[k][:n] for k in ("id", "parent_id", "clone_id", "generation")}
+        cols.update({k: self._a[k][:n] for k in ("type", "phase", "time_in_phase", "dead")})
         for a, name in enumerate("xyz"[: self.dim]):
-            cols[name] = self._a["position"][:n, a].copy()
-        cols["radius"] = self._a["radius"][:n].copy()
-        cols["volume"] = self._a["volume"][:n].copy()
+            cols[name] = self._a["position"][:n, a]
+        cols["radius"] = self._a["radius"][:n]
+        cols["volume"] = self._a["volume"][:n]
         for r in ROLES:
             for col, name in enumerate(self._names[r]):
-                cols[name] = self._cols[r][:n, col].copy()
-        return pd.DataFrame(cols)
+                cols[name] = self._cols[r][:n, col]
+        return pd.DataFrame(cols, copy=True)
 
     def nbytes(self) -> int:
         """Bytes allocated by all the arrays (``capacity`` rows each)."""
