@@ -37,6 +37,7 @@ import math
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+from numba import njit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from invasim.agents.params import behaviour_table, dictionary
@@ -241,6 +242,32 @@ def mode_tables(params: Any) -> tuple[list[str], np.ndarray, np.ndarray]:
     return names, values, factors
 
 
+@njit(cache=True)
+def _gather(rows, values, cues, rac, rho, emt, types, param_rows, u, y, p) -> None:
+    """Rows ``rows`` of the cells into ``u`` (cue behaviours), ``y`` (state), ``p`` (params)."""
+    for k in range(rows.size):
+        c = rows[k]
+        for j in range(cues.size):
+            u[k, j] = values[cues[j], c]
+        y[k, 0] = rac[c]
+        y[k, 1] = rho[c]
+        y[k, 2] = emt[c]
+        t = types[c]
+        for j in range(p.shape[1]):
+            p[k, j] = param_rows[t, j]
+
+
+@njit(cache=True)
+def _scatter(rows, y, rock_used, rac, rho, emt, rock) -> None:
+    """The integrated state ``y`` and the ROCK activity back into rows ``rows`` of the cells."""
+    for k in range(rows.size):
+        c = rows[k]
+        rac[c] = y[k, 0]
+        rho[c] = y[k, 1]
+        emt[c] = y[k, 2]
+        rock[c] = rock_used[k]
+
+
 @register_process
 class RhoGTPase(Process):
     """Per-cell Rac1/RhoA switch and EMT state; the mode sets migration behaviours."""
@@ -335,18 +362,15 @@ class RhoGTPase(Process):
         if not rows.size:
             return
         beh = state.behaviours
-        u = np.ascontiguousarray(
-            np.maximum(np.stack([beh.column(b)[rows] for b in CUES], axis=1), 0.0)
-        )
-        y = np.ascontiguousarray(
-            np.stack([c.internal(RAC)[rows], c.internal(RHO)[rows], c.internal(EMT)[rows]], 1)
-        )
-        p = np.ascontiguousarray(self.param_rows[c.type[rows]])
+        cues = np.array([beh.index[b] for b in CUES], np.int64)
+        rac, rho, emt, rock = c.internal(RAC), c.internal(RHO), c.internal(EMT), c.state(ROCK)
+        u = np.empty((rows.size, len(CUES)))
+        y = np.empty((rows.size, 3))
+        p = np.empty((rows.size, self.param_rows.shape[1]))
+        _gather(rows, beh.values, cues, rac, rho, emt, c.type, self.param_rows, u, y, p)
+        np.maximum(u, 0.0, out=u)
         integrate(RHO_GTPASE, y, dt, u, p, rtol=self.table.rtol, atol=self.table.atol)
-        c.internal(RAC)[rows] = y[:, 0]
-        c.internal(RHO)[rows] = y[:, 1]
-        c.internal(EMT)[rows] = y[:, 2]
-        c.state(ROCK)[rows] = u[:, 2]
+        _scatter(rows, y, u[:, 2], rac, rho, emt, rock)
         c.state(MODE)[rows] = classify(y[:, 0], y[:, 1], y[:, 2])
 
     # -- layer 3 ----------------------------------------------------------------------------------
