@@ -72,7 +72,7 @@ def test_label_max_is_ndimage_maximum():
             continue
         v = rng.random(m.shape) * 100
         ref = np.asarray(ndimage.maximum(v, lab, np.arange(1, k + 1)))
-        assert pa._label_max(v.ravel(), lab.ravel(), k).tobytes() == ref.tobytes()
+        assert pa.label_max(v.ravel(), lab.ravel(), k).tobytes() == ref.tobytes()
 
 
 def reference_pairs(pos, radius, link_factor=pa.LINK_FACTOR):
@@ -119,7 +119,7 @@ def test_components_number_as_scipys():
         i, j = i[keep], j[keep]
         graph = coo_matrix((np.ones(len(i), np.int8), (i, j)), shape=(n, n)).tocsr()
         k_ref, ref = connected_components(graph, directed=False)
-        k, got = pa._components(n, i.astype(np.int64), j.astype(np.int64))
+        k, got = pa.components(n, i.astype(np.int64), j.astype(np.int64))
         assert k == k_ref and (got == ref).all()
 
 
@@ -128,7 +128,7 @@ def test_count_distinct_is_unique():
     for _ in range(20):
         size = int(rng.integers(1, 10_000))
         key = rng.integers(0, size, int(rng.integers(0, 5000)))
-        assert pa._count_distinct(key, size) == len(np.unique(key))
+        assert pa.count_distinct(key, size) == len(np.unique(key))
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -144,9 +144,9 @@ def test_distance_on_the_bounding_box_is_the_whole_arrays(dim):
         window[tuple(slice(c, c + 8) for c in corner)] = True
         at = np.nonzero(sel & window if (sel & window).any() else sel)
         ref = ndimage.distance_transform_edt(m)[at]
-        assert pa._distance_at(m, at).tobytes() == ref.tobytes(), m.shape
+        assert pa.distance_at(m, at).tobytes() == ref.tobytes(), m.shape
         # every pixel at once: the search gives up (budget) and transforms the whole array
         every = np.nonzero(np.ones(m.shape, bool))
         ref_all = ndimage.distance_transform_edt(m)[every] if not m.all() else None
         if ref_all is not None:
-            assert pa._distance_at(m, every).tobytes() == ref_all.tobytes(), m.shape
+            assert pa.distance_at(m, every).tobytes() == ref_all.tobytes(), m.shape

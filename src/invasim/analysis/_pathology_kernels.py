@@ -21,7 +21,7 @@ from scipy import ndimage
 
 # -- exact kernels (the same values as the SciPy / k-d tree calls they replace) ----------------
 @njit(cache=True)
-def _link_pairs(pos: np.ndarray, radius: np.ndarray, link_factor: float, side: float,
+def link_pairs_grid(pos: np.ndarray, radius: np.ndarray, link_factor: float, side: float,
                 lo: np.ndarray, nb: np.ndarray, pi: np.ndarray, pj: np.ndarray) -> int:
     """Pairs ``i < j`` with ``|x_i − x_j|² < (link_factor (r_i + r_j))²``, by a bin grid.
 
@@ -90,7 +90,7 @@ def _link_pairs(pos: np.ndarray, radius: np.ndarray, link_factor: float, side: f
 
 
 @njit(cache=True)
-def _components(n: int, pi: np.ndarray, pj: np.ndarray) -> tuple[int, np.ndarray]:
+def components(n: int, pi: np.ndarray, pj: np.ndarray) -> tuple[int, np.ndarray]:
     """Connected components of the graph of edges ``(pi, pj)``, numbered by their first node.
 
     The numbering of ``scipy.sparse.csgraph.connected_components`` (undirected): a component's
@@ -264,7 +264,7 @@ def _nearest_outside(inside: np.ndarray, kk: np.ndarray, jj: np.ndarray, ii: np.
     return out, True
 
 
-def _distance_at(inside: np.ndarray, at: tuple[np.ndarray, ...]) -> np.ndarray:
+def distance_at(inside: np.ndarray, at: tuple[np.ndarray, ...]) -> np.ndarray:
     """``distance_to_outside(inside)[at]`` (``at``: an ``np.nonzero`` tuple), the same bits.
 
     Few pixels near the outside (a protrusion's residue): searched from each pixel
@@ -338,7 +338,7 @@ def fill_holes(inside: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _label_max(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+def label_max(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     """``[k]``: the largest of ``values`` over the pixels of each label 1..k (−inf: none)."""
     out = np.full(k, -np.inf)
     for p in range(values.size):
@@ -349,7 +349,7 @@ def _label_max(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def _count_distinct(key: np.ndarray, size: int) -> int:
+def count_distinct(key: np.ndarray, size: int) -> int:
     """Number of distinct values of ``key`` (each in ``[0, size)``)."""
     seen = np.zeros(size, np.bool_)
     m = 0

@@ -92,13 +92,13 @@ from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
 
 from invasim.analysis._pathology_kernels import (
-    _components,
-    _count_distinct,
-    _distance_at,
-    _label_max,
-    _link_pairs,
+    components,
+    count_distinct,
+    distance_at,
     distance_to_outside,
     fill_holes,
+    label_max,
+    link_pairs_grid,
 )
 from invasim.analysis.readouts import ALIVE, has_cells, readout
 from invasim.analysis.snapshot import Snapshot
@@ -228,7 +228,7 @@ def connected_clusters(pos: np.ndarray, radius: np.ndarray,
         z = np.zeros(0, np.int64)
         return Clusters(pos, radius, z, z, z)
     i, j = linked_pairs(pos, radius, link_factor)
-    k, raw = _components(n, i, j)
+    k, raw = components(n, i, j)
     sizes = np.bincount(raw, minlength=k)
     # by size, descending; ties by the first cell (connected_components numbers in cell order)
     order = np.lexsort((np.arange(k), -sizes))
@@ -242,7 +242,7 @@ def linked_pairs(pos: np.ndarray, radius: np.ndarray,
                  link_factor: float = LINK_FACTOR) -> tuple[np.ndarray, np.ndarray]:
     """``(i, j)``: the pairs ``i < j`` of linked cells (``|x_i − x_j| < link_factor (r_i + r_j)``).
 
-    A bin grid (:func:`_link_pairs`) for finite centres in 1-3 dimensions and non-negative
+    A bin grid (:func:`link_pairs_grid`) for finite centres in 1-3 dimensions and non-negative
     radii; otherwise the k-d tree's pairs within ``2 link_factor max(r)``, kept by the same
     test. The set is the same either way; the order is not part of the result.
     """
@@ -261,10 +261,10 @@ def linked_pairs(pos: np.ndarray, radius: np.ndarray,
         nb = np.ones(3, np.int64)
         nb[:d] = np.floor(extent / side).astype(np.int64) + 1
         i, j = np.empty(4 * n + 16, np.int64), np.empty(4 * n + 16, np.int64)
-        m = _link_pairs(pos, radius, float(link_factor), side, lo, nb, i, j)
+        m = link_pairs_grid(pos, radius, float(link_factor), side, lo, nb, i, j)
         if m > len(i):  # more than 4 links per cell on average: again, with room for all
             i, j = np.empty(m, np.int64), np.empty(m, np.int64)
-            _link_pairs(pos, radius, float(link_factor), side, lo, nb, i, j)
+            link_pairs_grid(pos, radius, float(link_factor), side, lo, nb, i, j)
         return i[:m], j[:m]
     pairs = cKDTree(pos).query_pairs(reach, output_type="ndarray")
     i, j = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
@@ -503,7 +503,7 @@ def box_counting_dimension(points: np.ndarray, s_min: float, s_max: float,
             key = b[:, 0].copy()
             for a in range(1, d):
                 key = key * span + b[:, a]
-            m = _count_distinct(key, size) if size <= DISTINCT_BUDGET else len(np.unique(key))
+            m = count_distinct(key, size) if size <= DISTINCT_BUDGET else len(np.unique(key))
             best = m if best is None else min(best, m)
         counts.append(best)
     slope = np.polyfit(np.log(1.0 / sides), np.log(np.asarray(counts, float)), 1)[0]
@@ -536,9 +536,9 @@ def protrusions(r: Raster) -> tuple[int, int]:
         return 0, 0
     at = np.nonzero(residue)
     lab = lab[at]
-    # reach and width matter on the residue only (_distance_at: searched from its pixels)
-    reach = _label_max(_distance_at(~body, at), lab, k)
-    width = _label_max(_distance_at(residue, at), lab, k)
+    # reach and width matter on the residue only (distance_at: searched from its pixels)
+    reach = label_max(distance_at(~body, at), lab, k)
+    width = label_max(distance_at(residue, at), lab, k)
     long = reach >= FINGER_DIAMETERS * 2 * r.r_px
     strand = long & (width <= STRAND_RADII * r.r_px)
     return int((long & ~strand).sum()), int(strand.sum())
