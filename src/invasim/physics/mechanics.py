@@ -447,7 +447,8 @@ def compute_velocities(
             positions/radii and types; allocated when ``None``. With per-cell strengths the
             first needs 6 columns, 7 with a per-cell reach (a narrower one is replaced by a
             fresh buffer).
-        parallel: kernel choice, see :func:`use_parallel`.
+        parallel: kernel choice (None: the prange kernel from :data:`PARALLEL_MIN_CELLS`
+            cells on, whatever the thread count).
         repulsion: ``[n]`` per-cell repulsion strengths (µm/min) instead of the types'.
         adhesion: ``[n]`` per-cell adhesion strengths (µm/min) instead of the types' (pair
             rule in the module contract).
@@ -490,7 +491,10 @@ def compute_velocities(
                 f"{search:g} µm, beyond the cell list's cutoff {cell_list.cutoff:g} µm"
             )
     search = min(cell_list.cutoff, search)
-    par = use_parallel(n, parallel)
+    # the prange kernel from PARALLEL_MIN_CELLS cells on, also on one thread: there it runs
+    # ~2.3x faster than the serial loop (8.8 vs 20.5 ms, 10^5 cells in 2-D; same bits: each
+    # cell writes only its own row)
+    par = n >= PARALLEL_MIN_CELLS if parallel is None else bool(parallel)
     ext = np.asarray(extent, dtype=np.float64)
     rep = params.repulsion_matrix  # per type; None: per cell (the kernels' header)
     adh = params.adhesion
