@@ -147,7 +147,7 @@ class Behaviours:
             # rows changed (births, deaths) without their values: every column is refilled
             # before it is read; this phase's now (the cell-type layer writes each), the
             # others 0 until their fill
-            typed = bool(self.layers) and self.layers[0][0] == "cell type"
+            typed = bool(self.layers) and self.layers[0][0] == LAYERS[0]  # "cell type"
             self.resize(n, zero=[k for k, p in enumerate(self.phase)
                                  if p != phase or not typed])  # fmt: skip
         if not cols or not n:
